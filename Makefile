@@ -1,0 +1,33 @@
+# Two set-up commands: `make run` and `make test`. Both create .venv on first use and skip it after.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export BRIAN2_CACHE_DIR := $(CURDIR)/.cache/brian2
+export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
+export MPLBACKEND := Agg
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: install
+	$(BIN)/harness train --dataset digits --model mlp --out runs/default
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench: install
+	$(BIN)/python benchmarks/bench_chipsim.py
+
+clean:
+	rm -rf $(VENV) .cache runs

@@ -1,0 +1,158 @@
+"""ChipNetwork: a NIR graph compiled to one chip's number format, as plain arrays.
+
+Built by :func:`chipsim.compile.compile_graph`; read by ``place``, ``simulate`` and ``validate``.
+
+Layout. Population 0 is always the input (spike sources, no dynamics). Every other population is a group
+of neurons of one model with per-population scalar parameters and a per-neuron ``bias``. A projection
+carries spikes from ``pre`` to ``post`` one time step later (the chip's pipeline: spikes sent in step t
+are integrated in step t+1, except the input, whose step-t spikes are integrated in step t).
+
+Synapses are CSR over presynaptic neurons: the targets of presynaptic neuron ``i`` are
+``targets[indptr[i]:indptr[i+1]]`` with weights ``weights[...]``. In fixed point, ``weights`` are the
+chip's integer weight mantissas (before the model's ``weight_shift``); in float they are the NIR weights.
+Where the chip limits distinct weights per group (TrueNorth: 4 per neuron via axon types), weights are
+stored as ``weight_index`` into ``weight_table`` (one row per group) and ``weights`` holds the looked-up
+values too, so the engine need not care. A conv projection keeps its kernel (``conv``) and leaves the CSR
+arrays empty where the chip has a conv encoding; the engine then runs the convolution from the kernel.
+
+Neuron state update (fixed point, ``loihi_cuba``; the other models in ``hwprofiles.profile.NEURON_KINDS``):
+    u[t] = sat_u(u[t-1] * (2^decay_bits - decay_u) >> decay_bits + sum(w << weight_shift))
+    v[t] = sat_v(v[t-1] * (2^decay_bits - decay_v) >> decay_bits + u[t] + bias)
+    spike if v[t] > threshold << weight_shift; then v = 0 (or v -= threshold) and refractory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    """Scalar dynamics of one population, in the chip's units (integers in fixed point, floats otherwise).
+
+    Fixed point: ``decay_u`` and ``decay_v`` are decay constants in 0..2**decay_bits (Loihi's du, dv);
+    ``threshold`` is the threshold mantissa (compared as ``threshold << weight_shift``); ``bias`` is per
+    neuron in state units. Float (``float_lif``): ``tau_syn_s``/``tau_mem_s`` are time constants in s
+    (``tau_syn_s = 0`` for a plain LIF, ``inf`` for IF), ``r`` the NIR resistance, ``v_leak``,
+    ``threshold`` and ``v_reset`` in NIR voltage units, ``integrator`` 'euler' or 'exact'.
+    """
+
+    model: str  # one of hwprofiles.profile.NEURON_KINDS
+    threshold: float
+    reset: str = "zero"  # 'zero' | 'subtract'
+    decay_u: float = 0.0  # fixed point: current decay constant (0 = no decay); float: unused
+    decay_v: float = 0.0  # fixed point: voltage decay constant; float: unused
+    refractory_steps: int = 0
+    v_reset: float = 0.0
+    # float reference only
+    tau_syn_s: float = 0.0
+    tau_mem_s: float = np.inf
+    r: float = 1.0
+    v_leak: float = 0.0
+    w_in: float = 1.0
+    integrator: str = "euler"
+    # fixed-point formats (copied from the profile so a network is self-describing)
+    state_bits: int | None = None
+    current_bits: int | None = None
+    decay_bits: int | None = None
+    weight_shift: int = 0
+
+
+@dataclass(frozen=True)
+class Population:
+    """A group of neurons sharing one model. ``shape`` is (C, H, W) for conv layers, (n,) otherwise."""
+
+    name: str  # the NIR node it came from
+    size: int
+    shape: tuple[int, ...]
+    params: NeuronParams | None  # None for the input population
+    bias: np.ndarray  # per-neuron bias, state units (int64 in fixed point, float64 in float)
+
+
+@dataclass(frozen=True)
+class ConvKernel:
+    """A convolution kept as its kernel. ``weight`` is [C_out, C_in, kh, kw] in the chip's units."""
+
+    weight: np.ndarray
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    in_shape: tuple[int, int, int]  # (C_in, H_in, W_in)
+    out_shape: tuple[int, int, int]  # (C_out, H_out, W_out)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Synapses from population ``pre`` to ``post`` (indices into ChipNetwork.populations)."""
+
+    name: str
+    pre: int
+    post: int
+    kind: str  # 'dense' | 'sparse' | 'conv' | 'sumpool' | 'recurrent' (what the NIR node was)
+    indptr: np.ndarray  # int64 [pre.size + 1]
+    targets: np.ndarray  # int32 [n_synapses], post-neuron indices
+    weights: np.ndarray  # int32 (fixed point) or float64, [n_synapses]
+    weight_index: np.ndarray | None = None  # uint8/uint16 [n_synapses] into weight_table rows
+    weight_table: np.ndarray | None = None  # [groups, M] distinct values per group (same units as weights)
+    weight_table_scope: str | None = None  # 'neuron' (rows are post neurons) | 'core' | 'layer'
+    conv: ConvKernel | None = None  # kept kernel where the chip has a conv encoding
+
+    @property
+    def n_synapses(self) -> int:
+        """Stored synapses: nonzero CSR entries, or the expanded count of a kept conv kernel."""
+        if self.conv is not None and self.targets.size == 0:
+            return conv_synapse_count(self.conv)
+        return int(self.targets.size)
+
+
+@dataclass(frozen=True)
+class LayerQuantization:
+    """What quantizing one projection to the chip's weights cost (float NIR weight units)."""
+
+    projection: str
+    bits: int | None  # None: float, nothing lost
+    scale: float  # NIR weight per integer LSB (also applied to thresholds and bias)
+    distinct_values: int
+    rmse: float
+    max_abs_error: float
+
+
+@dataclass(frozen=True)
+class ChipNetwork:
+    """A NIR graph compiled for one chip: populations, projections, and what quantization cost."""
+
+    profile_name: str
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...]
+    output: int  # index of the output population
+    dt_s: float
+    fixed_point: bool
+    quantization: tuple[LayerQuantization, ...] = field(default_factory=tuple)
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons that compute (the input population excluded)."""
+        return sum(p.size for p in self.populations[1:])
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)
+
+    def offsets(self) -> np.ndarray:
+        """Global index of each population's first neuron (input included), int64 [n_pops + 1]."""
+        return np.concatenate([[0], np.cumsum([p.size for p in self.populations])]).astype(np.int64)
+
+
+def conv_synapse_count(conv: ConvKernel) -> int:
+    """Synapses a kernel stands for once expanded: one per (output neuron, in-bounds nonzero kernel tap)."""
+    _, _, kh, kw = conv.weight.shape
+    _, h_in, w_in = conv.in_shape
+    _, h_out, w_out = conv.out_shape
+    (sy, sx), (py, px) = conv.stride, conv.padding
+    rows = np.arange(h_out)[:, None] * sy - py + np.arange(kh)[None, :]  # [h_out, kh] input row of each tap
+    cols = np.arange(w_out)[:, None] * sx - px + np.arange(kw)[None, :]
+    in_bounds_y = ((rows >= 0) & (rows < h_in)).sum(axis=0)  # [kh] output rows where tap ky lands inside
+    in_bounds_x = ((cols >= 0) & (cols < w_in)).sum(axis=0)  # [kw]
+    nonzero_taps = np.count_nonzero(conv.weight, axis=(0, 1))  # [kh, kw] (c_out, c_in) pairs per tap
+    return int((nonzero_taps * in_bounds_y[:, None] * in_bounds_x[None, :]).sum())

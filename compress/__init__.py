@@ -1,0 +1,1 @@
+"""compress: datasets, spiking layers, training (BPTT), the compression methods, and NIR export/import."""

@@ -1,0 +1,1 @@
+"""harness: the `harness` command: orchestration, Brian2 cross-validation, reports and plots."""

@@ -1,0 +1,49 @@
+"""Entry point of the `harness` console script.
+
+Subcommands are discovered from :mod:`harness.commands`. Errors caused by the user's input (a bad
+profile, an unknown dataset, a missing folder, a NIR graph the chip cannot take) are exceptions that
+carry ``exit_code = 2`` (see :class:`hwprofiles.errors.UserError`): they print one line and exit 2.
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import harness.commands
+
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="chipfit: does this compressed SNN fit this chip, and what does it cost there?",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(harness.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"harness.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("harness: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+    except Exception as error:  # user errors carry exit_code; anything else is a bug
+        if getattr(error, "exit_code", None) == USAGE_ERROR:
+            print(f"harness {args.command}: error: {error}", file=sys.stderr)
+            return USAGE_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
