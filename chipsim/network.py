@@ -3,22 +3,45 @@
 Built by :func:`chipsim.compile.compile_graph`; read by ``place``, ``simulate`` and ``validate``.
 
 Layout. Population 0 is always the input (spike sources, no dynamics). Every other population is a group
-of neurons of one model with per-population scalar parameters and a per-neuron ``bias``. A projection
-carries spikes from ``pre`` to ``post`` one time step later (the chip's pipeline: spikes sent in step t
-are integrated in step t+1, except the input, whose step-t spikes are integrated in step t).
+of neurons of one model with per-population scalar parameters and a per-neuron ``bias``. Populations are
+in topological order. Within one time step the engine updates them in that order, so a projection whose
+``pre`` comes before its ``post`` delivers in the same step (NIR edges carry no delay, as in snnTorch and
+Norse); a projection with ``pre >= post`` (recurrent) delivers the spikes of step t in step t+1.
 
 Synapses are CSR over presynaptic neurons: the targets of presynaptic neuron ``i`` are
 ``targets[indptr[i]:indptr[i+1]]`` with weights ``weights[...]``. In fixed point, ``weights`` are the
-chip's integer weight mantissas (before the model's ``weight_shift``); in float they are the NIR weights.
+chip's integer weight mantissas (before the model's ``weight_shift``), with every input gain of the NIR
+equations folded in; in float they are the NIR weights as they are (the gains stay in NeuronParams).
 Where the chip limits distinct weights per group (TrueNorth: 4 per neuron via axon types), weights are
-stored as ``weight_index`` into ``weight_table`` (one row per group) and ``weights`` holds the looked-up
-values too, so the engine need not care. A conv projection keeps its kernel (``conv``) and leaves the CSR
-arrays empty where the chip has a conv encoding; the engine then runs the convolution from the kernel.
+also stored as ``weight_index`` into ``weight_table`` (one row per group); ``weights`` holds the
+looked-up values, so the engine need not care. A conv projection keeps its kernel (``conv``) and leaves
+the CSR arrays empty where the chip has a conv encoding; the engine then runs the convolution from the
+kernel.
 
-Neuron state update (fixed point, ``loihi_cuba``; the other models in ``hwprofiles.profile.NEURON_KINDS``):
-    u[t] = sat_u(u[t-1] * (2^decay_bits - decay_u) >> decay_bits + sum(w << weight_shift))
-    v[t] = sat_v(v[t-1] * (2^decay_bits - decay_v) >> decay_bits + u[t] + bias)
-    spike if v[t] > threshold << weight_shift; then v = 0 (or v -= threshold) and refractory.
+Neuron updates, per model (``hwprofiles.profile.NEURON_KINDS``); ``sat`` clips to the signed range of the
+state's bits, [-2^(b-1), 2^(b-1)-1], never wraps; ``x >>0 D`` is a shift of |x| with the sign restored
+(rounds toward zero, as Loihi and brian2-loihi do); ``>>`` is an arithmetic shift (floor); ``in`` is the
+sum of the weights of the synapses that received a spike this step.
+
+- ``loihi_cuba`` (Davies et al. 2018; Lava PyLifModelBitAcc; brian2-loihi):
+  u = sat_u((u * (2^D - decay_u)) >>0 D + (in << weight_shift));
+  v = sat_v((v * (2^D - decay_v)) >>0 D + u + bias);
+  spike if v > threshold << weight_shift. ``decay_u = 2^D`` makes u the plain input (a LIF).
+- ``truenorth_lif`` (Cassidy et al., IJCNN 2013): v = sat_v(v + in + bias - decay_v) (``decay_v`` is the
+  linear leak per step); spike if v >= threshold.
+- ``xylo_shift`` (Rockpool Xylo Audio 2): u = sat_u(u - (u >> decay_u) + in); v = sat_v(v - (v >> decay_v)
+  + u + bias) (``decay_u``/``decay_v`` are bit-shift amounts, dash = log2(tau/dt); a shift of 0 means no
+  current state: u = in); spike if v >= threshold.
+- ``speck_iaf`` (sinabs IAF on DYNAP-CNN): v = sat_v(v + in + bias); spike if v >= threshold.
+- ``float_lif``: the NIR equations in float64. CubaLIF: tau_syn dI/dt = -I + w_in*in; tau_mem dv/dt =
+  (v_leak - v) + r*I. LIF: the same with I = in. IF: dv/dt = r*in (tau_mem = inf). Integrated at dt by
+  forward Euler (x += dt/tau * (...), what snnTorch and most exporters assume; with snnTorch's export,
+  tau = dt/(1-beta) and r = tau/dt, this is v = beta*v + in) or exactly (zero-order hold: decay
+  exp(-dt/tau), input gain 1 - exp(-dt/tau) in place of dt/tau). Spike if v > threshold.
+
+After a spike: ``reset == 'zero'``: v = v_reset (0 in fixed point); ``'subtract'``: v -= threshold (times
+2^weight_shift where there is a shift). Then for ``refractory_steps`` steps v is held at its reset value
+and ignores input (u keeps integrating). At most one spike per neuron per step.
 """
 
 from __future__ import annotations
