@@ -120,6 +120,9 @@ class Projection:
     weight_table: np.ndarray | None = None  # [groups, M] distinct values per group (same units as weights)
     weight_table_scope: str | None = None  # 'neuron' (rows are post neurons) | 'core' | 'layer'
     conv: ConvKernel | None = None  # kept kernel where the chip has a conv encoding
+    # (C_out, C_in, kh, kw) of the conv (or dense: (n_post, n_pre, 1, 1)) this projection came from, kept or
+    # expanded, for per-core kernel-memory formulas (Speck); None where unknown
+    kernel_shape: tuple[int, int, int, int] | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -152,6 +155,7 @@ class ChipNetwork:
     dt_s: float
     fixed_point: bool
     quantization: tuple[LayerQuantization, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # approximations and saturations compile made
 
     @property
     def n_neurons(self) -> int:

@@ -1,0 +1,105 @@
+"""Quantization to a chip's fixed point: weight mantissas, thresholds, biases and decay constants.
+
+Pure functions over numpy arrays. The scheme is symmetric per-layer linear quantization (one scale per
+post population, so every projection that adds into the same membrane shares it): ``scale = max|w_eff| /
+(2^(bits-1) - 1)``, ``w_int = clip(round(w_eff / scale))``, and the post population's threshold and bias are
+divided by the same scale, so integer and float voltages differ only by that factor (Jacob et al., CVPR
+2018, symmetric variant; Loihi's mantissa/shift layout from Davies et al., IEEE Micro 2018, and Lava's
+``weightutils``). Decays follow the chips' own parameterisations: Loihi's 12-bit ``du``/``dv``
+(brian2-loihi, Lava ``PyLifModelBitAcc``) and Xylo's bit shift ``dash = log2(tau/dt)`` (Rockpool).
+
+Deviations: no per-channel scales and no Loihi weight exponent (the scale is a float, the chip's integer
+stays within ``weight_bits``); saturation clips and is counted, it never wraps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def weight_range(bits: int, signed: bool) -> tuple[int, int]:
+    """Integer weight mantissa range: symmetric ``±(2^(bits-1)-1)`` when signed, ``0..2^bits-1`` otherwise."""
+    if signed:
+        top = 2 ** (bits - 1) - 1
+        return -top, top
+    return 0, 2**bits - 1
+
+
+def weight_scale(max_abs: float, bits: int, signed: bool) -> float:
+    """NIR weight units per integer LSB: the largest magnitude lands on the top mantissa (1.0 if all 0)."""
+    top = weight_range(bits, signed)[1]
+    return float(max_abs) / top if max_abs > 0 and top > 0 else 1.0
+
+
+def quantize_weights(w: np.ndarray, scale: float, bits: int, signed: bool) -> np.ndarray:
+    """``clip(round(w / scale))`` as int32 (round half to even, numpy's rule)."""
+    lo, hi = weight_range(bits, signed)
+    return np.clip(np.rint(np.asarray(w, dtype=np.float64) / scale), lo, hi).astype(np.int32)
+
+
+def quantization_error(w: np.ndarray, w_int: np.ndarray, scale: float) -> tuple[float, float]:
+    """(rmse, max_abs_error) of ``w_int * scale`` against ``w``, in ``w``'s units (0, 0 when empty)."""
+    if np.size(w) == 0:
+        return 0.0, 0.0
+    err = np.asarray(w_int, dtype=np.float64) * scale - np.asarray(w, dtype=np.float64)
+    return float(np.sqrt(np.mean(err**2))), float(np.max(np.abs(err)))
+
+
+def threshold_mantissa(
+    threshold: float, scale: float, *, strict: bool, max_mantissa: int
+) -> tuple[int, bool]:
+    """Integer threshold so integer spike decisions equal the float model's ``V * scale > threshold``.
+
+    ``m`` is the largest integer with ``m * scale <= threshold`` (evaluated as the float model would); for
+    integer V, ``V * scale > threshold`` iff ``V > m`` iff ``V >= m + 1``. So a chip comparing strictly
+    (``v > th``, Loihi) gets ``m``; a chip comparing ``v >= th`` (TrueNorth, Xylo, Speck) gets ``m + 1``.
+    Returns (mantissa, clipped) with the mantissa clipped to ``0..max_mantissa``.
+    """
+    x = threshold / scale
+    if not math.isfinite(x):
+        m = max_mantissa if x > 0 else 0
+        return m, True
+    m = math.floor(x)
+    while (m + 1) * scale <= threshold:
+        m += 1
+    while m * scale > threshold:
+        m -= 1
+    th = m if strict else m + 1
+    clipped = min(max(th, 0), max_mantissa)
+    return int(clipped), clipped != th
+
+
+def clip_signed(x: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
+    """Round to int64 and saturate to ``[-2^(bits-1), 2^(bits-1)-1]``; returns (values, how many clipped)."""
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    r = np.rint(np.asarray(x, dtype=np.float64))
+    out = np.clip(r, lo, hi).astype(np.int64)
+    return out, int(np.count_nonzero(out != r))
+
+
+def decay_factor(tau_s: float, dt_s: float, integrator: str) -> float:
+    """Per-step retention for time constant ``tau_s``: exp(-dt/tau) ('exact') or 1-dt/tau ('euler')."""
+    if tau_s == 0:
+        return 0.0
+    if math.isinf(tau_s):
+        return 1.0
+    if integrator == "exact":
+        return math.exp(-dt_s / tau_s)
+    return max(0.0, 1.0 - dt_s / tau_s)
+
+
+def decay_constant(tau_s: float, dt_s: float, integrator: str, decay_bits: int) -> int:
+    """Loihi decay ``round(2^D * (1 - retention))`` in 0..2^D (2^D: forget every step; 0: no leak)."""
+    full = 2**decay_bits
+    return int(min(max(round(full * (1.0 - decay_factor(tau_s, dt_s, integrator))), 0), full))
+
+
+def decay_shift(tau_s: float, dt_s: float, max_shift: int) -> int:
+    """Xylo bit-shift decay ``dash = round(log2(tau/dt))`` clipped to 0..max_shift (``inf`` -> max_shift)."""
+    if math.isinf(tau_s):
+        return max_shift
+    if tau_s <= 0:
+        return 0
+    return int(min(max(round(math.log2(tau_s / dt_s)), 0), max_shift))
