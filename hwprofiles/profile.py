@@ -83,6 +83,8 @@ class CoreLimits:
     core_memory: tuple[CoreMemory, ...] | None = None  # per-core memory in entries (Speck), by core index
     max_kernel_size: int | None = None  # largest conv kernel side
     max_channels: int | None = None  # most channels of a conv layer
+    max_input_channels: int | None = None  # input channels the chip takes (Xylo Audio 2: 16)
+    max_output_neurons: int | None = None  # output neurons the chip reads out (Xylo Audio 2: 8)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Energy:
     hop_ns_j: float | None  # one router hop north or south
     static_power_w: float | None  # whole-chip static (leakage) power, W
     mac_j: float | None = None  # one multiply-accumulate (non-spiking input layers; generic-45nm)
+    synapse_op_by_encoding_j: Mapping[str, float] | None = None  # encoding -> J, where it differs (Loihi)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class Latency:
     hop_ns_s: float | None
     barrier_sync_s: tuple[tuple[int, float], ...]  # (tiles in use, s): largest key <= tiles applies
     mac_s: float | None = None
+    synapse_op_by_encoding_s: Mapping[str, float] | None = None  # encoding -> s, where it differs (Loihi)
 
 
 @dataclass(frozen=True)
