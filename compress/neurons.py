@@ -1,0 +1,122 @@
+"""Spiking neuron layers trained with surrogate gradients, parameterized one-to-one with NIR.
+
+Discrete update per step t (forward Euler of NIR's equations with snnTorch's export convention
+tau = dt/(1-beta), r = tau/dt, w_in = tau_syn/dt, which makes the input gains 1):
+
+- ``LIF``:     v[t] = beta*v[t-1] + x[t]
+- ``CubaLIF``: i[t] = alpha*i[t-1] + x[t];  v[t] = beta*v[t-1] + i[t]
+
+Spike s[t] = 1 if v[t] > threshold (strict, as NIR), then reset in the same step: 'zero' -> v = 0,
+'subtract' -> v -= threshold. This is the order ``chipsim``'s float engine uses (chipsim/network.py).
+
+Surrogate gradients for the Heaviside (Neftci, Mostafa & Zenke 2019): ``atan`` (Fang et al., ICCV 2021:
+dS/dx = (a/2) / (1 + (pi/2 * a * x)^2), a = 2) and ``fast_sigmoid`` (Zenke & Ganguli 2018, SuperSpike:
+dS/dx = 1 / (1 + k|x|)^2, k = 25), with x = v - threshold.
+
+Deviation (common practice, as snnTorch's default ``reset_delay``/detached reset): the reset term is
+detached from the autograd graph, so gradients do not flow through the spike into the reset.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+RESETS = ("zero", "subtract")
+SURROGATES = ("atan", "fast_sigmoid")
+ATAN_ALPHA = 2.0
+FAST_SIGMOID_SLOPE = 25.0
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside forward (x > 0, strict); surrogate derivative backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kind: str) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(x)
+        ctx.kind = kind
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        if ctx.kind == "atan":
+            a = ATAN_ALPHA
+            surrogate = (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)
+        else:
+            surrogate = 1.0 / (1.0 + FAST_SIGMOID_SLOPE * x.abs()) ** 2
+        return grad * surrogate, None
+
+
+def spike(x: torch.Tensor, surrogate: str = "atan") -> torch.Tensor:
+    """1 where ``x`` > 0, with the named surrogate gradient."""
+    return _Spike.apply(x, surrogate)
+
+
+def _check(name: str, value: float, low: float, high: float) -> float:
+    if not low <= value < high:
+        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+    return float(value)
+
+
+class LIF(nn.Module):
+    """Leaky integrate-and-fire: v = beta*v + x; spike if v > threshold; reset. Input and output [T, B, ...].
+
+    ``beta``: membrane decay per step; ``dt_s``: step in s (only for NIR's time constants).
+    """
+
+    def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "zero",
+                 surrogate: str = "atan", dt_s: float = 1e-3):
+        super().__init__()
+        if reset not in RESETS:
+            raise ValueError(f"unknown reset '{reset}'; known: {', '.join(RESETS)}")
+        if surrogate not in SURROGATES:
+            raise ValueError(f"unknown surrogate '{surrogate}'; known: {', '.join(SURROGATES)}")
+        self.beta = _check("beta", beta, 0.0, 1.0)
+        self.threshold = float(threshold)
+        if self.threshold <= 0:
+            raise ValueError(f"threshold must be > 0, got {threshold}")
+        self.reset, self.surrogate, self.dt_s = reset, surrogate, float(dt_s)
+
+    def _fire(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = spike(v - self.threshold, self.surrogate)
+        kept = s.detach()
+        v = v * (1.0 - kept) if self.reset == "zero" else v - kept * self.threshold
+        return s, v
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        v = torch.zeros_like(x_seq[0])
+        out = []
+        for x in x_seq:
+            v = self.beta * v + x
+            s, v = self._fire(v)
+            out.append(s)
+        return torch.stack(out)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, surrogate={self.surrogate}"
+
+
+class CubaLIF(LIF):
+    """Current-based LIF: i = alpha*i + x; v = beta*v + i; spike if v > threshold; reset v only."""
+
+    def __init__(self, alpha: float = 0.8, beta: float = 0.9, threshold: float = 1.0, reset: str = "zero",
+                 surrogate: str = "atan", dt_s: float = 1e-3):
+        super().__init__(beta, threshold, reset, surrogate, dt_s)
+        self.alpha = _check("alpha", alpha, 0.0, 1.0)
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        i = torch.zeros_like(x_seq[0])
+        v = torch.zeros_like(x_seq[0])
+        out = []
+        for x in x_seq:
+            i = self.alpha * i + x
+            v = self.beta * v + i
+            s, v = self._fire(v)
+            out.append(s)
+        return torch.stack(out)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, " + super().extra_repr()
