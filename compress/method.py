@@ -33,6 +33,7 @@ class Budget:
     max_neurons: int | None = None  # spiking neurons in the whole model
     max_synapses: int | None = None  # nonzero weights in the whole model
     neurons_per_core: int | None = None  # for 'core' scope: how neurons group into cores
+    zero_free: bool = False  # a zero weight is 'no synapse' and takes no entry of unique_weights
 
 
 @dataclass
