@@ -7,13 +7,14 @@ weights that are exactly zero, over all of them together. Every pruning method i
 and the tests measure. (Several papers spare the first or the last layer; each method's docstring says
 where it departs from its paper for this reason.)
 
-**Exact k.** A target sparsity ``s`` over ``N`` prunable weights keeps exactly ``round((1 - s) * N)``
-weights. Masks keep the top-k scores with a stable sort, so ties go to the lower flat index and the count
-is never off by a tie.
+**Exact k.** A target sparsity ``s`` over ``N`` prunable weights keeps exactly ``floor((1 - s) * N)``
+weights (so the sparsity reached is >= s and within 1/N of it). Masks keep the top-k scores with a stable
+sort, so ties go to the lower flat index and the count is never off by a tie.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -60,8 +61,10 @@ def target_sparsity(budget, n_prunable: int) -> float:
 
 
 def n_keep(n_total: int, sparsity: float) -> int:
-    """Weights kept for ``sparsity`` over ``n_total``: round((1 - s) * N), at least 1."""
-    return max(1, min(n_total, round((1.0 - check_sparsity(sparsity)) * n_total)))
+    """Weights kept for ``sparsity`` over ``n_total``: floor((1 - s) * N), at least 1.
+
+    Floor, so the sparsity reached is never below the target (and exceeds it by less than 1/N)."""
+    return max(1, min(n_total, math.floor((1.0 - check_sparsity(sparsity)) * n_total + 1e-6)))
 
 
 def topk_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -171,3 +174,46 @@ def geometric_densities(final_density: float, rounds: int) -> list[float]:
 def masks_to_numpy(masks: Mapping[str, torch.Tensor]) -> dict:
     """Masks as bool numpy arrays (what CompressResult.masks holds)."""
     return {n: m.detach().cpu().numpy().astype(bool) for n, m in masks.items()}
+
+
+def finetune(model: nn.Module, dataset, train, epochs: int, masks: Mapping[str, torch.Tensor], label: str, *,
+             phase: int = 0, progress: bool = True, **overrides):
+    """Train ``epochs`` epochs with ``masks`` held (re-applied after every step); None when epochs <= 0.
+
+    ``phase`` offsets the seed so successive phases draw other shuffles and input spikes."""
+    import dataclasses
+
+    from compress.train import fit
+
+    apply_masks(model, masks)
+    if epochs <= 0:
+        return None
+    cfg = dataclasses.replace(train, epochs=int(epochs), seed=train.seed + 7919 * phase, **overrides)
+    return fit(model, dataset, cfg, on_step=masking_step(masks), label=label, progress=progress)
+
+
+def synops_per_weight(model: nn.Module, dataset, train, n_samples: int = 256) -> dict[str, torch.Tensor]:
+    """Mean synaptic events per sample each weight would carry if nonzero (NeuroBench effective ACs).
+
+    d(effective synops)/d(binary weight) over a training subset: the presynaptic activity each weight sees.
+    """
+    import torch.nn.functional as F
+
+    from compress.encoding import encode
+
+    x = torch.as_tensor(dataset.x_train[:n_samples])
+    generator = torch.Generator().manual_seed(train.seed + 104729)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        model(encode(x, train.steps, train.encoding, generator).to(device))
+    costs = {}
+    for name, layer in prunable_layers(model):
+        active = (model.last_inputs[name] != 0).float().sum(0)  # [B, ...]
+        ones = torch.ones_like(layer.weight, requires_grad=True)
+        if isinstance(layer, nn.Conv2d):
+            out = F.conv2d(active, ones, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+        else:
+            out = F.linear(active, ones)
+        (grad,) = torch.autograd.grad(out.sum(), ones)
+        costs[name] = grad.detach() / len(x)
+    return costs

@@ -49,9 +49,10 @@ def test_global_topk_spans_layers():
     assert masks["b"].tolist() == [True, False, True]
 
 
-def test_n_keep_rounds_to_nearest():
+def test_n_keep_rounds_down_so_the_target_is_met():
     assert n_keep(1000, 0.9) == 100
     assert n_keep(9472, 0.98) == 189  # 0.02 * 9472 = 189.44
+    assert n_keep(9472, 0.95) == 473  # 473.6
 
 
 def test_n_keep_never_drops_to_zero():
