@@ -80,3 +80,12 @@ def test_generic_45nm_mac_is_a_float_multiply_plus_add():
 @pytest.mark.parametrize("name", ["spinnaker", "spinnaker2", "generic-45nm"])
 def test_float_neuron_profiles_are_not_fixed_point(name):
     assert not hwprofiles.load(name).fixed_point
+
+
+def test_the_example_in_the_adding_a_profile_guide_is_valid(tmp_path):
+    guide = (hwprofiles.PROFILES_DIR.parents[1] / "docs" / "adding-a-profile.md").read_text()
+    example = guide.split("## 3.")[1].split("```yaml\n")[1].split("```")[0]
+    path = tmp_path / "tinychip.yaml"
+    path.write_text(example)
+    profile = hwprofiles.load(path)
+    assert (profile.mesh.cores, profile.core.neurons, profile.core.core_memory) == (4, 64, None)
