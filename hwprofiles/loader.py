@@ -15,11 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 import yaml
 
 from hwprofiles.errors import ProfileError
+from hwprofiles.frozen import FrozenMap
 from hwprofiles.profile import ChipProfile, CoreLimits, Energy, Latency, Mesh, NeuronModel
 from hwprofiles.schema import MISSING, SECTIONS, TOP, check, shown
 
@@ -155,7 +155,7 @@ def build(data: Mapping, file: str) -> ChipProfile:
              for name in SECTIONS}
     profile = ChipProfile(
         name=top["name"], description=" ".join(top["description"].split()), path=file,
-        time_step_s=top["time_step_s"], sources=MappingProxyType(sources), notes=MappingProxyType(notes),
+        time_step_s=top["time_step_s"], sources=FrozenMap(sources), notes=FrozenMap(notes),
         **parts,
     )
     check_consistency(profile, file)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from hwprofiles.errors import ProfileError
+from hwprofiles.frozen import FrozenMap
 from hwprofiles.profile import (
     LAYER_KINDS,
     NEURON_KINDS,
@@ -196,7 +196,7 @@ def _encoding_map(value: object, rule: Rule, file: str, key: str) -> Mapping[str
     for encoding, number in value.items():
         _enum(encoding, Rule("enum", choices=SYNAPSE_ENCODINGS), file, f"{key}.{encoding}")
         out[encoding] = check_bare(number, item_rule, file, f"{key}.{encoding}")
-    return MappingProxyType(out)
+    return FrozenMap(out)
 
 
 def _barrier(value: object, rule: Rule, file: str, key: str) -> tuple[tuple[int, float], ...]:
@@ -259,7 +259,7 @@ def check_bare(value: object, rule: Rule, file: str, key: str) -> object:
 def check(raw: object, rule: Rule, file: str, key: str) -> tuple[object, str | None, str | None]:
     """``(typed value, source, note)`` of one YAML entry; a bare entry has no source or note."""
     if isinstance(raw, Mapping) and "value" in raw:
-        for extra in set(raw) - {"value", "source", "note"}:
+        for extra in sorted(map(str, set(raw) - {"value", "source", "note"})):
             raise ProfileError(file, f"{key}.{extra}", "only value, source, note", "an unknown key")
         source, note = raw.get("source", MISSING), raw.get("note")
         if not isinstance(source, str) or not source.strip():

@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import pathlib
+import pickle
 import shutil
 
 import pytest
@@ -84,6 +85,14 @@ def test_profile_is_frozen():
         profile.name = "x"
     with pytest.raises(TypeError):
         profile.sources["time_step_s"] = "x"
+
+
+def test_profile_pickles_and_hashes_for_worker_processes():
+    profile = hwprofiles.load("speck")
+    again = pickle.loads(pickle.dumps(profile))
+    assert again == profile and hash(again) == hash(profile)
+    with pytest.raises(TypeError):
+        again.core.synapse_encoding_bits["conv"] = 4
 
 
 def test_a_copied_profile_with_its_own_name_loads(tmp_path):
