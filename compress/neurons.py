@@ -80,7 +80,11 @@ class LIF(nn.Module):
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self.reset, self.surrogate, self.dt_s = reset, surrogate, float(dt_s)
 
+    record_membrane = False  # when True, _fire appends v before reset (detached) to self.membrane_trace
+
     def _fire(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.record_membrane:
+            self.membrane_trace.append(v.detach())
         s = spike(v - self.threshold, self.surrogate)
         kept = s.detach()
         v = v * (1.0 - kept) if self.reset == "zero" else v - kept * self.threshold
