@@ -1,0 +1,108 @@
+"""`harness map`: compile a NIR graph for a chip, place it on cores, and say whether it fits.
+
+Prints a table (fits, cores used of total, chips, each resource's largest per-core use against its limit,
+every violation); ``--json OUT`` writes the same as JSON (atomically). A missing or unreadable NIR file, an
+unknown profile or a node the chip cannot take is one line on stderr and exit 2; not fitting is exit 0
+with the violations listed (it is an answer, not an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+
+from chipsim.compile import compile_graph, load_graph
+from chipsim.fit import Placement
+from chipsim.network import ChipNetwork
+from chipsim.place import STRATEGIES, place
+from hwprofiles import load
+from hwprofiles.errors import UserError
+
+
+class MapArgumentError(UserError):
+    pass
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "map", help="does this NIR graph fit this chip?", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
+    p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
+    p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="placement strategy")
+    p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
+    p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
+    p.add_argument("--json", help="write the fit report here as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
+        raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
+    profile = load(args.profile)
+    graph = load_graph(args.nir)
+    net = compile_graph(graph, profile, dt_s=args.dt, integrator=args.integrator)
+    placement = place(net, profile, args.strategy)
+    report = map_report(net, placement)
+    print_report(report)
+    if args.json:
+        from harness.files import write_json_atomic
+
+        write_json_atomic(args.json, report)
+    return 0
+
+
+def map_report(net: ChipNetwork, placement: Placement) -> dict:
+    """The fit as plain data: summary, per-resource max use vs limit, violations, quantization, notes."""
+    fit = placement.fit
+    resources = {}
+    for name, use in fit.usage.items():
+        if name.endswith("_limit"):
+            continue
+        resources[name] = {
+            "max": float(use.max()) if use.size else 0.0,
+            "limit": fit.limits.get(name),
+            "per_core": use,
+        }
+    return {
+        "profile": fit.profile_name,
+        "fits": fit.fits,
+        "strategy": fit.strategy,
+        "cores_used": fit.cores_used,
+        "cores_total": fit.cores_total,
+        "chips_needed": fit.chips_needed,
+        "neurons": net.n_neurons,
+        "synapses": net.n_synapses,
+        "dt_s": net.dt_s,
+        "resources": resources,
+        "violations": [dataclasses.asdict(v) | {"message": str(v)} for v in fit.violations],
+        "quantization": [dataclasses.asdict(q) for q in net.quantization],
+        "notes": list(net.notes),
+    }
+
+
+def print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    verdict = "[green]fits[/green]" if report["fits"] else "[red]does not fit[/red]"
+    console.print(
+        f"{report['profile']}: {verdict} - {report['cores_used']} of {report['cores_total']} cores, "
+        f"{report['chips_needed']} chip(s), {report['neurons']} neurons, {report['synapses']} synapses "
+        f"(strategy {report['strategy']}, dt {report['dt_s']:g} s)"
+    )
+    table = Table("resource", "max per core", "limit")
+    for name, r in report["resources"].items():
+        limit = "-" if r["limit"] is None else f"{r['limit']:g}"
+        over = r["limit"] is not None and r["max"] > r["limit"]
+        table.add_row(name, f"[red]{r['max']:g}[/red]" if over else f"{r['max']:g}", limit)
+    console.print(table)
+    shown = report["violations"][:20]
+    for v in shown:
+        console.print(f"  [red]violation[/red] {v['message']}")
+    if len(report["violations"]) > len(shown):
+        console.print(f"  ... and {len(report['violations']) - len(shown)} more violations")
+    for note in report["notes"][:10]:
+        console.print(f"  note: {note}")
