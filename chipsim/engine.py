@@ -1,0 +1,310 @@
+"""The event-driven engine: Numba kernels that run a ChipNetwork and count what its cores do.
+
+Per time step, populations are updated in topological order. Before population ``p`` updates, every
+projection into it delivers: only the presynaptic neurons that spiked are visited (this step's spikes for
+``pre < p``, the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
+fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``p``'s input. Then the
+neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
+the ones that fired become ``p``'s spike list for this step.
+
+Fixed point: state in int64, clipped to the state's signed range every update (never wraps); input sums in
+int32 (a fan-in of 2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout.
+Models, as in Davies et al. IEEE Micro 2018 / Lava ``PyLifModelBitAcc`` (loihi_cuba), Cassidy et al.
+IJCNN 2013 (truenorth_lif), Rockpool Xylo (xylo_shift), sinabs IAF (speck_iaf). Deviations: Lava wraps u
+at 24 bits and floors the decay product; we saturate and round toward zero, as network.py (and
+brian2-loihi) fix.
+
+Counters (``K_*``) are per step, per compact core, in int32. Synaptic events are counted where they are
+delivered (on the post neuron's core, in the step they are added), from the per-projection core counts of
+``chipsim.routing``; spikes, packets and hops where the spike is emitted. A neuron update is active when the
+neuron had nonzero net input, nonzero state (u or v, before the update), nonzero bias, or fired (SANA-FE's
+rule, with "input arrived" read as nonzero net input); idle otherwise. Batches run in parallel over
+samples (``prange``); every sample owns its state and its slice of every output, so the result does not
+depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+# neuron models and reset modes (codes of hwprofiles.profile.NEURON_KINDS / RESET_MODES)
+LOIHI_CUBA, TRUENORTH_LIF, XYLO_SHIFT, SPECK_IAF, FLOAT_LIF = 0, 1, 2, 3, 4
+MODEL_CODES = {"loihi_cuba": 0, "truenorth_lif": 1, "xylo_shift": 2, "speck_iaf": 3, "float_lif": 4}
+RESET_ZERO, RESET_SUBTRACT = 0, 1
+
+# counter rows of the [9, steps, cores] block each sample fills
+K_SYNOPS, K_ACTIVE, K_IDLE, K_SPIKES, K_PACKETS_OUT, K_PACKETS_IN, K_HOPS_EW, K_HOPS_NS, K_MACS = range(9)
+N_COUNTERS = 9
+
+# columns of pop_int (int64 [P, 12])
+P_MODEL, P_RESET, P_THRESHOLD, P_DECAY_U, P_DECAY_V, P_DECAY_BITS, P_SHIFT, P_REFRACTORY = range(8)
+P_U_LO, P_U_HI, P_V_LO, P_V_HI = range(8, 12)
+# columns of pop_float (float64 [P, 7]): I += A*(w_in*in - I); v += B*(v_leak - v) + C*I
+F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN = range(7)
+
+
+@nb.njit(cache=True, inline="always")
+def _shift_toward_zero(x, d):
+    """x >>0 d: shift |x| right by d and restore the sign (rounds toward zero)."""
+    if x >= 0:
+        return x >> d
+    return -((-x) >> d)
+
+
+@nb.njit(cache=True, inline="always")
+def _clip(x, lo, hi):
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+@nb.njit(cache=True)
+def _deliver(t, p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, targets_all, weights_all,
+             proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core, sc_count, acc,
+             values, counters, k_count):
+    """Add the weights of projection ``proj``'s spiking pre neurons (``spk[..cnt_row]``) into ``acc``.
+
+    ``values`` (float input only, else size 0) scales each input spike's weights (analog input).
+    """
+    pre = proj_pre[proj]
+    pre_base = pop_off[pre]
+    post_base = pop_off[p]
+    n_spk = cnt_row[pre]
+    ip = proj_ip_off[proj]
+    sc = proj_sc_off[proj]
+    ci_conv = proj_conv[proj]
+    scaled = values.size > 0
+    for k in range(n_spk):
+        g = spk[pre_base + k]
+        i = g - pre_base
+        scale = values[i] if scaled else 1.0
+        if ci_conv < 0:
+            a = indptr_all[ip + i]
+            b = indptr_all[ip + i + 1]
+            if scaled:
+                for s in range(a, b):
+                    acc[post_base + targets_all[s]] += weights_all[s] * scale
+            else:
+                for s in range(a, b):
+                    acc[post_base + targets_all[s]] += weights_all[s]
+        else:
+            m = conv_meta_all[ci_conv]
+            hin, win, cout, hout, wout, kh, kw = m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+            sy, sx, py, px, w0, cin = m[8], m[9], m[10], m[11], m[12], m[0]
+            ci = i // (hin * win)
+            y = (i // win) % hin
+            x = i % win
+            for ky in range(kh):
+                ty = y + py - ky
+                if ty < 0 or ty % sy != 0 or ty // sy >= hout:
+                    continue
+                for kx in range(kw):
+                    tx = x + px - kx
+                    if tx < 0 or tx % sx != 0 or tx // sx >= wout:
+                        continue
+                    o = post_base + (ty // sy) * wout + tx // sx
+                    for co in range(cout):
+                        w = conv_w_all[w0 + ((co * cin + ci) * kh + ky) * kw + kx]
+                        if w != 0:
+                            if scaled:
+                                acc[o + co * hout * wout] += w * scale
+                            else:
+                                acc[o + co * hout * wout] += w
+        for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
+            counters[k_count, t, sc_core[s]] += sc_count[s]
+
+
+@nb.njit(cache=True)
+def _emit(t, g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters, pair_packets, traced):
+    """Count the packets (one per destination core), hops and spike of neuron ``g`` firing at step ``t``."""
+    c = core_of[g]
+    for k in range(dest_indptr[g], dest_indptr[g + 1]):
+        counters[K_PACKETS_IN, t, dest_core[k]] += 1
+        if traced and dest_pair[k] >= 0:
+            pair_packets[t, dest_pair[k]] += 1
+    if c >= 0:
+        counters[K_SPIKES, t, c] += 1
+        counters[K_PACKETS_OUT, t, c] += dest_indptr[g + 1] - dest_indptr[g]
+        counters[K_HOPS_EW, t, c] += hops_ew[g]
+        counters[K_HOPS_NS, t, c] += hops_ns[g]
+
+
+@nb.njit(cache=True)
+def _update_fixed(t, p, lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, counters):
+    """Bit-exact update of neurons lo..hi of population ``p``; returns how many fired (in fired_list)."""
+    model = prm[P_MODEL]
+    subtract = prm[P_RESET] == RESET_SUBTRACT
+    thr = prm[P_THRESHOLD]
+    du, dv, dbits = prm[P_DECAY_U], prm[P_DECAY_V], prm[P_DECAY_BITS]
+    shift, refr = prm[P_SHIFT], prm[P_REFRACTORY]
+    u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
+    one = np.int64(1) << dbits
+    n_fired = 0
+    for g in range(lo, hi):
+        x = np.int64(acc[g])  # the casts keep this typable for float arrays too (never run on them)
+        uo = np.int64(u[g])
+        vo = np.int64(v[g])
+        b = np.int64(bias[g])
+        if model == LOIHI_CUBA:
+            un = _clip(_shift_toward_zero(uo * (one - du), dbits) + (x << shift), u_lo, u_hi)
+        elif model == XYLO_SHIFT:
+            un = _clip(uo - (uo >> du) + x, u_lo, u_hi)
+        else:
+            un = np.int64(0)
+        fired = False
+        if ref[g] > 0:
+            ref[g] -= 1
+            vn = vo
+        else:
+            if model == LOIHI_CUBA:
+                vn = _clip(_shift_toward_zero(vo * (one - dv), dbits) + un + b, v_lo, v_hi)
+                fired = vn > thr
+            elif model == TRUENORTH_LIF:
+                vn = _clip(vo + x + b - dv, v_lo, v_hi)
+                fired = vn >= thr
+            elif model == XYLO_SHIFT:
+                vn = _clip(vo - (vo >> dv) + un + b, v_lo, v_hi)
+                fired = vn >= thr
+            else:  # SPECK_IAF
+                vn = _clip(vo + x + b, v_lo, v_hi)
+                fired = vn >= thr
+            if fired:
+                vn = _clip(vn - thr, v_lo, v_hi) if subtract else np.int64(0)
+                ref[g] = refr
+                fired_list[n_fired] = g
+                n_fired += 1
+        u[g] = un
+        v[g] = vn
+        if x != 0 or uo != 0 or vo != 0 or b != 0 or fired:
+            counters[K_ACTIVE, t, core_of[g]] += 1
+        else:
+            counters[K_IDLE, t, core_of[g]] += 1
+    return n_fired
+
+
+@nb.njit(cache=True)
+def _update_float(t, p, lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, counters):
+    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C)."""
+    subtract = prm[P_RESET] == RESET_SUBTRACT
+    refr = prm[P_REFRACTORY]
+    a, bb, c = fprm[F_A], fprm[F_B], fprm[F_C]
+    v_leak, thr, v_reset, w_in = fprm[F_V_LEAK], fprm[F_THRESHOLD], fprm[F_V_RESET], fprm[F_W_IN]
+    n_fired = 0
+    for g in range(lo, hi):
+        x = acc[g] + bias[g]
+        uo = u[g]
+        vo = v[g]
+        un = uo + a * (w_in * x - uo)
+        fired = False
+        if ref[g] > 0:
+            ref[g] -= 1
+            vn = vo
+        else:
+            vn = vo + bb * (v_leak - vo) + c * un
+            fired = vn > thr
+            if fired:
+                vn = vn - thr if subtract else v_reset
+                ref[g] = refr
+                fired_list[n_fired] = g
+                n_fired += 1
+        u[g] = un
+        v[g] = vn
+        if x != 0 or uo != 0 or vo != 0 or fired:
+            counters[K_ACTIVE, t, core_of[g]] += 1
+        else:
+            counters[K_IDLE, t, core_of[g]] += 1
+    return n_fired
+
+
+@nb.njit(cache=True)
+def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
+                targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
+                sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
+                hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, traced, acc, u, v):
+    """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values."""
+    steps = inp.shape[0]
+    n_pops = pop_off.size - 1
+    n_total = pop_off[n_pops]
+    record = raster.shape[0] > 0
+    ref = np.zeros(n_total, np.int64)
+    spk = np.zeros((2, n_total), np.int64)
+    cnt = np.zeros((2, n_pops), np.int64)
+    in_values = np.zeros(pop_off[1], np.float64)
+    no_values = np.zeros(0, np.float64)
+    out_lo = pop_off[out_pop]
+    for t in range(steps):
+        cur = t % 2
+        prev = 1 - cur
+        # the input population: spikes from the host
+        n = 0
+        for i in range(pop_off[1]):
+            if inp[t, i] != 0:
+                spk[cur, n] = i
+                if analog:
+                    in_values[i] = inp[t, i]
+                n += 1
+                _emit(t, i, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters,
+                      pair_packets, traced)
+                if record:
+                    raster[t, i] = 1
+        cnt[cur, 0] = n
+        for p in range(1, n_pops):
+            lo = pop_off[p]
+            hi = pop_off[p + 1]
+            acc[lo:hi] = 0
+            for k in range(in_ptr[p], in_ptr[p + 1]):
+                j = in_proj[k]
+                pre = proj_pre[j]
+                row = cnt[cur] if pre < p else cnt[prev]
+                lst = spk[cur] if pre < p else spk[prev]
+                is_mac = analog and pre == 0
+                _deliver(t, p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
+                         weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core,
+                         sc_count, acc, in_values if is_mac else no_values, counters,
+                         K_MACS if is_mac else K_SYNOPS)
+            fired = spk[cur, lo:hi]
+            if fixed:
+                n = _update_fixed(t, p, lo, hi, pop_int[p], acc, u, v, ref, bias, fired, core_of, counters)
+            else:
+                n = _update_float(t, p, lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired,
+                                  core_of, counters)
+            cnt[cur, p] = n
+            for k in range(n):
+                g = fired[k]
+                spike_count[g] += 1
+                _emit(t, g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters,
+                      pair_packets, traced)
+                if record:
+                    raster[t, g] = 1
+                if p == out_pop:
+                    out_spikes[t, g - out_lo] = 1
+
+
+@nb.njit(cache=True, parallel=True)
+def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
+              targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
+              sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
+              hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, acc_proto,
+              state_proto):
+    """Run every sample of ``inputs`` [batch, steps, n_in] in parallel; fills the output arrays in place.
+
+    Outputs: counters [batch, 9, steps, cores], spike_count [batch, n_total], out_spikes [batch, steps,
+    n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets [traced, steps,
+    n_pairs] (only samples b < traced fill it). ``acc_proto``/``state_proto`` fix the dtypes (size 0).
+    """
+    batch = inputs.shape[0]
+    n_total = pop_off[pop_off.size - 1]
+    n_traced = pair_packets.shape[0]
+    for b in nb.prange(batch):
+        acc = np.zeros(n_total, acc_proto.dtype)
+        u = np.zeros(n_total, state_proto.dtype)
+        v = np.zeros(n_total, state_proto.dtype)
+        pp = pair_packets[min(np.int64(b), n_traced - 1)]
+        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off,
+                    indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
+                    sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
+                    dest_pair, hops_ew, hops_ns, out_pop, counters[b], spike_count[b], out_spikes[b],
+                    raster[b], pp, b < n_traced, acc, u, v)

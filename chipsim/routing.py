@@ -1,0 +1,193 @@
+"""Routing: which cores each neuron's spikes reach, and how many mesh hops that takes.
+
+A spike leaves its core as one packet per distinct destination core (Loihi's axon_out messages; SANA-FE
+counts one message per destination axon the same way); every packet travels by dimension-order XY routing,
+so its hops are the Manhattan distance between the two cores' tiles (``Placement.core_xy``: chips sit side
+by side along x). Cores of one tile are 0 hops apart. East-west and north-south hops are kept apart
+because chips price them differently (Davies et al., IEEE Micro 2018, Table 2).
+
+Host input: the input population lives off-chip. Its spikes are injected by the host straight into the
+cores that hold their targets: they count as packets in at those cores, with no packets out and no hops.
+
+Cores are renumbered compactly: ``cores[k]`` is the global core id of compact core ``k`` (the ones that hold
+at least one neuron, ascending); every per-core counter is indexed by the compact number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from chipsim.fit import Placement
+from chipsim.network import ChipNetwork, ConvKernel
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Per-neuron destination cores and per-projection synapse counts per destination core.
+
+    Neurons are numbered globally (``ChipNetwork.offsets()``, input included).
+    """
+
+    cores: np.ndarray  # int64 [n_cores] global id of each compact core
+    core_of_neuron: np.ndarray  # int32 [n_neurons_total] compact core, -1 for input neurons
+    dest_indptr: np.ndarray  # int64 [n_neurons_total + 1] into dest_core / dest_pair
+    dest_core: np.ndarray  # int32 compact destination cores of each neuron (distinct)
+    dest_pair: np.ndarray  # int32 index into ``pairs`` of each (source, destination); -1 from the host
+    hops_ew: np.ndarray  # int32 [n_neurons_total] E-W hops of all of a neuron's packets together
+    hops_ns: np.ndarray  # int32 [n_neurons_total] N-S hops
+    pairs: np.ndarray  # int32 [n_pairs, 2] (source, destination) compact cores that exchange packets
+    pair_hops_ew: np.ndarray  # int32 [n_pairs]
+    pair_hops_ns: np.ndarray  # int32 [n_pairs]
+    syn_indptr: tuple[np.ndarray, ...]  # per projection, int64 [n_pre + 1] into syn_core / syn_count
+    syn_core: tuple[np.ndarray, ...]  # per projection, int32 compact core of the targets
+    syn_count: tuple[np.ndarray, ...]  # per projection, int32 synapses of the pre neuron on that core
+
+
+def xy_hops(placement: Placement, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E-W and N-S hops between global cores ``src`` and ``dst`` under XY routing."""
+    sx, sy = placement.core_xy(np.asarray(src))
+    dx, dy = placement.core_xy(np.asarray(dst))
+    return np.abs(dx - sx).astype(np.int32), np.abs(dy - sy).astype(np.int32)
+
+
+def compact_cores(placement: Placement) -> tuple[np.ndarray, np.ndarray]:
+    """(cores, compact core of every global neuron): cores used ascending, -1 for the off-chip input."""
+    flat = np.concatenate([np.asarray(c, dtype=np.int64) for c in placement.core_of_neuron])
+    cores = np.unique(flat[flat >= 0])
+    compact = np.full(flat.shape, -1, dtype=np.int32)
+    compact[flat >= 0] = np.searchsorted(cores, flat[flat >= 0]).astype(np.int32)
+    return cores, compact
+
+
+@nb.njit(cache=True)
+def _csr_core_counts(indptr, targets, post_core, n_cores):
+    """Per pre neuron, the distinct cores of its targets and how many synapses land on each."""
+    n_pre = indptr.size - 1
+    seen = np.full(n_cores, -1, np.int64)
+    out_ptr = np.zeros(n_pre + 1, np.int64)
+    for i in range(n_pre):
+        k = 0
+        for s in range(indptr[i], indptr[i + 1]):
+            c = post_core[targets[s]]
+            if seen[c] != i:
+                seen[c] = i
+                k += 1
+        out_ptr[i + 1] = out_ptr[i] + k
+    core = np.empty(out_ptr[-1], np.int32)
+    count = np.zeros(out_ptr[-1], np.int32)
+    slot = np.full(n_cores, -1, np.int64)
+    seen[:] = -1
+    for i in range(n_pre):
+        k = out_ptr[i]
+        for s in range(indptr[i], indptr[i + 1]):
+            c = post_core[targets[s]]
+            if seen[c] != i:
+                seen[c] = i
+                slot[c] = k
+                core[k] = c
+                k += 1
+            count[slot[c]] += 1
+    return out_ptr, core, count
+
+
+@nb.njit(cache=True)
+def _conv_core_counts(w, meta, post_core, n_cores):
+    """As :func:`_csr_core_counts` for a kept kernel (``meta`` as ``engine.conv_meta``), without expanding."""
+    cin, hin, win, cout, hout, wout, kh, kw, sy, sx, py, px = meta[:12]
+    n_pre = cin * hin * win
+    seen = np.full(n_cores, -1, np.int64)
+    slot = np.full(n_cores, -1, np.int64)
+    ptr = np.zeros(n_pre + 1, np.int64)
+    cap = 16
+    core = np.empty(cap, np.int32)
+    count = np.zeros(cap, np.int32)
+    n = 0
+    for i in range(n_pre):
+        ci = i // (hin * win)
+        y = (i // win) % hin
+        x = i % win
+        for ky in range(kh):
+            ty = y + py - ky
+            if ty < 0 or ty % sy != 0 or ty // sy >= hout:
+                continue
+            for kx in range(kw):
+                tx = x + px - kx
+                if tx < 0 or tx % sx != 0 or tx // sx >= wout:
+                    continue
+                for co in range(cout):
+                    if w[co, ci, ky, kx] == 0:
+                        continue
+                    c = post_core[(co * hout + ty // sy) * wout + tx // sx]
+                    if seen[c] != i:
+                        seen[c] = i
+                        if n == cap:
+                            cap *= 2
+                            core2 = np.empty(cap, np.int32)
+                            count2 = np.zeros(cap, np.int32)
+                            core2[:n] = core[:n]
+                            count2[:n] = count[:n]
+                            core, count = core2, count2
+                        slot[c] = n
+                        core[n] = c
+                        n += 1
+                    count[slot[c]] += 1
+        ptr[i + 1] = n
+    return ptr, core[:n].copy(), count[:n].copy()
+
+
+def conv_meta(conv: ConvKernel) -> np.ndarray:
+    """int64 [12]: C_in, H_in, W_in, C_out, H_out, W_out, kh, kw, stride y, x, padding y, x."""
+    _, _, kh, kw = conv.weight.shape
+    return np.array([*conv.in_shape, *conv.out_shape, kh, kw, *conv.stride, *conv.padding], dtype=np.int64)
+
+
+def route(net: ChipNetwork, placement: Placement) -> Routes:
+    """Destination cores, (source, destination) pairs and hop counts of every neuron of ``net``."""
+    cores, core_of = compact_cores(placement)
+    n_cores = max(int(cores.size), 1)
+    offsets = net.offsets()
+    if core_of.size != offsets[-1]:
+        raise ValueError(f"placement covers {core_of.size} neurons, network has {offsets[-1]}")
+    syn_indptr, syn_core, syn_count = [], [], []
+    keys_by_pre: list[list[np.ndarray]] = [[] for _ in net.populations]
+    for proj in net.projections:
+        post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]]
+        if proj.conv is not None and proj.targets.size == 0:
+            ptr, core, count = _conv_core_counts(proj.conv.weight, conv_meta(proj.conv), post_core, n_cores)
+        else:
+            ptr, core, count = _csr_core_counts(
+                np.asarray(proj.indptr, np.int64), np.asarray(proj.targets, np.int32), post_core, n_cores
+            )
+        syn_indptr.append(ptr)
+        syn_core.append(core)
+        syn_count.append(count)
+        pre_local = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
+        keys_by_pre[proj.pre].append((offsets[proj.pre] + pre_local) * n_cores + core)
+    keys = [np.unique(np.concatenate(k)) for k in keys_by_pre if k]
+    keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)  # sorted: populations are in order
+    neuron, dest = np.divmod(keys, n_cores)
+    dest_indptr = np.zeros(offsets[-1] + 1, np.int64)
+    np.add.at(dest_indptr, neuron + 1, 1)
+    dest_indptr = np.cumsum(dest_indptr)
+    src = core_of[neuron]
+    on_chip = src >= 0
+    pair_key_of_packet = src[on_chip].astype(np.int64) * n_cores + dest[on_chip]
+    pair_keys, pair_of = np.unique(pair_key_of_packet, return_inverse=True)
+    pairs = np.stack(np.divmod(pair_keys, n_cores), axis=1).astype(np.int32).reshape(-1, 2)
+    dest_pair = np.full(keys.size, -1, np.int32)
+    dest_pair[on_chip] = pair_of.astype(np.int32)
+    pair_ew, pair_ns = xy_hops(placement, cores[pairs[:, 0]], cores[pairs[:, 1]]) if pairs.size else (
+        np.zeros(0, np.int32), np.zeros(0, np.int32))
+    hops_ew = np.zeros(offsets[-1], np.int64)
+    hops_ns = np.zeros(offsets[-1], np.int64)
+    np.add.at(hops_ew, neuron[on_chip], pair_ew[pair_of])
+    np.add.at(hops_ns, neuron[on_chip], pair_ns[pair_of])
+    return Routes(
+        cores=cores, core_of_neuron=core_of, dest_indptr=dest_indptr, dest_core=dest.astype(np.int32),
+        dest_pair=dest_pair, hops_ew=hops_ew.astype(np.int32), hops_ns=hops_ns.astype(np.int32), pairs=pairs,
+        pair_hops_ew=pair_ew.astype(np.int32), pair_hops_ns=pair_ns.astype(np.int32),
+        syn_indptr=tuple(syn_indptr), syn_core=tuple(syn_core), syn_count=tuple(syn_count),
+    )

@@ -1,0 +1,214 @@
+"""simulate(): run a placed ChipNetwork on input spikes and return its Activity.
+
+The Python side of the engine: it checks the input, flattens the network into the arrays the Numba kernels
+of ``chipsim.engine`` take (all projections' CSR concatenated, per-population parameters as rows), computes
+the routes (``chipsim.routing``) and wraps the counters in an :class:`~chipsim.activity.Activity`.
+``prepare`` does the flattening once, so a benchmark or a sweep over inputs can reuse it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from chipsim import engine
+from chipsim.activity import Activity
+from chipsim.fit import Placement
+from chipsim.network import ChipNetwork
+from chipsim.routing import Routes, conv_meta, route
+from hwprofiles.errors import UserError
+
+
+class SimulationInputError(UserError):
+    """Input spikes that do not fit the network (shape, width, values)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A ChipNetwork flattened for the kernels, with its routes. Build with :func:`prepare`."""
+
+    net: ChipNetwork
+    routes: Routes
+    arrays: dict  # the kernel's arguments from pop_off to out_pop, by name
+
+
+def _int_range(bits: int | None) -> tuple[int, int]:
+    bits = 48 if bits is None else int(bits)  # no width given: wide enough that products stay in int64
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """pop_int [P, 12] and pop_float [P, 7] (columns as ``engine.P_*`` / ``engine.F_*``)."""
+    pop_int = np.zeros((len(net.populations), 12), np.int64)
+    pop_float = np.zeros((len(net.populations), 7), np.float64)
+    for p, pop in enumerate(net.populations[1:], start=1):
+        prm = pop.params
+        if prm.model not in engine.MODEL_CODES:
+            raise ValueError(f"population {pop.name}: unknown neuron model {prm.model!r}")
+        if (prm.model == "float_lif") == net.fixed_point:
+            raise ValueError(f"population {pop.name}: model {prm.model} in a net with "
+                             f"fixed_point={net.fixed_point}")
+        shift = int(prm.weight_shift)
+        u_lo, u_hi = _int_range(prm.current_bits if prm.current_bits is not None else prm.state_bits)
+        v_lo, v_hi = _int_range(prm.state_bits)
+        thr = int(prm.threshold) << shift if net.fixed_point else 0
+        pop_int[p] = [engine.MODEL_CODES[prm.model], engine.RESET_SUBTRACT if prm.reset == "subtract" else 0,
+                      thr, int(prm.decay_u), int(prm.decay_v), int(prm.decay_bits or 0), shift,
+                      int(prm.refractory_steps), u_lo, u_hi, v_lo, v_hi]
+        if not net.fixed_point:
+            pop_float[p] = _float_coefficients(prm, net.dt_s)
+    return pop_int, pop_float
+
+
+def _float_coefficients(prm, dt_s: float) -> list[float]:
+    """A, B, C of ``I += A*(w_in*in - I); v += B*(v_leak - v) + C*I`` for the chosen integrator."""
+    exact = prm.integrator == "exact"
+    if prm.integrator not in ("euler", "exact"):
+        raise ValueError(f"unknown integrator {prm.integrator!r}")
+
+    def gain(tau):
+        return 1.0 - math.exp(-dt_s / tau) if exact else dt_s / tau
+
+    a = 1.0 if prm.tau_syn_s == 0 else gain(prm.tau_syn_s)  # tau_syn = 0: a plain LIF, I = w_in * in
+    if math.isinf(prm.tau_mem_s):  # IF: dv/dt = r * I
+        b, c = 0.0, dt_s * prm.r
+    else:
+        b = gain(prm.tau_mem_s)
+        c = b * prm.r
+    return [a, b, c, prm.v_leak, prm.threshold, prm.v_reset, prm.w_in]
+
+
+def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
+    if not fixed:
+        return np.float64
+    lo = min((int(a.min()) for a in arrays if a.size), default=0)
+    hi = max((int(a.max()) for a in arrays if a.size), default=0)
+    for dtype in (np.int8, np.int16, np.int32):
+        if np.iinfo(dtype).min <= lo and hi <= np.iinfo(dtype).max:
+            return dtype
+    raise ValueError(f"weights span {lo}..{hi}, wider than int32")
+
+
+def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
+    """Flatten ``net`` for the kernels and route it on ``placement``."""
+    routes = route(net, placement)
+    fixed = net.fixed_point
+    projs = net.projections
+    csr = [pr for pr in projs if not (pr.conv is not None and pr.targets.size == 0)]
+    wdtype = _weight_dtype([pr.weights for pr in csr], fixed)
+    ip_off, syn_off, indptrs = [], 0, []
+    conv_rows, conv_ws, w_off = [], [], 0
+    proj_conv = np.full(len(projs), -1, np.int64)
+    for j, pr in enumerate(projs):
+        ip_off.append(sum(a.size for a in indptrs))
+        if pr.conv is not None and pr.targets.size == 0:
+            proj_conv[j] = len(conv_rows)
+            conv_rows.append(np.append(conv_meta(pr.conv), w_off))
+            conv_ws.append(np.asarray(pr.conv.weight).ravel())
+            w_off += pr.conv.weight.size
+            indptrs.append(np.zeros(net.populations[pr.pre].size + 1, np.int64))
+        else:
+            indptrs.append(np.asarray(pr.indptr, np.int64) + syn_off)
+            syn_off += int(pr.targets.size)
+    sc_off = np.concatenate([[0], np.cumsum([p.size for p in routes.syn_indptr])[:-1]]).astype(np.int64)
+    sc_syn_off = np.concatenate([[0], np.cumsum([c.size for c in routes.syn_core])[:-1]]).astype(np.int64)
+    state_dtype = np.int64 if fixed else np.float64
+    bias = np.concatenate([np.zeros(net.populations[0].size)]
+                          + [np.asarray(p.bias) for p in net.populations[1:]])
+    in_order = sorted(range(len(projs)), key=lambda j: projs[j].post)  # stable: keeps the graph's order
+    in_ptr = np.searchsorted([projs[j].post for j in in_order], np.arange(len(net.populations) + 1))
+    pop_int, pop_float = _pop_rows(net)
+    arrays = dict(
+        pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
+        proj_pre=np.array([p.pre for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
+        indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),
+        targets_all=np.concatenate([np.asarray(p.targets, np.int32) for p in csr] or [np.zeros(0, np.int32)]),
+        weights_all=np.concatenate([np.asarray(p.weights).astype(wdtype) for p in csr]
+                                   or [np.zeros(0, wdtype)]),
+        proj_conv=proj_conv,
+        conv_meta_all=np.array(conv_rows, np.int64).reshape(-1, 13),
+        conv_w_all=np.concatenate(conv_ws).astype(np.int32 if fixed else np.float64) if conv_ws
+        else np.zeros(0, np.int32 if fixed else np.float64),
+        proj_sc_off=sc_off,
+        sc_ptr_all=np.concatenate([p + o for p, o in zip(routes.syn_indptr, sc_syn_off, strict=True)]
+                                  or [np.zeros(1, np.int64)]),
+        sc_core=np.concatenate(routes.syn_core or (np.zeros(0, np.int32),)),
+        sc_count=np.concatenate(routes.syn_count or (np.zeros(0, np.int32),)),
+        in_ptr=in_ptr.astype(np.int64), in_proj=np.array(in_order, np.int64),
+        core_of=routes.core_of_neuron, dest_indptr=routes.dest_indptr, dest_core=routes.dest_core,
+        dest_pair=routes.dest_pair, hops_ew=routes.hops_ew, hops_ns=routes.hops_ns, out_pop=int(net.output),
+    )
+    return Prepared(net=net, routes=routes, arrays=arrays)
+
+
+def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.ndarray, bool]:
+    """[batch, steps, n_in] contiguous input and whether it is binary; UserError on bad input."""
+    x = np.asarray(input_spikes)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim != 3:
+        raise SimulationInputError(f"input spikes must be [steps, batch, inputs] or [steps, inputs], "
+                                   f"got shape {x.shape}")
+    n_in = net.populations[0].size
+    if x.shape[2] != n_in:
+        raise SimulationInputError(f"input has {x.shape[2]} channels, the network's input takes {n_in}")
+    if x.dtype.kind not in "biuf":
+        raise SimulationInputError(f"input spikes must be numbers, got dtype {x.dtype}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise SimulationInputError("input holds NaN or infinite values")
+    binary = bool(np.isin(x, (0, 1)).all())
+    if not binary and net.fixed_point:
+        raise SimulationInputError("a fixed-point chip takes binary spikes (0/1); the input holds other "
+                                   "values")
+    if steps is not None:
+        if steps < 0:
+            raise SimulationInputError(f"steps must be >= 0, got {steps}")
+        pad = max(0, steps - x.shape[0])
+        x = np.concatenate([x[:steps], np.zeros((pad, *x.shape[1:]), x.dtype)])
+    dtype = np.uint8 if binary else np.float64
+    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype), binary
+
+
+def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
+             steps: int | None = None, record_raster: bool = False, traced_samples: int = 4) -> Activity:
+    """Run ``net`` on ``input_spikes`` [steps, batch, n_in] (or [steps, n_in]: batch 1).
+
+    ``steps`` truncates the input or pads it with silence. ``traced_samples``: how many samples (the first)
+    keep their per-step (source, destination) packet counts for the NoC model. ``net`` may be a
+    :class:`Prepared` (then ``placement`` is ignored). Deterministic: no randomness anywhere.
+    """
+    prep = net if isinstance(net, Prepared) else prepare(net, placement)
+    net = prep.net
+    x, binary = _check_input(net, input_spikes, steps)
+    batch, n_steps, _ = x.shape
+    a = prep.arrays
+    n_total = int(a["pop_off"][-1])
+    n_cores = prep.routes.cores.size
+    traced = max(1, min(int(traced_samples), batch))
+    counters = np.zeros((batch, engine.N_COUNTERS, n_steps, n_cores), np.int32)
+    spike_count = np.zeros((batch, n_total), np.int32)
+    n_out = net.populations[net.output].size
+    out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
+    raster = np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8)
+    pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
+    fixed = net.fixed_point
+    engine.run_batch(
+        fixed, not binary, x, *a.values(), counters, spike_count, out_spikes, raster, pair_packets,
+        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
+    )
+    off = a["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
+    c = [counters[:, k] for k in range(engine.N_COUNTERS)]
+    return Activity(
+        cores=prep.routes.cores, synops=c[engine.K_SYNOPS], macs=c[engine.K_MACS],
+        neuron_updates_active=c[engine.K_ACTIVE], neuron_updates_idle=c[engine.K_IDLE],
+        spikes_out=c[engine.K_SPIKES], packets_out=c[engine.K_PACKETS_OUT], packets_in=c[engine.K_PACKETS_IN],
+        hops_ew=c[engine.K_HOPS_EW], hops_ns=c[engine.K_HOPS_NS],
+        spike_counts=tuple(spike_count[:, s] for s in split),
+        output_spikes=out_spikes.transpose(1, 0, 2), pairs=prep.routes.pairs,
+        pair_packets=pair_packets[: max(0, min(int(traced_samples), batch))],
+        input_binary=binary, dt_s=float(net.dt_s),
+        raster=tuple(raster[:, :, s].transpose(1, 0, 2) for s in split) if record_raster else None,
+    )
