@@ -217,3 +217,13 @@ def synops_per_weight(model: nn.Module, dataset, train, n_samples: int = 256) ->
         (grad,) = torch.autograd.grad(out.sum(), ones)
         costs[name] = grad.detach() / len(x)
     return costs
+
+
+def clone_model(model: nn.Module) -> nn.Module:
+    """A deep copy; the recorded activity (which may hold autograd graphs after training) is dropped first."""
+    import copy
+
+    for attr in ("last_spikes", "last_inputs"):
+        if hasattr(model, attr):
+            setattr(model, attr, {})
+    return copy.deepcopy(model)

@@ -36,7 +36,6 @@ Deviations (scale: digits and a small MLP instead of CIFAR VGG-16/ResNet-19/Spik
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -50,6 +49,7 @@ from compress.method import CompressResult
 from compress.pruning import (
     PruningError,
     apply_masks,
+    clone_model,
     count_prunable,
     finetune,
     geometric_densities,
@@ -124,13 +124,13 @@ class LotteryIMP:
         sparsity = target_sparsity(budget, count_prunable(model))
         epochs = int(train.epochs)
         rewind_epochs = min(self.rewind_epochs, max(epochs - 1, 0))
-        trained = copy.deepcopy(model)  # round 0's trained weights: the dense model
+        trained = clone_model(model)  # round 0's trained weights: the dense model
         torch.manual_seed(train.seed + 15485863)
         for _, layer in prunable_layers(model):
             layer.reset_parameters()
         finetune(model, dataset, train, rewind_epochs, {}, f"{self.name} dense to the rewind point",
                  phase=0, progress=self.progress)
-        rewind_state = copy.deepcopy(model.state_dict())
+        rewind_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         search_train, nkl = train, {}
         if self.early_time:
             t_search, nkl = early_time_steps(model, dataset, train, self.et_samples)
