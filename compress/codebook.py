@@ -102,13 +102,15 @@ def kmeans_values(values: np.ndarray, m: int, seed: int, n_init: int = 4) -> np.
     Fewer distinct values than ``m``: those values, padded by repeating the last (a codebook always has m).
     """
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     values = np.asarray(values, dtype=np.float64).ravel()
     distinct = np.unique(values)
     if len(distinct) <= m:
         padded = np.concatenate([distinct, np.repeat(distinct[-1:] if len(distinct) else [0.0], m)])
         return np.sort(padded[:m])
-    km = KMeans(n_clusters=m, n_init=n_init, random_state=seed).fit(values.reshape(-1, 1))
+    with threadpool_limits(1):  # OpenMP threads on tiny 1-D problems cost 10x more than they save
+        km = KMeans(n_clusters=m, n_init=n_init, random_state=seed).fit(values.reshape(-1, 1))
     return np.sort(km.cluster_centers_.ravel())
 
 
