@@ -11,6 +11,9 @@ the summed output is the effective op count, summed over steps and averaged per 
 inputs are all in {0, 1} count accumulates (ACs), others multiply-accumulates (MACs): with ``direct``
 encoding the first layer is a MAC layer. Dense synops use all-ones weights and inputs.
 
+Speed: on CPU a model under ``SMALL_MODEL_PARAMS`` parameters trains and evaluates with one torch thread
+(its matrices are too small to share; on a busy 2-core machine 2 threads cost 5x the CPU time).
+
 Determinism: every epoch draws its shuffle and its input spikes from generators seeded by
 (seed, epoch), so a run resumed from a checkpoint continues exactly as an uninterrupted one (on CPU).
 """
@@ -21,7 +24,8 @@ import math
 import os
 import pathlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -34,6 +38,7 @@ from compress.models import ModelConfig, SpikingNet, build_model, predict, spike
 from hwprofiles.errors import UserError
 
 COUNT_LOGIT_SCALE = 1.0
+SMALL_MODEL_PARAMS = 200_000
 EVAL_SEED_OFFSET = 7919  # test-time input spikes use a stream distinct from any training epoch's
 
 
@@ -113,6 +118,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+@contextmanager
+def _threads_for(model: nn.Module, device: torch.device) -> Iterator[None]:
+    """One torch thread for a small model on CPU (restored afterwards)."""
+    before = torch.get_num_threads()
+    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMS
+    if device.type == "cpu" and small and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -218,7 +236,7 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
     batches = math.ceil(n / cfg.batch_size)
     step = start * batches
     bar = _progress(progress)
-    with bar:
+    with bar, _threads_for(model, device):
         task = bar.add_task(label, total=(cfg.epochs - start) * batches)
         for epoch in range(start, cfg.epochs):
             began = time.perf_counter()
@@ -280,7 +298,7 @@ def evaluate(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, split: str =
     spikes: dict[str, float] = {}
     synops: dict[str, float] = {}
     binary: dict[str, bool] = {}
-    with torch.no_grad():
+    with torch.no_grad(), _threads_for(model, device):
         for start in range(0, len(x_all), batch_size):
             x, y = x_all[start:start + batch_size].to(device), y_all[start:start + batch_size].to(device)
             out = model(encode(x, cfg.steps, cfg.encoding, generator))

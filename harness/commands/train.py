@@ -1,0 +1,115 @@
+"""`harness train`: train a dense spiking network by BPTT, evaluate it, and export it.
+
+Writes DIR/model.pt (the checkpoint; a rerun resumes from it), DIR/model.nir and DIR/metrics.json, and
+prints accuracy, spikes per layer, synops and training time. Defaults are ``TrainConfig()`` and
+``ModelConfig()``: on digits the MLP reaches >= 95% test accuracy in well under two minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import tempfile
+
+from hwprofiles.errors import UserError
+
+
+class TrainArgumentError(UserError):
+    pass
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train a dense SNN, evaluate it, export it to NIR",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", required=True, help="digits | mnist | fashion-mnist | cifar10")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
+    p.add_argument("--epochs", type=int, help="training epochs (default 30)")
+    p.add_argument("--steps", type=int, help="time steps T per sample (default 16)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
+    p.add_argument("--encoding", choices=("rate", "direct"), default="rate")
+    p.add_argument("--neuron", choices=("lif", "cuba"), default="lif")
+    p.add_argument("--reset", choices=("zero", "subtract"), default="zero")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _configs(args: argparse.Namespace):
+    from compress.models import ModelConfig
+    from compress.train import TrainConfig
+
+    for name in ("epochs", "steps"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "epochs" else 1):
+            raise TrainArgumentError(f"--{name} must be positive, got {value}")
+    changes = {k: getattr(args, k) for k in ("epochs", "steps") if getattr(args, k) is not None}
+    train_cfg = TrainConfig(seed=args.seed, device=args.device, encoding=args.encoding, **changes)
+    model_cfg = ModelConfig(kind=args.model, neuron=args.neuron, reset=args.reset)
+    return model_cfg, train_cfg
+
+
+def write_json_atomic(path: pathlib.Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2)
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from compress.data import load_dataset
+    from compress.models import build_model
+    from compress.nir_io import save_nir
+    from compress.train import evaluate, fit, seed_everything
+
+    model_cfg, train_cfg = _configs(args)
+    dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed)
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise TrainArgumentError(f"--out '{out}' exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(args.seed)
+    model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
+    history = fit(model, dataset, train_cfg, checkpoint_path=out / "model.pt", label=f"train {args.dataset}",
+                  progress=not args.no_progress)
+    result = evaluate(model, dataset, train_cfg)
+    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".nir", dir=out)
+    os.close(fd)
+    try:
+        save_nir(model.cpu(), tmp)
+        os.replace(tmp, out / "model.nir")
+    finally:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+    metrics = {"dataset": args.dataset, "model": asdict(model_cfg), "train": asdict(train_cfg),
+               "n_train": len(dataset.x_train), "n_test": len(dataset.x_test),
+               "training_time_s": history.wall_time_s, "epochs_run_now": len(history.epochs)
+               - history.resumed_from_epoch, "history": [asdict(e) for e in history.epochs],
+               **result.to_dict()}
+    write_json_atomic(out / "metrics.json", metrics)
+    _print_summary(metrics, out)
+    return 0
+
+
+def _print_summary(metrics: dict, out: pathlib.Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{metrics['model']['kind']} on {metrics['dataset']} "
+                        f"(seed {metrics['train']['seed']}, T = {metrics['train']['steps']})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("test accuracy", f"{metrics['accuracy']:.4f}")
+    for name, value in metrics["spikes_per_layer"].items():
+        table.add_row(f"spikes per sample: {name}", f"{value:.1f}")
+    table.add_row("synops per sample (effective)", f"{metrics['synops_per_sample']:.0f}")
+    table.add_row("synops per sample (dense)", f"{metrics['dense_synops_per_sample']:.0f}")
+    table.add_row("epochs", str(len(metrics["history"])))
+    table.add_row("training time (s)", f"{metrics['training_time_s']:.1f}")
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {out / 'model.pt'}, {out / 'model.nir'}, {out / 'metrics.json'}")

@@ -1,0 +1,53 @@
+"""`harness train` through the CLI: outputs, resume, and one-line errors for bad input."""
+
+import json
+
+import pytest
+
+from harness.cli import main
+
+
+def test_train_writes_checkpoint_nir_and_metrics_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "digits", "--out", str(out), "--epochs", "1", "--steps", "2",
+            "--no-progress", "--device", "cpu"]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "model.pt").is_file() and (out / "model.nir").is_file()
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["epochs_run_now"] == 1
+    assert set(metrics["spikes_per_layer"]) == {"lif1", "lif2"} and metrics["synops_per_sample"] > 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(args) == 0  # the checkpoint is complete: nothing more to train
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["epochs_run_now"] == 0 and again["accuracy"] == metrics["accuracy"]
+
+
+def test_unknown_dataset_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["train", "--dataset", "imagenet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown dataset 'imagenet'" in err and "digits" in err and "\n" not in err
+
+
+def test_unknown_model_exits_2(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", "digits", "--model", "rnn", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+
+
+def test_mnist_with_missing_folder_exits_2_naming_it(tmp_path, capsys):
+    folder = tmp_path / "no-such-mnist"
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(folder) in err and "train-images-idx3-ubyte" in err and "\n" not in err
+
+
+def test_negative_epochs_exit_2(tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", "--epochs", "-1", "--out", str(tmp_path)]) == 2
+    assert "--epochs" in capsys.readouterr().err
+
+
+def test_checkpoint_from_other_settings_exits_2(tmp_path, capsys):
+    base = ["train", "--dataset", "digits", "--out", str(tmp_path), "--epochs", "1", "--no-progress"]
+    assert main([*base, "--steps", "2"]) == 0
+    assert main([*base, "--steps", "3"]) == 2
+    assert "other settings" in capsys.readouterr().err
