@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("harness: interrupted; nothing half-written was kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # results are written atomically: nothing half-written is left
+        print(f"harness {args.command}: interrupted; finished results are kept, rerun to resume",
+              file=sys.stderr)
+        return USAGE_ERROR
     except Exception as error:  # user errors carry exit_code; anything else is a bug
         if getattr(error, "exit_code", None) == USAGE_ERROR:
             print(f"harness {args.command}: error: {error}", file=sys.stderr)

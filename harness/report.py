@@ -1,0 +1,162 @@
+"""RunReport rendering: report.json (schema in docs/report.md), report.md with its PNG plots, and the
+terminal table. The report itself is plain JSON-able data built by :func:`harness.run.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness import plots
+from harness.files import write_json_atomic, write_text_atomic
+
+
+def _j(value: float | None) -> str:
+    """Energy in J with an SI prefix, or 'unknown'."""
+    if value is None:
+        return "unknown"
+    for scale, unit in ((1, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} J"
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
+
+
+def summary_rows(report: dict) -> list[tuple[str, str]]:
+    """The figures a user came for, as (label, value) rows: shared by the terminal and report.md."""
+    acc, fit, lat, energy = report["accuracy"], report["fit"], report["latency"], report["energy"]
+    model = report["model"]
+    rows = [
+        (
+            "accuracy: float / exported / on chip",
+            f"{acc['float']:.4f} / {acc['exported']:.4f} / {acc['on_chip']:.4f}",
+        ),
+        ("fits", "yes" if fit["fits"] else f"NO ({len(fit['violations'])} violations)"),
+        ("cores used / total", f"{fit['cores_used']} / {fit['cores_total']} ({fit['chips_needed']} chip(s))"),
+        ("latency per inference", _s(lat["per_inference_s"])),
+        ("throughput", "-" if lat["throughput_per_s"] is None else f"{lat['throughput_per_s']:.4g} /s"),
+        ("spikes per inference", f"{report['spikes']['per_inference']:.1f}"),
+        ("synaptic ops per inference (chip)", f"{report['synops']['per_inference_on_chip']:.1f}"),
+        (
+            "energy per inference",
+            _j(energy["total_j"])
+            + ("" if energy["total_j"] is not None else f" (known parts {_j(energy['total_known_j'])})"),
+        ),
+    ]
+    rows += [(f"  energy: {name}", _j(value)) for name, value in energy["per_inference_j"].items()]
+    rows += [
+        (
+            "weights: nonzero / all",
+            f"{model['nonzero']} / {model['parameters']} (sparsity {model['sparsity']:.3f})",
+        ),
+        ("distinct values per group (max)", str(model["distinct_per_group_max"])),
+        ("weight storage", f"{model['weight_storage_bits']} bits ({model['weight_bits']}-bit)"),
+    ]
+    return rows
+
+
+def print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    spec = report["spec"]
+    table = Table(
+        title=f"{spec['method']} on {report['profile']['name']} ({spec['dataset']}, seed {spec['seed']})"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in summary_rows(report):
+        table.add_row(label, value)
+    console = Console()
+    console.print(table)
+    for v in report["fit"]["violations"][:10]:
+        console.print(f"  [red]violation[/red] {v['message']}")
+    nearest = report["fit"].get("nearest_budget")
+    if nearest:
+        needs = ", ".join(
+            f"{k} {v['need']:g} (limit {v['limit']:g})" for k, v in nearest["resources"].items()
+        )
+        console.print(
+            f"  would need: {needs}; {nearest['cores_needed']} cores on {nearest['chips_needed']} chip(s)"
+        )
+
+
+def markdown(report: dict, figures: dict[str, str]) -> str:
+    """report.md: the summary table, the per-layer figures, violations, notes and the plots."""
+    spec = report["spec"]
+    lines = [
+        f"# chipfit run: {spec['method']} on {report['profile']['name']}",
+        "",
+        f"Dataset `{spec['dataset']}`, model `{spec['model']}`, seed {spec['seed']}, "
+        f"{report['accuracy']['samples']} test samples x {report['accuracy']['steps']} steps on chip.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {label.strip()} | {value} |" for label, value in summary_rows(report)]
+    lines += ["", "## Spikes per inference by layer", "", "| layer | spikes |", "|---|---|"]
+    lines += [f"| {k} | {v:.2f} |" for k, v in report["spikes"]["per_inference_by_layer"].items()]
+    lines += ["", "## Fit", "", "| resource | max per core | limit |", "|---|---|---|"]
+    for name, r in report["fit"]["resources"].items():
+        lines.append(f"| {name} | {r['max']:g} | {'-' if r['limit'] is None else format(r['limit'], 'g')} |")
+    if report["fit"]["violations"]:
+        lines += ["", "Violations:", ""] + [f"- {v['message']}" for v in report["fit"]["violations"][:50]]
+    lines += [
+        "",
+        "## Quantization",
+        "",
+        "| projection | bits | scale | distinct | rmse | max error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for q in report["quantization"]:
+        lines.append(
+            f"| {q['projection']} | {q['bits']} | {q['scale']:.4g} | {q['distinct_values']} | "
+            f"{q['rmse']:.4g} | {q['max_abs_error']:.4g} |"
+        )
+    if report["notes"] or report["fit"]["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"] + report["fit"]["notes"]]
+    lines += ["", "## Figures", ""] + [f"![{name}]({path})" for name, path in figures.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write(
+    report: dict, out: Path, *, placement, utilization: np.ndarray, raster: dict[str, np.ndarray]
+) -> None:
+    """report.json, the plots and report.md into ``out`` (each atomically; report.json last, so its
+    presence means the run finished)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = report["profile"]["name"]
+    figures = {
+        "energy breakdown": "energy.png",
+        "core utilization": "utilization.png",
+        "spike raster": "raster.png",
+    }
+    plots.energy_breakdown(
+        report["energy"]["per_inference_j"], out / "energy.png", f"Energy per inference on {name}"
+    )
+    cores = np.arange(len(utilization))
+    x, y = placement.core_xy(cores)
+    chips = max(1, report["fit"]["chips_needed"])
+    plots.utilization_heatmap(
+        utilization,
+        x,
+        y,
+        placement.mesh_width * chips,
+        placement.mesh_height,
+        placement.cores_per_tile,
+        out / "utilization.png",
+        f"Core utilization on {name} (binding resource per tile)",
+    )
+    plots.spike_raster(raster, out / "raster.png", f"Spike raster of test sample 0 on {name}")
+    report["artifacts"] = {"report_md": "report.md", "figures": list(figures.values())}
+    write_text_atomic(out / "report.md", markdown(report, figures))
+    write_json_atomic(out / "report.json", report)

@@ -1,0 +1,290 @@
+"""One cell of the question chipfit answers: compress with method M, map onto chip P, simulate, price.
+
+Flow (DESIGN.md): dataset -> dense model (trained once, cached) -> method (cached by its inputs) -> NIR
+graph -> compile for the profile -> place -> simulate the whole test set on the chip -> cost -> RunReport.
+
+Three accuracies show what each step cost: ``float`` (the dense model in torch), ``exported`` (the
+compressed model in torch with exactly the exported weights) and ``on_chip`` (chipsim in the chip's fixed
+point, the same rate-coded input spikes for every sample). A model that does not fit is still simulated, on
+as many cores as it needs, and the report says so and gives the budget it would need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.files import to_jsonable
+from hwprofiles.errors import UserError
+
+REPORT_SCHEMA = "chipfit.run_report"
+REPORT_VERSION = 1
+DEFAULT_CACHE = Path(".cache/chipfit")
+INPUT_SEED_OFFSET = 7919  # the chip's input spikes are drawn from seed + this (independent of training)
+
+
+class RunError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run. Two equal specs give the same report (deterministic)."""
+
+    profile: str
+    method: str
+    dataset: str = "digits"
+    model: str = "mlp"
+    seed: int = 0
+    sparsity: float | None = None
+    bits: int | None = None
+    unique: int | None = None
+    epochs: int | None = None  # the method's training budget (None: the method default of harness compress)
+    dense_epochs: int | None = None
+    steps: int | None = None
+    strategy: str = "greedy"
+    options: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    samples: int | None = None  # test samples simulated on chip (None: the whole test set)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _configs(spec: RunSpec):
+    from compress.models import ModelConfig
+    from compress.train import TrainConfig
+
+    base = TrainConfig(seed=spec.seed, device="auto")
+    if spec.steps is not None:
+        base = dataclasses.replace(base, steps=spec.steps)
+    dense_cfg = base if spec.dense_epochs is None else dataclasses.replace(base, epochs=spec.dense_epochs)
+    train_cfg = dataclasses.replace(base, epochs=10 if spec.epochs is None else spec.epochs)
+    return ModelConfig(kind=spec.model), dense_cfg, train_cfg
+
+
+def budget_for(spec: RunSpec, profile):
+    """The method's budget: the profile's, with the spec's explicit targets over it."""
+    from compress.budget import budget_from_profile, override
+
+    return override(
+        budget_from_profile(profile),
+        weight_bits=spec.bits,
+        unique_weights=spec.unique,
+        sparsity=spec.sparsity,
+    )
+
+
+def compression_key(spec: RunSpec, budget) -> str:
+    """Hash of every input of the compression step (not the profile itself: two chips with one budget
+    share a compressed model)."""
+    model_cfg, dense_cfg, train_cfg = _configs(spec)
+    blob = json.dumps(
+        to_jsonable(
+            {
+                "method": spec.method,
+                "options": spec.options,
+                "budget": dataclasses.asdict(budget),
+                "dataset": spec.dataset,
+                "model": model_cfg.to_dict(),
+                "dense": dataclasses.asdict(dense_cfg),
+                "train": dataclasses.asdict(train_cfg),
+                "seed": spec.seed,
+            }
+        ),
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def compressed_model(spec: RunSpec, budget, cache: Path, progress: bool = True) -> tuple[Path, dict]:
+    """Folder holding model.nir and metrics.json of the compressed model, computing it only when absent."""
+    from compress.pipeline import load_metrics, run_method
+
+    folder = cache / "compressed" / f"{spec.method}-{compression_key(spec, budget)}"
+    if (folder / "metrics.json").exists() and (folder / "model.nir").exists():
+        return folder, load_metrics(folder)
+    model_cfg, dense_cfg, train_cfg = _configs(spec)
+    metrics = run_method(
+        spec.method,
+        dataset=spec.dataset,
+        budget=budget,
+        model_cfg=model_cfg,
+        train_cfg=train_cfg,
+        seed=spec.seed,
+        out_dir=folder,
+        options=spec.options,
+        dense_cfg=dense_cfg,
+        data_dir=spec.data_dir,
+        cache_dir=cache / "dense",
+        progress=progress,
+    )
+    return folder, metrics
+
+
+def chip_inputs(spec: RunSpec, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rate-coded test set as chip input spikes uint8 [steps, samples, inputs] and the labels."""
+    import torch
+
+    from compress.data import load_dataset
+    from compress.encoding import encode
+
+    data = load_dataset(spec.dataset, spec.data_dir, spec.seed)
+    x, y = data.x_test, data.y_test
+    if spec.samples is not None:
+        x, y = x[: spec.samples], y[: spec.samples]
+    generator = torch.Generator().manual_seed(spec.seed + INPUT_SEED_OFFSET)
+    spikes = encode(torch.as_tensor(x), steps, "rate", generator).numpy()
+    return spikes.reshape(steps, len(x), -1).astype(np.uint8), np.asarray(y)
+
+
+def nearest_budget(fit) -> dict:
+    """What a chip would need to hold this network: for every resource over its limit, the largest need,
+    plus the cores and chips the placement used."""
+    needs = {}
+    for v in fit.violations:
+        current = needs.get(v.constraint)
+        if current is None or v.need > current["need"]:
+            needs[v.constraint] = {"need": v.need, "limit": v.limit}
+    return {"resources": needs, "cores_needed": fit.cores_used, "chips_needed": fit.chips_needed}
+
+
+def model_size(metrics: dict, budget) -> dict:
+    """Parameters, nonzero weights, distinct values and the weight storage in bits (nonzero weights x the
+    weight bits; 32 for float; synapse addressing overhead is the chip's and is in the fit report)."""
+    bits = budget.weight_bits or 32
+    return {
+        "parameters": metrics["weights"],
+        "nonzero": metrics["nonzero"],
+        "sparsity": metrics["sparsity"],
+        "neurons_used": metrics["neurons_used"],
+        "distinct_per_group_max": metrics["distinct_per_group_max"],
+        "weight_bits": bits,
+        "weight_storage_bits": metrics["nonzero"] * bits,
+        "distinct_per_layer": {name: layer["distinct_in_layer"] for name, layer in metrics["layers"].items()},
+    }
+
+
+def core_utilization(fit) -> np.ndarray:
+    """Per global core, the largest use/limit ratio over the resources with a per-core limit."""
+    n = max((len(u) for u in fit.usage.values()), default=0)
+    ratio = np.zeros(n)
+    for name, use in fit.usage.items():
+        if name.endswith("_limit"):
+            continue
+        limit = fit.usage.get(f"{name}_limit")
+        if limit is None:
+            limit = fit.limits.get(name)
+        if limit is None:
+            continue
+        limit = np.broadcast_to(np.asarray(limit, dtype=float), use.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(limit > 0, use / limit, 0.0)
+        ratio[: len(r)] = np.maximum(ratio[: len(r)], r)
+    return ratio
+
+
+def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict:
+    """Run one cell and write report.json, report.md and the plots into ``out``; return the report."""
+    import hwprofiles
+    from chipsim.compile import compile_graph, load_graph
+    from chipsim.cost import cost
+    from chipsim.place import place
+    from chipsim.simulate import simulate
+    from compress import methods
+    from harness import report as reports
+    from harness.commands.map import map_report
+
+    began = time.perf_counter()
+    profile = hwprofiles.load(spec.profile)
+    if spec.method not in methods.available():
+        methods.get(spec.method)  # one-line error naming the known methods
+    budget = budget_for(spec, profile)
+    folder, metrics = compressed_model(spec, budget, cache, progress)
+    compressed_s = time.perf_counter() - began
+
+    net = compile_graph(load_graph(folder / "model.nir"), profile)
+    placement = place(net, profile, spec.strategy)
+    steps = int(metrics["train"]["steps"])
+    spikes, labels = chip_inputs(spec, steps)
+    activity = simulate(net, placement, spikes)
+    priced = cost(activity, placement, profile, net)
+    counts = activity.output_spikes.sum(axis=0)  # [samples, classes]
+    on_chip = float((counts.argmax(axis=1) == labels).mean())
+    raster = simulate(net, placement, spikes[:, :1], record_raster=True).raster
+
+    samples = activity.batch
+    populations = [p.name for p in net.populations]
+    spikes_by_layer = {
+        name: float(c.sum() / samples) for name, c in zip(populations, activity.spike_counts, strict=True)
+    }
+    fit = map_report(net, placement)
+    fit.pop("quantization")
+    for resource in fit["resources"].values():
+        resource.pop("per_core")
+    report = {
+        "schema": REPORT_SCHEMA,
+        "version": REPORT_VERSION,
+        "spec": spec.to_dict(),
+        "profile": {"name": profile.name, "path": profile.path, "fixed_point": profile.fixed_point},
+        "budget": dataclasses.asdict(budget),
+        "accuracy": {
+            "float": metrics["accuracy_dense"],
+            "exported": metrics["accuracy"],
+            "on_chip": on_chip,
+            "samples": samples,
+            "steps": steps,
+        },
+        "fit": fit | {"nearest_budget": None if placement.fit.fits else nearest_budget(placement.fit)},
+        "latency": {
+            "per_inference_s": priced.latency_s,
+            "throughput_per_s": priced.throughput_per_s,
+            "per_step_s": priced.latency_step_s,
+            "compute_step_s": priced.compute_step_s,
+            "network_step_s": priced.network_step_s,
+            "barrier_s": priced.barrier_s,
+            "traced_samples": priced.traced_samples,
+        },
+        "spikes": {
+            "per_inference_by_layer": spikes_by_layer,
+            "per_inference": float(sum(v for k, v in spikes_by_layer.items() if k != populations[0])),
+        },
+        "synops": {
+            "per_inference_on_chip": activity.total("synops") / samples,
+            "per_inference_torch": metrics["synops_per_sample"],
+            "packets_per_inference": activity.total("packets_out") / samples,
+            "hops_per_inference": (activity.total("hops_ew") + activity.total("hops_ns")) / samples,
+        },
+        "energy": {
+            "per_inference_j": priced.energy_j,
+            "total_j": priced.total_j,
+            "total_known_j": priced.total_known_j,
+            "unknown": list(priced.unknown),
+        },
+        "model": model_size(metrics, budget),
+        "quantization": [dataclasses.asdict(q) for q in net.quantization],
+        "compression": {
+            "method": metrics["method"],
+            "epochs": metrics["epochs"],
+            "wall_time_s": metrics["wall_time_s"],
+            "budget_met": metrics["budget_met"],
+            "cached_in": str(folder),
+        },
+        "notes": list(priced.notes),
+        "timing_s": {"compress": compressed_s, "total": time.perf_counter() - began},
+    }
+    report = to_jsonable(report)
+    reports.write(
+        report,
+        out,
+        placement=placement,
+        utilization=core_utilization(placement.fit),
+        raster={name: r[:, 0] for name, r in zip(populations[1:], raster[1:], strict=True)},
+    )
+    return report
