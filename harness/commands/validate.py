@@ -1,0 +1,150 @@
+"""`harness validate`: run one network in chipsim and in an independent Brian2 model, compare the rasters.
+
+Fixed-point profiles must give identical rasters; float (``float_lif`` profiles, or ``--float``) must agree
+on spike counts within the tolerance of docs/validation.md. Exit 0 when it passes, 1 when it does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import tempfile
+
+from hwprofiles.errors import UserError
+
+DEFAULT_STEPS = 200
+INPUT_RATE = 0.1  # Bernoulli spike probability per input and step of --random-net
+
+
+class ValidateInputError(UserError):
+    pass
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("validate", help="cross-validate chipsim against Brian2, neuron by neuron",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--profile", required=True, help="chip profile name or YAML path")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--nir", help="a NIR graph file (fed rate-encoded digits test samples)")
+    source.add_argument("--method", help="compress the default digits model with this method, then validate")
+    source.add_argument("--random-net", type=int, metavar="N", help="a random recurrent network of N neurons")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"time steps (default {DEFAULT_STEPS})")
+    p.add_argument("--samples", type=int, default=2, help="input samples (default 2; --random-net: 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--float", action="store_true", help="compare the float NIR reference on any profile")
+    p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code target")
+    p.add_argument("--json", help="write the figures to this JSON file")
+    p.add_argument("--plot", help="write a raster PNG of both simulators, divergences marked")
+    p.set_defaults(func=run)
+
+
+def _profile(args):
+    import hwprofiles
+    from harness.validate import float_profile
+
+    profile = hwprofiles.load(args.profile)
+    return float_profile(profile) if args.float and profile.fixed_point else profile
+
+
+def _network(args, profile):
+    """(ChipNetwork, input spikes [steps, batch, n_in], description)."""
+    from harness.random_net import poisson_input, random_network
+
+    if args.random_net is not None:
+        if args.random_net < 8:
+            raise ValidateInputError(f"--random-net needs at least 8 neurons, got {args.random_net}")
+        net = random_network(profile, args.random_net, args.seed)
+        x = poisson_input(args.steps, net.populations[0].size, INPUT_RATE, args.seed)
+        return net, x, f"random network, {args.random_net} neurons, seed {args.seed}"
+    path = args.nir if args.nir else _compress(args, profile)
+    from chipsim.compile import compile_graph, load_graph
+
+    net = compile_graph(load_graph(path), profile)
+    return net, _digits_input(net, args), f"NIR graph {path}"
+
+
+def _compress(args, profile) -> str:
+    """model.nir of the default digits model compressed with --method (needs compress.pipeline)."""
+    try:
+        from compress.budget import budget_from_profile
+        from compress.models import ModelConfig
+        from compress.pipeline import run_method
+        from compress.train import TrainConfig
+    except ImportError as error:
+        raise ValidateInputError(f"--method needs the compression pipeline, missing here: {error}") from None
+    from compress import methods
+
+    if args.method not in methods.available():
+        methods.get(args.method)  # the one-line error naming the known methods
+    out = pathlib.Path(tempfile.mkdtemp(prefix="chipfit-validate-"))
+    run_method(args.method, dataset="digits", budget=budget_from_profile(profile), model_cfg=ModelConfig(),
+               train_cfg=TrainConfig(seed=args.seed), seed=args.seed, out_dir=out, progress=False)
+    return str(out / "model.nir")
+
+
+def _digits_input(net, args):
+    """The first --samples digits test images, rate-encoded over --steps (Bernoulli(pixel) per step)."""
+    import numpy as np
+
+    from compress.data import load_dataset
+
+    data = load_dataset("digits", seed=args.seed)
+    n_in = net.populations[0].size
+    if int(np.prod(data.input_shape)) != n_in:
+        raise ValidateInputError(f"the graph takes {n_in} inputs; the digits samples have "
+                                 f"{int(np.prod(data.input_shape))}")
+    images = data.x_test[: args.samples].reshape(args.samples, n_in)
+    rng = np.random.default_rng(args.seed)
+    return rng.random((args.steps, args.samples, n_in)) < images[None]
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness import validate
+
+    if args.steps < 1:
+        raise ValidateInputError(f"--steps must be >= 1, got {args.steps}")
+    if args.samples < 1:
+        raise ValidateInputError(f"--samples must be >= 1, got {args.samples}")
+    profile = _profile(args)
+    net, x, what = _network(args, profile)
+    comparisons = validate.validate(net, profile, x, target=args.target)
+    figures = validate.report(net, comparisons, profile=profile.name, network=what, steps=args.steps,
+                              samples=int(x.shape[1]), seed=args.seed, brian2_target=args.target)
+    _print(figures)
+    if args.json:
+        from harness.files import write_json_atomic
+
+        write_json_atomic(pathlib.Path(args.json), figures)
+    if args.plot:
+        validate.plot(net, comparisons[0], args.plot)
+    return 0 if figures["passed"] else 1
+
+
+def _print(figures: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for run in figures["runs"]:
+        how = f", {run['integrator']} integrator" if run["integrator"] else ""
+        table = Table(title=f"chipsim vs Brian2 on {figures['profile']} ({figures['mode']}{how}): "
+                            f"{figures['network']}, {figures['steps']} steps")
+        for col in ("population", "neurons", "chipsim spikes", "Brian2 spikes", "identical",
+                    "count agreement", "spike-time error (steps)"):
+            table.add_column(col, justify="left" if col == "population" else "right")
+        for p in run["populations"]:
+            table.add_row(p["name"], str(p["size"]), str(p["chipsim_spikes"]), str(p["brian2_spikes"]),
+                          f"{100 * p['identical_fraction']:.3f}%", f"{100 * p['count_agreement']:.2f}%",
+                          f"{p['spike_time_error_steps']:.3f}")
+        console.print(table)
+        console.print(f"identical spikes: {100 * run['identical_fraction']:.4f}%")
+        d = run["first_divergence"]
+        if d:
+            console.print(f"first divergence: population {d['population']}, neuron {d['neuron']}, "
+                          f"step {d['step']}, sample {d['sample']}: "
+                          f"chipsim spiked={d['chipsim_spiked']}, Brian2 spiked="
+                          f"{d['brian2_spiked']}; Brian2 v {d['brian2_v_before']} -> {d['brian2_v_after']}, "
+                          f"u {d['brian2_u_before']} -> {d['brian2_u_after']}")
+    console.print("PASSED" if figures["passed"] else "FAILED")
+    print(json.dumps({"passed": figures["passed"]}))
