@@ -1,8 +1,8 @@
 """Magnitude pruning, fine-tuning, then k-means clustering: the prune-then-share pipeline of Deep
 Compression (Han, Mao & Dally, ICLR 2016; pruning as Han et al., NeurIPS 2015).
 
-1. Global magnitude pruning to the budget's sparsity (``sparsity``, else ``max_synapses``; option
-   ``sparsity`` when the budget has neither), exact k as :mod:`compress.pruning`.
+1. Global magnitude pruning to the larger of the budget's sparsity (``sparsity``, else what
+   ``max_synapses`` implies) and the ``sparsity`` option (default 0.5), exact k as :mod:`compress.pruning`.
 2. Fine-tune the kept weights with the mask held for ``train.epochs`` epochs.
 3. k-means to M values per group on the kept weights (:func:`compress.methods.kmeans.cluster_model`; pruned
    weights stay 0; when zero counts as a value, one of the M is pinned at 0).
@@ -40,7 +40,8 @@ class MagnitudeCluster:
         began = time.perf_counter()
         m = self.unique or budget.unique_weights or DEFAULT_UNIQUE
         has_target = budget.sparsity is not None or budget.max_synapses is not None
-        sparsity = target_sparsity(budget, count_prunable(model)) if has_target else self.sparsity
+        required = target_sparsity(budget, count_prunable(model)) if has_target else 0.0
+        sparsity = max(required, self.sparsity)
         masks = magnitude_masks(model, sparsity, "global")
         apply_masks(model, masks)
         fit(model, dataset, train, on_step=masking_step(masks), label="magnitude-cluster")
