@@ -154,7 +154,7 @@ def write(
         placement.mesh_height,
         placement.cores_per_tile,
         out / "utilization.png",
-        f"Core utilization on {name} (binding resource per tile)",
+        f"Core utilization: {name}",
     )
     plots.spike_raster(raster, out / "raster.png", f"Spike raster of test sample 0 on {name}")
     report["artifacts"] = {"report_md": "report.md", "figures": list(figures.values())}

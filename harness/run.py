@@ -224,6 +224,7 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     spikes_by_layer = {
         name: float(c.sum() / samples) for name, c in zip(populations, activity.spike_counts, strict=True)
     }
+    spikes_by_layer[populations[0]] = float(spikes.sum() / samples)  # the host's input spikes
     fit = map_report(net, placement)
     fit.pop("quantization")
     for resource in fit["resources"].values():
