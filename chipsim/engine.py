@@ -33,7 +33,7 @@ LOIHI_CUBA, TRUENORTH_LIF, XYLO_SHIFT, SPECK_IAF, FLOAT_LIF = 0, 1, 2, 3, 4
 MODEL_CODES = {"loihi_cuba": 0, "truenorth_lif": 1, "xylo_shift": 2, "speck_iaf": 3, "float_lif": 4}
 RESET_ZERO, RESET_SUBTRACT = 0, 1
 
-# counter rows of the [9, steps, cores] block each sample fills
+# counter rows of the [steps, 9, cores] block each sample fills
 K_SYNOPS, K_ACTIVE, K_IDLE, K_SPIKES, K_PACKETS_OUT, K_PACKETS_IN, K_HOPS_EW, K_HOPS_NS, K_MACS = range(9)
 N_COUNTERS = 9
 
@@ -62,12 +62,13 @@ def _clip(x, lo, hi):
 
 
 @nb.njit(cache=True)
-def _deliver(t, p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, targets_all, weights_all,
+def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, targets_all, weights_all,
              proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core, sc_count, acc,
-             values, counters, k_count):
+             values, synops_row):
     """Add the weights of projection ``proj``'s spiking pre neurons (``spk[..cnt_row]``) into ``acc``.
 
-    ``values`` (float input only, else size 0) scales each input spike's weights (analog input).
+    ``values`` (float input only, else size 0) scales each input spike's weights (analog input);
+    ``synops_row`` [cores] counts the events per core.
     """
     pre = proj_pre[proj]
     pre_base = pop_off[pre]
@@ -114,27 +115,31 @@ def _deliver(t, p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_al
                             else:
                                 acc[o + co * hout * wout] += w
         for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
-            counters[k_count, t, sc_core[s]] += sc_count[s]
+            synops_row[sc_core[s]] += sc_count[s]
 
 
 @nb.njit(cache=True)
-def _emit(t, g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters, pair_packets, traced):
-    """Count the packets (one per destination core), hops and spike of neuron ``g`` firing at step ``t``."""
+def _emit(g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced):
+    """Count the packets (one per destination core), hops and spike of neuron ``g`` into this step's
+    counters ``ct`` [9, cores] and (traced samples) ``pair_row`` [n_pairs]."""
     c = core_of[g]
+    packets_in = ct[K_PACKETS_IN]
     for k in range(dest_indptr[g], dest_indptr[g + 1]):
-        counters[K_PACKETS_IN, t, dest_core[k]] += 1
-        if traced and dest_pair[k] >= 0:
-            pair_packets[t, dest_pair[k]] += 1
+        packets_in[dest_core[k]] += 1
+    if traced:
+        for k in range(dest_indptr[g], dest_indptr[g + 1]):
+            if dest_pair[k] >= 0:
+                pair_row[dest_pair[k]] += 1
     if c >= 0:
-        counters[K_SPIKES, t, c] += 1
-        counters[K_PACKETS_OUT, t, c] += dest_indptr[g + 1] - dest_indptr[g]
-        counters[K_HOPS_EW, t, c] += hops_ew[g]
-        counters[K_HOPS_NS, t, c] += hops_ns[g]
+        ct[K_SPIKES, c] += 1
+        ct[K_PACKETS_OUT, c] += dest_indptr[g + 1] - dest_indptr[g]
+        ct[K_HOPS_EW, c] += hops_ew[g]
+        ct[K_HOPS_NS, c] += hops_ns[g]
 
 
 @nb.njit(cache=True)
-def _update_fixed(t, p, lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, counters):
-    """Bit-exact update of neurons lo..hi of population ``p``; returns how many fired (in fired_list)."""
+def _update_fixed(lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, ct):
+    """Bit-exact update of global neurons lo..hi; returns how many fired (listed in fired_list)."""
     model = prm[P_MODEL]
     subtract = prm[P_RESET] == RESET_SUBTRACT
     thr = prm[P_THRESHOLD]
@@ -179,14 +184,14 @@ def _update_fixed(t, p, lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, 
         u[g] = un
         v[g] = vn
         if x != 0 or uo != 0 or vo != 0 or b != 0 or fired:
-            counters[K_ACTIVE, t, core_of[g]] += 1
+            ct[K_ACTIVE, core_of[g]] += 1
         else:
-            counters[K_IDLE, t, core_of[g]] += 1
+            ct[K_IDLE, core_of[g]] += 1
     return n_fired
 
 
 @nb.njit(cache=True)
-def _update_float(t, p, lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, counters):
+def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, ct):
     """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C)."""
     subtract = prm[P_RESET] == RESET_SUBTRACT
     refr = prm[P_REFRACTORY]
@@ -213,9 +218,9 @@ def _update_float(t, p, lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, cor
         u[g] = un
         v[g] = vn
         if x != 0 or uo != 0 or vo != 0 or fired:
-            counters[K_ACTIVE, t, core_of[g]] += 1
+            ct[K_ACTIVE, core_of[g]] += 1
         else:
-            counters[K_IDLE, t, core_of[g]] += 1
+            ct[K_IDLE, core_of[g]] += 1
     return n_fired
 
 
@@ -238,6 +243,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
     for t in range(steps):
         cur = t % 2
         prev = 1 - cur
+        ct = counters[t]
+        pair_row = pair_packets[t] if traced else pair_packets[0]
         # the input population: spikes from the host
         n = 0
         for i in range(pop_off[1]):
@@ -246,8 +253,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 if analog:
                     in_values[i] = inp[t, i]
                 n += 1
-                _emit(t, i, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters,
-                      pair_packets, traced)
+                _emit(i, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced)
                 if record:
                     raster[t, i] = 1
         cnt[cur, 0] = n
@@ -261,22 +267,20 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 row = cnt[cur] if pre < p else cnt[prev]
                 lst = spk[cur] if pre < p else spk[prev]
                 is_mac = analog and pre == 0
-                _deliver(t, p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
+                events_row = ct[K_MACS] if is_mac else ct[K_SYNOPS]
+                _deliver(p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
                          weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core,
-                         sc_count, acc, in_values if is_mac else no_values, counters,
-                         K_MACS if is_mac else K_SYNOPS)
+                         sc_count, acc, in_values if is_mac else no_values, events_row)
             fired = spk[cur, lo:hi]
             if fixed:
-                n = _update_fixed(t, p, lo, hi, pop_int[p], acc, u, v, ref, bias, fired, core_of, counters)
+                n = _update_fixed(lo, hi, pop_int[p], acc, u, v, ref, bias, fired, core_of, ct)
             else:
-                n = _update_float(t, p, lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired,
-                                  core_of, counters)
+                n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct)
             cnt[cur, p] = n
             for k in range(n):
                 g = fired[k]
                 spike_count[g] += 1
-                _emit(t, g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, counters,
-                      pair_packets, traced)
+                _emit(g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced)
                 if record:
                     raster[t, g] = 1
                 if p == out_pop:
@@ -291,7 +295,7 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
               state_proto):
     """Run every sample of ``inputs`` [batch, steps, n_in] in parallel; fills the output arrays in place.
 
-    Outputs: counters [batch, 9, steps, cores], spike_count [batch, n_total], out_spikes [batch, steps,
+    Outputs: counters [batch, steps, 9, cores], spike_count [batch, n_total], out_spikes [batch, steps,
     n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets [traced, steps,
     n_pairs] (only samples b < traced fill it). ``acc_proto``/``state_proto`` fix the dtypes (size 0).
     """

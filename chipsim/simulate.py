@@ -187,7 +187,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     n_total = int(a["pop_off"][-1])
     n_cores = prep.routes.cores.size
     traced = max(1, min(int(traced_samples), batch))
-    counters = np.zeros((batch, engine.N_COUNTERS, n_steps, n_cores), np.int32)
+    counters = np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32)
     spike_count = np.zeros((batch, n_total), np.int32)
     n_out = net.populations[net.output].size
     out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
@@ -200,7 +200,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     )
     off = a["pop_off"]
     split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
-    c = [counters[:, k] for k in range(engine.N_COUNTERS)]
+    c = [np.ascontiguousarray(counters[:, :, k]) for k in range(engine.N_COUNTERS)]
     return Activity(
         cores=prep.routes.cores, synops=c[engine.K_SYNOPS], macs=c[engine.K_MACS],
         neuron_updates_active=c[engine.K_ACTIVE], neuron_updates_idle=c[engine.K_IDLE],
