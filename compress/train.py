@@ -225,10 +225,14 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
         if payload.get("train_config") != _comparable(cfg) or not same_model:
             raise CheckpointError(f"{ckpt}: written with other settings; use another output folder or "
                                   "delete it to start over")
+        done = len(payload["history"])
+        if done > cfg.epochs:
+            raise CheckpointError(f"{ckpt}: already trained {done} epochs, more than the {cfg.epochs} asked; "
+                                  "use another output folder or delete it to start over")
         model.load_state_dict(payload["model_state"])
         optimizer.load_state_dict(payload["optimizer_state"])
-        history.epochs = [EpochRecord(**e) for e in payload["history"]][: cfg.epochs]
-        start = history.resumed_from_epoch = min(len(history.epochs), cfg.epochs)
+        history.epochs = [EpochRecord(**e) for e in payload["history"]]
+        start = history.resumed_from_epoch = done
 
     x_all = torch.as_tensor(dataset.x_train)
     y_all = torch.as_tensor(dataset.y_train)

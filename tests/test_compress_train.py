@@ -72,6 +72,14 @@ def test_checkpoint_from_other_settings_is_refused(digits, tmp_path):
             progress=False)
 
 
+def test_checkpoint_with_more_epochs_than_asked_is_refused(digits, tmp_path):
+    data = digits.subset(32, 8)
+    fit(small_model(), data, SMALL, checkpoint_path=tmp_path / "c.pt", progress=False)
+    with pytest.raises(CheckpointError, match="already trained 2 epochs"):
+        fit(small_model(), data, dataclasses.replace(SMALL, epochs=1), checkpoint_path=tmp_path / "c.pt",
+            progress=False)
+
+
 def test_on_step_runs_after_every_optimizer_step(digits):
     steps = []
     fit(small_model(), digits.subset(70, 8), SMALL, on_step=lambda m, s: steps.append(s), progress=False)
