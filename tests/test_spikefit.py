@@ -106,6 +106,14 @@ def test_spikefit_refuses_a_neuron_budget_below_one_hidden_neuron_per_layer(digi
         FAST.compress(small_model(digits), digits, truenorth_like(max_neurons=10), TRAIN)
 
 
-def test_spikefit_returns_one_codebook_row_per_neuron(digits):
+def test_spikefit_with_free_zero_adds_a_pinned_zero_to_m_learned_values_per_neuron(digits):
     result = FAST.compress(small_model(digits), digits, truenorth_like(), TRAIN)
-    assert result.epochs == 1 and result.codebooks["fc1"].shape == (16, 4)
+    assert result.codebooks["fc1"].shape == (16, 5) and not result.codebooks["fc1"][:, 0].any()
+
+
+def test_spikefit_without_the_free_zero_value_learns_exactly_m_values_per_neuron(digits):
+    method = SpikeFit(score_samples=32, prune_events=3, free_zero_value=False)
+    result = method.compress(small_model(digits), digits, truenorth_like(), TRAIN)
+    assert result.codebooks["fc1"].shape == (16, 4)
+    rows = as_rows(result.model.layers["fc1"].weight.detach()).numpy()
+    assert max(len(np.unique(r)) for r in rows) <= 4

@@ -16,8 +16,10 @@ per-group k-means of the dense weights. Hence at most M distinct values per grou
 
 **Zero.** Pruned weights are 0. ``zero_free`` (default: ``Budget.zero_free``, i.e. the chip's) says
 whether a zero is "no synapse" and takes no table entry (TrueNorth's binary crossbar: a zero is an absent
-synapse, not one of the 4 axon-type weights; sparse encodings likewise). When False and pruning is on,
-value 0 of every group is pinned at exactly 0 and only M-1 values are learned.
+synapse, not one of the 4 axon-type weights; sparse encodings likewise). When zero is free and
+``free_zero_value`` (default True), every group's codebook is M learned values plus a pinned 0 that CAT
+may also assign weights to (it costs no table entry; an assignment to 0 removes the synapse). When zero
+is not free and pruning is on, value 0 of every group is pinned and only M-1 values are learned.
 
 **FSC.** A second-order (Fisher) Taylor estimate of the loss increase when a spike train is removed, per
 sample n (loss L_n summed over the batch, not averaged):
@@ -132,13 +134,15 @@ class SpikeFit:
     name = "spikefit"
 
     def __init__(self, unique: int | None = None, zero_free: bool | None = None, prune_until: float = 0.5,
-                 prune_events: int = 8, score_samples: int = 256, n_init: int = 4):
+                 prune_events: int = 8, score_samples: int = 256, n_init: int = 4,
+                 free_zero_value: bool = True):
         if not 0.0 < prune_until <= 1.0:
             raise SpikeFitError(f"prune_until must be in (0, 1], got {prune_until}")
         if prune_events < 1 or score_samples < 1:
             raise SpikeFitError("prune_events and score_samples must be >= 1")
         self.unique, self.zero_free, self.prune_until = unique, zero_free, prune_until
         self.prune_events, self.score_samples, self.n_init = prune_events, score_samples, n_init
+        self.free_zero_value = bool(free_zero_value)
 
     def compress(self, model, dataset, budget: Budget, train) -> CompressResult:
         began = time.perf_counter()
@@ -151,8 +155,9 @@ class SpikeFit:
             sparsity = max(sparsity, 1.0 - budget.max_synapses / total)
         neurons_to_prune = self._neurons_to_prune(model, budget)
         prunes = sparsity > 0 or neurons_to_prune > 0
-        pin_zero = prunes and not zero_free
-        if pin_zero and m < 2:
+        pin_zero = (prunes and not zero_free) or (zero_free and self.free_zero_value)
+        learned = m if zero_free else m - 1 if pin_zero else m  # values trained per group besides a pinned 0
+        if learned < 1:
             raise SpikeFitError("with pruning and zero counted as a value, M must be >= 2")
         device = next(model.parameters()).device
         cat: dict[str, Clustered] = {}
@@ -160,7 +165,7 @@ class SpikeFit:
         for name, layer in layers:
             rows = as_rows(layer.weight.detach().cpu()).numpy()
             groups = layer_groups(layer, budget.unique_scope, budget.neurons_per_core)
-            book = group_codebooks(rows, groups, m - 1 if pin_zero else m, train.seed)
+            book = group_codebooks(rows, groups, learned, train.seed)
             if pin_zero:
                 book = np.concatenate([np.zeros((book.shape[0], 1)), book], axis=1)
             if budget.weight_bits is not None:
@@ -209,6 +214,7 @@ class SpikeFit:
         return CompressResult(self.name, model, train.epochs, time.perf_counter() - began,
                               codebooks=codebooks, masks=masks,
                               extra={"unique": m, "zero_free": zero_free, "pin_zero": pin_zero,
+                                     "free_zero_value": zero_free and pin_zero,
                                      "target_sparsity": sparsity, "neurons_pruned": neurons_to_prune,
                                      "layer_scales": scales, "prune_log": log})
 
