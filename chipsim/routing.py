@@ -152,7 +152,7 @@ def route(net: ChipNetwork, placement: Placement) -> Routes:
     if core_of.size != offsets[-1]:
         raise ValueError(f"placement covers {core_of.size} neurons, network has {offsets[-1]}")
     syn_indptr, syn_core, syn_count = [], [], []
-    keys_by_pre: list[list[np.ndarray]] = [[] for _ in net.populations]
+    by_pre: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in net.populations]
     for proj in net.projections:
         post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]]
         if proj.conv is not None and proj.targets.size == 0:
@@ -164,30 +164,84 @@ def route(net: ChipNetwork, placement: Placement) -> Routes:
         syn_indptr.append(ptr)
         syn_core.append(core)
         syn_count.append(count)
-        pre_local = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
-        keys_by_pre[proj.pre].append((offsets[proj.pre] + pre_local) * n_cores + core)
-    keys = [np.unique(np.concatenate(k)) for k in keys_by_pre if k]
-    keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)  # sorted: populations are in order
-    neuron, dest = np.divmod(keys, n_cores)
-    dest_indptr = np.zeros(offsets[-1] + 1, np.int64)
-    np.add.at(dest_indptr, neuron + 1, 1)
-    dest_indptr = np.cumsum(dest_indptr)
-    src = core_of[neuron]
-    on_chip = src >= 0
-    pair_key_of_packet = src[on_chip].astype(np.int64) * n_cores + dest[on_chip]
-    pair_keys, pair_of = np.unique(pair_key_of_packet, return_inverse=True)
-    pairs = np.stack(np.divmod(pair_keys, n_cores), axis=1).astype(np.int32).reshape(-1, 2)
-    dest_pair = np.full(keys.size, -1, np.int32)
-    dest_pair[on_chip] = pair_of.astype(np.int32)
-    pair_ew, pair_ns = xy_hops(placement, cores[pairs[:, 0]], cores[pairs[:, 1]]) if pairs.size else (
-        np.zeros(0, np.int32), np.zeros(0, np.int32))
-    hops_ew = np.zeros(offsets[-1], np.int64)
-    hops_ns = np.zeros(offsets[-1], np.int64)
-    np.add.at(hops_ew, neuron[on_chip], pair_ew[pair_of])
-    np.add.at(hops_ns, neuron[on_chip], pair_ns[pair_of])
+        by_pre[proj.pre].append((ptr, core))
+    dest_counts = np.zeros(offsets[-1], np.int64)
+    parts = []
+    for p, outgoing in enumerate(by_pre):
+        if not outgoing:
+            continue
+        if len(outgoing) == 1:  # the usual case: one projection, its per-neuron cores are already distinct
+            ptr, core = outgoing[0]
+        else:
+            ptr, core = _union_cores(outgoing, n_cores)
+        dest_counts[offsets[p] : offsets[p + 1]] = np.diff(ptr)
+        parts.append(core)
+    dest_indptr = np.concatenate([[0], np.cumsum(dest_counts)]).astype(np.int64)
+    dest_core = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+    cx, cy = (np.asarray(a, np.int64) for a in placement.core_xy(cores))
+    pair_fn = _pair_ids_table if n_cores <= 4096 else _pair_ids_sorted
+    dest_pair, hops_ew, hops_ns, src, dst = pair_fn(dest_indptr, dest_core, core_of, cx, cy, n_cores)
+    pairs = np.stack([src, dst], axis=1).astype(np.int32).reshape(-1, 2)
     return Routes(
-        cores=cores, core_of_neuron=core_of, dest_indptr=dest_indptr, dest_core=dest.astype(np.int32),
-        dest_pair=dest_pair, hops_ew=hops_ew.astype(np.int32), hops_ns=hops_ns.astype(np.int32), pairs=pairs,
-        pair_hops_ew=pair_ew.astype(np.int32), pair_hops_ns=pair_ns.astype(np.int32),
+        cores=cores, core_of_neuron=core_of, dest_indptr=dest_indptr, dest_core=dest_core,
+        dest_pair=dest_pair, hops_ew=hops_ew, hops_ns=hops_ns, pairs=pairs,
+        pair_hops_ew=np.abs(cx[dst] - cx[src]).astype(np.int32) if cx.size else np.zeros(0, np.int32),
+        pair_hops_ns=np.abs(cy[dst] - cy[src]).astype(np.int32) if cy.size else np.zeros(0, np.int32),
         syn_indptr=tuple(syn_indptr), syn_core=tuple(syn_core), syn_count=tuple(syn_count),
     )
+
+
+def _union_cores(outgoing: list[tuple[np.ndarray, np.ndarray]], n_cores: int):
+    """Per pre neuron, the union of the destination cores of several projections: (indptr, cores)."""
+    neuron_of = [np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr)) for ptr, _ in outgoing]
+    keys = np.unique(np.concatenate([n * n_cores + c for n, (_, c) in zip(neuron_of, outgoing, strict=True)]))
+    neuron, core = np.divmod(keys, n_cores)
+    counts = np.bincount(neuron, minlength=outgoing[0][0].size - 1)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), core.astype(np.int32)
+
+
+@nb.njit(cache=True)
+def _pair_ids_table(dest_indptr, dest_core, core_of, cx, cy, n_cores):
+    """Number the (source, destination) core pairs in first-seen order (a dense n_cores^2 table) and sum
+    each neuron's hops. Returns dest_pair, hops_ew, hops_ns per neuron, pair sources, pair destinations."""
+    n_total = dest_indptr.size - 1
+    table = np.full(n_cores * n_cores, -1, np.int64)
+    dest_pair = np.full(dest_core.size, -1, np.int32)
+    hops_ew = np.zeros(n_total, np.int32)
+    hops_ns = np.zeros(n_total, np.int32)
+    src = np.empty(min(dest_core.size, n_cores * n_cores), np.int64)
+    dst = np.empty(src.size, np.int64)
+    n_pairs = 0
+    for g in range(n_total):
+        s = core_of[g]
+        if s < 0:
+            continue
+        for k in range(dest_indptr[g], dest_indptr[g + 1]):
+            d = dest_core[k]
+            pid = table[s * n_cores + d]
+            if pid < 0:
+                pid = n_pairs
+                table[s * n_cores + d] = pid
+                src[pid] = s
+                dst[pid] = d
+                n_pairs += 1
+            dest_pair[k] = pid
+            hops_ew[g] += abs(cx[d] - cx[s])
+            hops_ns[g] += abs(cy[d] - cy[s])
+    return dest_pair, hops_ew, hops_ns, src[:n_pairs].copy(), dst[:n_pairs].copy()
+
+
+def _pair_ids_sorted(dest_indptr, dest_core, core_of, cx, cy, n_cores):
+    """As :func:`_pair_ids_table` for many cores (no n_cores^2 table): pairs numbered in sorted order."""
+    n_total = dest_indptr.size - 1
+    neuron = np.repeat(np.arange(n_total), np.diff(dest_indptr))
+    s = core_of[neuron].astype(np.int64)
+    on_chip = s >= 0
+    keys, pair_of = np.unique(s[on_chip] * n_cores + dest_core[on_chip], return_inverse=True)
+    dest_pair = np.full(dest_core.size, -1, np.int32)
+    dest_pair[on_chip] = pair_of
+    src, dst = np.divmod(keys, n_cores)
+    ew, ns = np.abs(cx[dst] - cx[src]), np.abs(cy[dst] - cy[src])
+    hops_ew = np.bincount(neuron[on_chip], weights=ew[pair_of], minlength=n_total).astype(np.int32)
+    hops_ns = np.bincount(neuron[on_chip], weights=ns[pair_of], minlength=n_total).astype(np.int32)
+    return dest_pair, hops_ew, hops_ns, src, dst
