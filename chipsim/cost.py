@@ -159,6 +159,16 @@ def _network_s(activity: Activity, placement: Placement, profile: ChipProfile,
     return out
 
 
+def _longest_route_s(activity: Activity, placement: Placement, profile: ChipProfile) -> float:
+    """Hop latency of the network's longest (source, destination) route, s (0 for unknown hop latency)."""
+    if activity.pairs.size == 0:
+        return 0.0
+    sx, sy = placement.core_xy(activity.cores[activity.pairs[:, 0]])
+    dx, dy = placement.core_xy(activity.cores[activity.pairs[:, 1]])
+    return contention_free_time_s(np.abs(dx - sx), np.abs(dy - sy), profile.latency.hop_ew_s or 0.0,
+                                  profile.latency.hop_ns_s or 0.0)
+
+
 def cost(activity: Activity, placement: Placement, profile: ChipProfile,
          net: ChipNetwork | None = None) -> Cost:
     """Price ``activity`` (from ``simulate``) on ``profile``: energy per inference and latency."""
@@ -166,12 +176,15 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
     if net is not None and net.profile_name != profile.name:
         notes.append(f"network compiled for {net.profile_name}, priced on {profile.name}")
     traced = activity.pair_packets.shape[0]
-    samples = slice(0, traced) if traced else slice(0, activity.batch)
+    samples = slice(0, traced) if traced else slice(0, activity.batch)  # latency: over the traced samples
     compute, missing_s = _core_compute_s(activity, profile, samples)
     compute_step = compute.max(axis=2) if compute.shape[2] else np.zeros(compute.shape[:2])
-    network = _network_s(activity, placement, profile, notes) if traced else np.zeros(compute_step.shape)
-    if not traced:
-        notes.append("no traced samples: network time omitted")
+    if traced:
+        network = _network_s(activity, placement, profile, notes)
+    else:
+        network = np.full(compute_step.shape, _longest_route_s(activity, placement, profile))
+        notes.append("no traced packet counts (too many core pairs): network time bounded by the longest "
+                     "route")
     tiles_used = np.unique(activity.cores // placement.cores_per_tile).size
     sync_s, sync_note = barrier_s(profile, int(tiles_used))
     notes += [sync_note] if sync_note else []

@@ -297,11 +297,13 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
 
     Outputs: counters [batch, steps, 9, cores], spike_count [batch, n_total], out_spikes [batch, steps,
     n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets [traced, steps,
-    n_pairs] (only samples b < traced fill it). ``acc_proto``/``state_proto`` fix the dtypes (size 0).
+    n_pairs] (only samples b < traced fill it; [1, steps, 0]: none). ``acc_proto``/``state_proto`` fix the
+    dtypes (size 0).
     """
     batch = inputs.shape[0]
     n_total = pop_off[pop_off.size - 1]
     n_traced = pair_packets.shape[0]
+    has_pairs = pair_packets.shape[2] > 0
     for b in nb.prange(batch):
         acc = np.zeros(n_total, acc_proto.dtype)
         u = np.zeros(n_total, state_proto.dtype)
@@ -311,4 +313,4 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                     dest_pair, hops_ew, hops_ns, out_pop, counters[b], spike_count[b], out_spikes[b],
-                    raster[b], pp, b < n_traced, acc, u, v)
+                    raster[b], pp, (b < n_traced) & has_pairs, acc, u, v)

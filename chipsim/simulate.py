@@ -20,6 +20,9 @@ from chipsim.network import ChipNetwork
 from chipsim.routing import Routes, conv_meta, route
 from hwprofiles.errors import UserError
 
+TRACE_BUDGET_BYTES = 256 * 2**20
+"""Most memory the per-step (source, destination) packet counts of the traced samples may take."""
+
 
 class SimulationInputError(UserError):
     """Input spikes that do not fit the network (shape, width, values)."""
@@ -91,6 +94,13 @@ def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
     raise ValueError(f"weights span {lo}..{hi}, wider than int32")
 
 
+def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    """Concatenation that does not copy a single array (100M targets are 400 MB)."""
+    if len(arrays) == 1:
+        return np.ascontiguousarray(arrays[0], dtype=dtype)
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
 def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     """Flatten ``net`` for the kernels and route it on ``placement``."""
     routes = route(net, placement)
@@ -124,7 +134,7 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
         proj_pre=np.array([p.pre for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
         indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),
-        targets_all=np.concatenate([np.asarray(p.targets, np.int32) for p in csr] or [np.zeros(0, np.int32)]),
+        targets_all=_concat([np.asarray(p.targets, np.int32) for p in csr], np.int32),
         weights_all=np.concatenate([np.asarray(p.weights).astype(wdtype) for p in csr]
                                    or [np.zeros(0, wdtype)]),
         proj_conv=proj_conv,
@@ -176,7 +186,9 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     """Run ``net`` on ``input_spikes`` [steps, batch, n_in] (or [steps, n_in]: batch 1).
 
     ``steps`` truncates the input or pads it with silence. ``traced_samples``: how many samples (the first)
-    keep their per-step (source, destination) packet counts for the NoC model. ``net`` may be a
+    keep their per-step (source, destination) packet counts for the NoC model, fewer where they would take
+    more than ``TRACE_BUDGET_BYTES`` (none at all on a huge, densely connected mesh: then ``cost`` bounds
+    the network time by the network's longest route). ``net`` may be a
     :class:`Prepared` (then ``placement`` is ignored). Deterministic: no randomness anywhere.
     """
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
@@ -186,13 +198,15 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     a = prep.arrays
     n_total = int(a["pop_off"][-1])
     n_cores = prep.routes.cores.size
-    traced = max(1, min(int(traced_samples), batch))
+    n_pairs = prep.routes.pairs.shape[0]
+    per_sample_bytes = 4 * n_steps * max(n_pairs, 1)
+    traced = max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
     counters = np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32)
     spike_count = np.zeros((batch, n_total), np.int32)
     n_out = net.populations[net.output].size
     out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
     raster = np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8)
-    pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
+    pair_packets = np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32)
     fixed = net.fixed_point
     engine.run_batch(
         fixed, not binary, x, *a.values(), counters, spike_count, out_spikes, raster, pair_packets,
@@ -208,7 +222,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
         hops_ew=c[engine.K_HOPS_EW], hops_ns=c[engine.K_HOPS_NS],
         spike_counts=tuple(spike_count[:, s] for s in split),
         output_spikes=out_spikes.transpose(1, 0, 2), pairs=prep.routes.pairs,
-        pair_packets=pair_packets[: max(0, min(int(traced_samples), batch))],
+        pair_packets=pair_packets[:traced],
         input_binary=binary, dt_s=float(net.dt_s),
         raster=tuple(raster[:, :, s].transpose(1, 0, 2) for s in split) if record_raster else None,
     )
