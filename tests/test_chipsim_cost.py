@@ -139,3 +139,12 @@ def test_cost_to_dict_is_json():
     d = json.loads(json.dumps(c.to_dict()))
     assert d["energy_j"]["synapse"] == pytest.approx(2 * LOIHI.energy.synapse_op_j)
     assert len(d["latency_step_s"]) == 1
+
+
+def test_without_traced_samples_network_time_is_the_longest_route():
+    net, pl = one_spike_net()
+    act = simulate(net, pl, np.array([[1]], np.uint8), traced_samples=0)
+    assert act.pair_packets.shape[0] == 0
+    c = cost(act, pl, LOIHI, net)
+    assert c.network_step_s.tolist() == pytest.approx([LOIHI.latency.hop_ew_s + LOIHI.latency.hop_ns_s])
+    assert any("longest route" in n for n in c.notes)
