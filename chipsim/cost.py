@@ -195,6 +195,9 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
     latency_s = float(latency_step_s.sum())
 
     energy, missing_j = _energy(activity, profile)
+    if profile.energy.synapse_op_by_encoding_j:
+        notes.append("synapse energy uses synapse_op_j for every synaptic event; the per-encoding figures "
+                     "(synapse_op_by_encoding_j) are not applied")
     chips_used = np.unique(activity.cores // placement.cores_per_chip).size
     static_w = profile.energy.static_power_w
     energy["static"] = None if static_w is None else static_w * chips_used * latency_s
