@@ -25,7 +25,18 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-METHODS = ("spikefit", "kmeans", "kmeans-ft", "magnitude-cluster", "ptq", "qat")
+METHODS = ("spikefit", "spikefit:free_zero_value=false", "kmeans", "kmeans-ft", "magnitude-cluster", "ptq",
+           "qat")
+
+
+def parse_method(spec: str) -> tuple[str, dict]:
+    """'name' or 'name:key=value,key=value' (JSON values) -> (name, options)."""
+    name, _, rest = spec.partition(":")
+    options = {}
+    for pair in filter(None, rest.split(",")):
+        key, _, value = pair.partition("=")
+        options[key] = json.loads(value)
+    return name, options
 UNIQUE = (2, 4, 8, 16)
 
 
@@ -65,9 +76,10 @@ def run(args) -> dict:
                     print(f"time budget reached; stopped before {key}", file=sys.stderr)
                     return results
                 budget = dataclasses.replace(base, unique_weights=m)
-                metrics = run_method(method, dataset="digits", budget=budget, model_cfg=model_cfg,
-                                     train_cfg=train_cfg, seed=seed,
-                                     out_dir=out / "cells" / key.replace("|", "_"),
+                name, options = parse_method(method)
+                metrics = run_method(name, dataset="digits", budget=budget, model_cfg=model_cfg,
+                                     options=options, train_cfg=train_cfg, seed=seed,
+                                     out_dir=out / "cells" / key.replace("|", "_").replace(":", "_"),
                                      dense_cfg=dense_cfg, cache_dir=out / "dense", progress=False)
                 results[key] = {k: metrics[k] for k in ("accuracy", "accuracy_dense", "epochs", "wall_time_s",
                                                         "distinct_per_group_max", "sparsity", "budget_met")}
