@@ -1,7 +1,8 @@
 """Speed smoke of the chipsim engine: synaptic events per second on a random recurrent int network.
 
 Not a test (no timed assertions): prints what it measured. Run:
-    .venv/bin/python benchmarks/bench_engine_smoke.py [--neurons 10000] [--synapses 1000000] [--steps 100]
+    NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_engine_smoke.py [--neurons 10000]
+        [--synapses 1000000] [--steps 100] [--batch 1] [--threshold 1000]
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from chipsim.network import ChipNetwork, NeuronParams, Population, Projection
 from chipsim.simulate import prepare, simulate
 
 
-def random_recurrent(n: int, synapses: int, n_in: int, seed: int = 0) -> tuple[ChipNetwork, Placement]:
+def random_recurrent(n: int, synapses: int, n_in: int, seed: int = 0,
+                     threshold: int = 1000) -> tuple[ChipNetwork, Placement]:
     """Input -> n loihi_cuba neurons with ``synapses`` random recurrent int8 synapses, 1024 per core."""
     rng = np.random.default_rng(seed)
     fan_out = synapses // n
-    params = NeuronParams(model="loihi_cuba", threshold=100, decay_u=1024, decay_v=256, state_bits=24,
+    params = NeuronParams(model="loihi_cuba", threshold=threshold, decay_u=1024, decay_v=256, state_bits=24,
                           current_bits=24, decay_bits=12, weight_shift=6)
     rec = Projection("rec", 1, 1, "recurrent", np.arange(n + 1, dtype=np.int64) * fan_out,
                      rng.integers(0, n, n * fan_out).astype(np.int32),
-                     rng.integers(-30, 60, n * fan_out).astype(np.int32))
+                     rng.integers(-40, 44, n * fan_out).astype(np.int32))
     inp = Projection("in", 0, 1, "dense", np.arange(n_in + 1, dtype=np.int64) * 100,
                      rng.integers(0, n, n_in * 100).astype(np.int32), np.full(n_in * 100, 60, np.int32))
     pops = (Population("in", n_in, (n_in,), None, np.zeros(n_in, np.int64)),
@@ -41,8 +43,9 @@ def main() -> None:
     ap.add_argument("--synapses", type=int, default=1_000_000)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--threshold", type=int, default=1000, help="mantissa: 1000 ~6%% firing, 100 ~65%%")
     args = ap.parse_args()
-    net, pl = random_recurrent(args.neurons, args.synapses, 100)
+    net, pl = random_recurrent(args.neurons, args.synapses, 100, threshold=args.threshold)
     x = (np.random.default_rng(1).random((args.steps, args.batch, 100)) < 0.2).astype(np.uint8)
     prep = prepare(net, pl)
     simulate(prep, None, x[:2])  # compile / load the cache

@@ -148,7 +148,14 @@ def _update_fixed(lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, ct):
     u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
     one = np.int64(1) << dbits
     n_fired = 0
+    core = core_of[lo] if hi > lo else 0
+    n_active = 0
+    n_seen = 0
     for g in range(lo, hi):
+        if core_of[g] != core:  # neurons of a population mostly sit on consecutive cores: count per run
+            ct[K_ACTIVE, core] += n_active
+            ct[K_IDLE, core] += n_seen - n_active
+            core, n_active, n_seen = core_of[g], 0, 0
         x = np.int64(acc[g])  # the casts keep this typable for float arrays too (never run on them)
         uo = np.int64(u[g])
         vo = np.int64(v[g])
@@ -183,10 +190,11 @@ def _update_fixed(lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, ct):
                 n_fired += 1
         u[g] = un
         v[g] = vn
-        if x != 0 or uo != 0 or vo != 0 or b != 0 or fired:
-            ct[K_ACTIVE, core_of[g]] += 1
-        else:
-            ct[K_IDLE, core_of[g]] += 1
+        n_active += (x | uo | vo | b) != 0 or fired
+        n_seen += 1
+    if hi > lo:
+        ct[K_ACTIVE, core] += n_active
+        ct[K_IDLE, core] += n_seen - n_active
     return n_fired
 
 
@@ -198,7 +206,14 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
     a, bb, c = fprm[F_A], fprm[F_B], fprm[F_C]
     v_leak, thr, v_reset, w_in = fprm[F_V_LEAK], fprm[F_THRESHOLD], fprm[F_V_RESET], fprm[F_W_IN]
     n_fired = 0
+    core = core_of[lo] if hi > lo else 0
+    n_active = 0
+    n_seen = 0
     for g in range(lo, hi):
+        if core_of[g] != core:
+            ct[K_ACTIVE, core] += n_active
+            ct[K_IDLE, core] += n_seen - n_active
+            core, n_active, n_seen = core_of[g], 0, 0
         x = acc[g] + bias[g]
         uo = u[g]
         vo = v[g]
@@ -217,10 +232,11 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
                 n_fired += 1
         u[g] = un
         v[g] = vn
-        if x != 0 or uo != 0 or vo != 0 or fired:
-            ct[K_ACTIVE, core_of[g]] += 1
-        else:
-            ct[K_IDLE, core_of[g]] += 1
+        n_active += x != 0 or uo != 0 or vo != 0 or fired
+        n_seen += 1
+    if hi > lo:
+        ct[K_ACTIVE, core] += n_active
+        ct[K_IDLE, core] += n_seen - n_active
     return n_fired
 
 
