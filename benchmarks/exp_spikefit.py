@@ -75,7 +75,7 @@ def run(args) -> dict:
                 if time.perf_counter() - began > args.minutes * 60:
                     print(f"time budget reached; stopped before {key}", file=sys.stderr)
                     return results
-                budget = dataclasses.replace(base, unique_weights=m)
+                budget = dataclasses.replace(base, unique_weights=m, sparsity=args.sparsity)
                 name, options = parse_method(method)
                 metrics = run_method(name, dataset="digits", budget=budget, model_cfg=model_cfg,
                                      options=options, train_cfg=train_cfg, seed=seed,
@@ -134,6 +134,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--epochs", type=int, default=5, help="every method's training budget")
     p.add_argument("--dense-epochs", type=int, default=15)
+    p.add_argument("--sparsity", type=float, help="also demand this weight sparsity")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--minutes", type=float, default=20.0)
     args = p.parse_args(argv)
