@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/harness train --dataset digits --model mlp --out runs/default
+	$(BIN)/harness run --profile loihi.yaml --method spikefit --out runs/default
 
 lint: install
 	$(BIN)/ruff check .

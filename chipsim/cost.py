@@ -20,7 +20,8 @@ network time) + barrier sync. Core compute time = sum of its counters x the per-
 is simulated with SimPy (``chipsim.noc``) on each traced sample's per-step (source, destination) packet
 counts, memoised on identical traffic; without a link bandwidth it is the longest path's hop latency
 (no contention). Barrier sync comes from the profile's table: the entry with the largest tile count <= the
-tiles in use. Latency per inference = sum of the step latencies; throughput = 1 / latency. A null
+tiles in use. On a chip that steps on a real-time tick (``latency.step_timing: tick``) a step lasts
+max(tick, that sum). Latency per inference = sum of the step latencies; throughput = 1 / latency. A null
 per-op latency counts as 0 and is listed in ``notes`` (the latency is then a lower bound).
 """
 
@@ -192,6 +193,11 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
     compute_step_s = compute_step.mean(axis=0) if compute_step.size else np.zeros(activity.steps)
     network_step_s = network.mean(axis=0) if network.size else np.zeros(activity.steps)
     latency_step_s = compute_step_s + network_step_s + sync_s
+    if profile.latency.step_timing == "tick":  # a real-time chip waits for its tick (or overruns it)
+        overrun = int((latency_step_s > profile.time_step_s).sum())
+        latency_step_s = np.maximum(latency_step_s, profile.time_step_s)
+        notes.append(f"real-time chip: each step lasts the {profile.time_step_s:g} s tick"
+                     + (f" ({overrun} steps overran it)" if overrun else ""))
     latency_s = float(latency_step_s.sum())
 
     energy, missing_j = _energy(activity, profile)

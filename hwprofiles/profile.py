@@ -32,6 +32,10 @@ RESET_MODES = ("zero", "subtract")
 SYNAPSE_ENCODINGS = ("dense", "sparse", "conv")
 LAYER_KINDS = ("dense", "conv", "sumpool", "recurrent")
 UNIQUE_WEIGHT_SCOPES = ("core", "neuron", "layer")
+STEP_TIMINGS = ("barrier", "tick")
+"""How a chip ends a time step: ``barrier`` (the step ends when every core is done and a barrier sync
+completes: Loihi) or ``tick`` (the chip advances on a fixed real-time tick of ``time_step_s``: TrueNorth,
+SpiNNaker, Xylo; a step lasts the tick, or longer if the work overruns it)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class Latency:
     hop_ns_s: float | None
     barrier_sync_s: tuple[tuple[int, float], ...]  # (tiles in use, s): largest key <= tiles applies
     mac_s: float | None = None
+    step_timing: str = "barrier"  # one of STEP_TIMINGS
     synapse_op_by_encoding_s: Mapping[str, float] | None = None  # encoding -> s, where it differs (Loihi)
 
 

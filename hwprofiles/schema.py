@@ -19,6 +19,7 @@ from hwprofiles.profile import (
     LAYER_KINDS,
     NEURON_KINDS,
     RESET_MODES,
+    STEP_TIMINGS,
     SYNAPSE_ENCODINGS,
     UNIQUE_WEIGHT_SCOPES,
     CoreMemory,
@@ -126,6 +127,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "barrier_sync_s": Rule("barrier", low=0.0, high=1.0),
         "mac_s": OP_LATENCY_S,
         "synapse_op_by_encoding_s": Rule("encoding_values", nullable=True, low=0.0, high=1e-2),
+        "step_timing": Rule("enum", choices=STEP_TIMINGS),
     },
 }
 

@@ -148,3 +148,20 @@ def test_without_traced_samples_network_time_is_the_longest_route():
     c = cost(act, pl, LOIHI, net)
     assert c.network_step_s.tolist() == pytest.approx([LOIHI.latency.hop_ew_s + LOIHI.latency.hop_ns_s])
     assert any("longest route" in n for n in c.notes)
+
+
+def test_real_time_tick_sets_the_step_latency():
+    latency = dataclasses.replace(LOIHI.latency, step_timing="tick")
+    _, barrier = run_one_spike()
+    _, tick = run_one_spike(dataclasses.replace(LOIHI, latency=latency, time_step_s=1e-3))
+    assert barrier.latency_s < 1e-3
+    assert tick.latency_s == pytest.approx(1e-3)  # one step, waiting for the 1 ms tick
+    assert any("tick" in n for n in tick.notes)
+
+
+def test_work_that_overruns_the_tick_lengthens_the_step():
+    latency = dataclasses.replace(LOIHI.latency, step_timing="tick")
+    _, barrier = run_one_spike()
+    _, tick = run_one_spike(dataclasses.replace(LOIHI, latency=latency, time_step_s=1e-9))
+    assert tick.latency_s == pytest.approx(barrier.latency_s)
+    assert any("overran" in n for n in tick.notes)
