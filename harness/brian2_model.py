@@ -255,7 +255,7 @@ def build(net: ChipNetwork, float_method: str | None = None):
 
     n_in = net.populations[0].size
     source = brian2.SpikeGeneratorGroup(n_in, np.zeros(0, dtype=int), np.zeros(0) * brian2.second,
-                                        dt=net.dt_s * brian2.second, when="groups", order=0, name="pop0")
+                                        when="groups", order=0, name="pop0")
     groups, targets, others = [source], [source], []
     for k, pop in enumerate(net.populations[1:], start=1):
         if pop.params.model == "float_lif":
@@ -299,7 +299,7 @@ def run(net: ChipNetwork, input_spikes: np.ndarray, *, target: str = "cython", r
     state_mons = []
     if record_state:
         for k, g in enumerate(groups[1:], start=1):
-            state_mons.append(brian2.StateMonitor(g, ["v", "u"], record=True, dt=dt, when="end",
+            state_mons.append(brian2.StateMonitor(g, ["v", "u"], record=True, when="end",
                                                   name=f"state{k}"))
     network = brian2.Network(*groups, *synapses, *spike_mons, *state_mons)
     network.store("initial")

@@ -72,6 +72,8 @@ def _fixed_params(model: NeuronModel, rng: np.random.Generator, layer: Layer, dr
         full = 2 ** (model.decay_bits or 12)
         decay_u = int(full if rng.random() < 0.3 else rng.integers(full // 4, full))
         decay_v = int(rng.integers(full // 64, full // 4))
+        if saturate:  # no leak: u and v integrate until they clip
+            decay_u = decay_v = 0
         gain = full / max(decay_v, 1)  # steady state of v per unit of drive
     elif kind == "truenorth_lif":
         decay_v = int(rng.integers(0, 4))
