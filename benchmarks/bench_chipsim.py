@@ -141,6 +141,21 @@ def events_from_raster(net: ChipNetwork, rasters, first_step: int = 0) -> int:
     return total
 
 
+class _QuietFd1:
+    """Send file descriptor 1 to /dev/null (SANA-FE's C++ prints progress there; we print one JSON object)."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
+
+
 def run_sanafe(n: int, fan_out: int, steps: int, seed: int) -> dict:
     """Same size, fan-out and regime in SANA-FE (LIF soma with bias drive, leak = 1 - dv/4096)."""
     try:
@@ -183,7 +198,8 @@ def run_sanafe(n: int, fan_out: int, steps: int, seed: int) -> dict:
         chip.load(net)
         build_s = time.perf_counter() - build
         start = time.perf_counter()
-        result = chip.sim(steps, timing_model="simple", processing_threads=1)
+        with _QuietFd1():
+            result = chip.sim(steps, timing_model="simple", processing_threads=1)
         wall = time.perf_counter() - start
         fired = int(result["neurons_fired"])
         return {"sanafe_events_per_s": fired * fan_out / wall, "sanafe_wall_s": wall, "sanafe_spikes": fired,
