@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
 import sys
-import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -32,11 +30,9 @@ def cell_key(method: str, sparsity: float, seed: int) -> str:
 
 
 def save(path: pathlib.Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(results, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    from compress.files import write_json_atomic
+
+    write_json_atomic(path, results)
 
 
 def run(args) -> dict:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import pathlib
 import statistics
 import sys
-import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -41,11 +39,9 @@ UNIQUE = (2, 4, 8, 16)
 
 
 def save(path: pathlib.Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(results, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    from compress.files import write_json_atomic
+
+    write_json_atomic(path, results)
 
 
 def run(args) -> dict:

@@ -15,43 +15,20 @@ import copy
 import dataclasses
 import hashlib
 import json
-import os
 import pathlib
-import tempfile
 import time
-from typing import Any
 
 import numpy as np
 
 from compress.codebook import as_rows, layer_groups, qmax
 from compress.data import Dataset, load_dataset
+from compress.files import write_atomic, write_json_atomic
 from compress.method import Budget, CompressResult
 from compress.models import ModelConfig, SpikingNet, build_model
 from compress.train import TrainConfig, evaluate, fit, save_checkpoint, seed_everything
 
 DEFAULT_CACHE_DIR = pathlib.Path(".cache/chipfit/dense")
 GRID_TOLERANCE = 1e-4  # relative distance from an integer multiple of the scale still counted "on grid"
-
-
-def _write_json_atomic(path: pathlib.Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(obj, handle, indent=2, default=_jsonable)
-        handle.write("\n")
-    os.replace(tmp, path)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
-    if isinstance(obj, pathlib.Path | tuple):
-        return str(obj) if isinstance(obj, pathlib.Path) else list(obj)
-    raise TypeError(f"not JSON-serializable: {type(obj).__name__}")
 
 
 def dense_key(dataset_name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, seed: int) -> str:
@@ -200,21 +177,14 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
                                        "method": result.method})
     _nir_metadata(compressed, result)
     _save_nir_atomic(compressed, out / "model.nir")
-    _write_json_atomic(out / "metrics.json", metrics)
+    write_json_atomic(out / "metrics.json", metrics)
     return metrics
 
 
 def _save_nir_atomic(model: SpikingNet, path: pathlib.Path) -> None:
     from compress.nir_io import save_nir
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nir", dir=path.parent)
-    os.close(fd)
-    try:
-        save_nir(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: save_nir(model, tmp), suffix=".nir")
 
 
 def load_metrics(out_dir: str | pathlib.Path) -> dict:

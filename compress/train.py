@@ -21,7 +21,6 @@ Determinism: every epoch draws its shuffle and its input spikes from generators 
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +33,7 @@ from torch import nn
 
 from compress.data import Dataset
 from compress.encoding import ENCODINGS, encode
+from compress.files import write_atomic
 from compress.models import ModelConfig, SpikingNet, build_model, predict, spike_counts
 from hwprofiles.errors import UserError
 
@@ -172,11 +172,7 @@ def _comparable(cfg: TrainConfig) -> dict:
 
 def save_checkpoint(path: str | pathlib.Path, payload: dict) -> None:
     """Write ``payload`` with torch.save atomically (temporary file, then os.replace)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
 def _read_checkpoint(path: pathlib.Path) -> dict:

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harness.files import write_atomic  # noqa: E402
+from compress.files import write_atomic  # noqa: E402
 
 
 def _save(fig, path: str | Path) -> Path:

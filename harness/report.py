@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from compress.files import write_json_atomic, write_text_atomic
 from harness import plots
-from harness.files import write_json_atomic, write_text_atomic
 
 
 def _j(value: float | None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.files import to_jsonable
+from compress.files import to_jsonable
 from hwprofiles.errors import UserError
 
 REPORT_SCHEMA = "chipfit.run_report"

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from compress.files import write_json_atomic, write_text_atomic
 from harness import plots
-from harness.files import write_json_atomic, write_text_atomic
 from harness.run import RunSpec
 
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from compress.files import write_atomic
 from harness import cli
-from harness.files import write_atomic
 
 TINY = ["--dense-epochs", "1", "--epochs", "1", "--steps", "4", "--samples", "24"]
 

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     report = map_report(net, placement)
     print_report(report)
     if args.json:
-        from harness.files import write_json_atomic
+        from compress.files import write_json_atomic
 
         write_json_atomic(args.json, report)
     return 0

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
     arrays |= {f"spike_counts_{i}": c for i, c in enumerate(activity.spike_counts)}
 
-    from harness.files import write_atomic, write_json_atomic
+    from compress.files import write_atomic, write_json_atomic
 
     def save(tmp: Path) -> None:
         with open(tmp, "wb") as f:

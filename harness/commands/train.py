@@ -8,10 +8,7 @@ prints accuracy, spikes per layer, synops and training time. Defaults are ``Trai
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
-import tempfile
 
 from hwprofiles.errors import UserError
 
@@ -52,17 +49,11 @@ def _configs(args: argparse.Namespace):
     return model_cfg, train_cfg
 
 
-def write_json_atomic(path: pathlib.Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(tmp, path)
-
-
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from compress.data import load_dataset
+    from compress.files import write_atomic, write_json_atomic
     from compress.models import build_model
     from compress.nir_io import save_nir
     from compress.train import evaluate, fit, seed_everything
@@ -78,13 +69,7 @@ def run(args: argparse.Namespace) -> int:
     history = fit(model, dataset, train_cfg, checkpoint_path=out / "model.pt", label=f"train {args.dataset}",
                   progress=not args.no_progress)
     result = evaluate(model, dataset, train_cfg)
-    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".nir", dir=out)
-    os.close(fd)
-    try:
-        save_nir(model.cpu(), tmp)
-        os.replace(tmp, out / "model.nir")
-    finally:
-        pathlib.Path(tmp).unlink(missing_ok=True)
+    write_atomic(out / "model.nir", lambda tmp: save_nir(model.cpu(), tmp), suffix=".nir")
     metrics = {"dataset": args.dataset, "model": asdict(model_cfg), "train": asdict(train_cfg),
                "n_train": len(dataset.x_train), "n_test": len(dataset.x_test),
                "training_time_s": history.wall_time_s, "epochs_run_now": len(history.epochs)

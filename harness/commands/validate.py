@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                               samples=int(x.shape[1]), seed=args.seed, brian2_target=args.target)
     _print(figures)
     if args.json:
-        from harness.files import write_json_atomic
+        from compress.files import write_json_atomic
 
         write_json_atomic(pathlib.Path(args.json), figures)
     if args.plot:

@@ -1,4 +1,9 @@
-"""Atomic writes: a result is either all there or not there, even if the run is interrupted."""
+"""Atomic writes: a result is either all there or not there, even if the run is interrupted.
+
+Every result file chipfit writes (checkpoints, NIR graphs, metrics, reports, plots) goes through
+:func:`write_atomic`: the content is written to a temporary file in the same folder, then renamed onto the
+target. Lives in compress (numpy only, no torch) because compress and harness both write results.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` (same folder, same disk)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -34,11 +39,14 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Plain JSON types from numpy scalars/arrays, tuples, dataclass-free dicts; NaN/inf become None."""
+    """Plain JSON types from numpy scalars/arrays, tuples, dataclasses and paths; NaN/inf become None."""
+    import dataclasses
     import math
 
     import numpy as np
 
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
