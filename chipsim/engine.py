@@ -45,20 +45,27 @@ F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN = range(7)
 
 
 @nb.njit(cache=True, inline="always")
-def _shift_toward_zero(x, d):
-    """x >>0 d: shift |x| right by d and restore the sign (rounds toward zero)."""
-    if x >= 0:
-        return x >> d
-    return -((-x) >> d)
+def _sat(x, lo, hi):
+    """Clip to [lo, hi] without a branch (min/max select)."""
+    return min(max(x, lo), hi)
 
 
 @nb.njit(cache=True, inline="always")
-def _clip(x, lo, hi):
-    if x < lo:
-        return lo
-    if x > hi:
-        return hi
-    return x
+def _shift0(x, d, mask):
+    """x >>0 d without a branch: a negative x gets 2^d - 1 (``mask``) added before the floor shift."""
+    return (x + ((x >> 63) & mask)) >> d
+
+
+@nb.njit(cache=True, inline="always")
+def _settle(vc, vo, r, thr_gt, thr, subtract, v_lo, v_hi, refr):
+    """Threshold, reset and refractory of a neuron with voltage ``vo``, refractory count ``r`` and candidate
+    voltage ``vc``: (new v, new refractory count, fired). Fires when vc > thr_gt, outside refractory."""
+    free = r <= 0
+    fired = free & (vc > thr_gt)
+    reset = _sat(vc - thr, v_lo, v_hi) if subtract else np.int64(0)
+    vn = (reset if fired else vc) if free else vo
+    rn = refr if fired else r - (r > 0)
+    return vn, rn, fired
 
 
 @nb.njit(cache=True)
@@ -78,6 +85,7 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     sc = proj_sc_off[proj]
     ci_conv = proj_conv[proj]
     scaled = values.size > 0
+    acc_post = acc[post_base:pop_off[p + 1]]
     for k in range(n_spk):
         g = spk[pre_base + k]
         i = g - pre_base
@@ -85,12 +93,15 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
         if ci_conv < 0:
             a = indptr_all[ip + i]
             b = indptr_all[ip + i + 1]
+            tgt = targets_all[a:b]
+            wgt = weights_all[a:b]
+            # targets are >= 0: an unsigned index spares Numba's negative-index wraparound
             if scaled:
-                for s in range(a, b):
-                    acc[post_base + targets_all[s]] += weights_all[s] * scale
+                for s in range(tgt.size):
+                    acc_post[np.uint32(tgt[s])] += wgt[s] * scale
             else:
-                for s in range(a, b):
-                    acc[post_base + targets_all[s]] += weights_all[s]
+                for s in range(tgt.size):
+                    acc_post[np.uint32(tgt[s])] += wgt[s]
         else:
             m = conv_meta_all[ci_conv]
             hin, win, cout, hout, wout, kh, kw = m[1], m[2], m[3], m[4], m[5], m[6], m[7]
@@ -138,64 +149,113 @@ def _emit(g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, p
 
 
 @nb.njit(cache=True)
-def _update_fixed(lo, hi, prm, acc, u, v, ref, bias, fired_list, core_of, ct):
-    """Bit-exact update of global neurons lo..hi; returns how many fired (listed in fired_list)."""
-    model = prm[P_MODEL]
-    subtract = prm[P_RESET] == RESET_SUBTRACT
-    thr = prm[P_THRESHOLD]
-    du, dv, dbits = prm[P_DECAY_U], prm[P_DECAY_V], prm[P_DECAY_BITS]
-    shift, refr = prm[P_SHIFT], prm[P_REFRACTORY]
+def _update_loihi(prm, acc, u, v, ref, bias, fired):
+    """loihi_cuba over one run of neurons (slices of the state arrays); sets ``fired`` [n] to 0/1 and
+    returns how many updates were active."""
+    dbits, shift = prm[P_DECAY_BITS], prm[P_SHIFT]
+    mask = (np.int64(1) << dbits) - 1
+    keep_u, keep_v = (mask + 1) - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]
+    thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
     u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
-    one = np.int64(1) << dbits
-    n_fired = 0
-    core = core_of[lo] if hi > lo else 0
     n_active = 0
-    n_seen = 0
-    for g in range(lo, hi):
-        if core_of[g] != core:  # neurons of a population mostly sit on consecutive cores: count per run
-            ct[K_ACTIVE, core] += n_active
-            ct[K_IDLE, core] += n_seen - n_active
-            core, n_active, n_seen = core_of[g], 0, 0
-        x = np.int64(acc[g])  # the casts keep this typable for float arrays too (never run on them)
-        uo = np.int64(u[g])
-        vo = np.int64(v[g])
-        b = np.int64(bias[g])
+    for i in range(acc.size):
+        x = np.int64(acc[i])
+        uo, vo, bi, r = np.int64(u[i]), np.int64(v[i]), np.int64(bias[i]), ref[i]  # typable for float too
+        un = _sat(_shift0(uo * keep_u, dbits, mask) + (x << shift), u_lo, u_hi)
+        vc = _sat(_shift0(vo * keep_v, dbits, mask) + un + bi, v_lo, v_hi)
+        vn, rn, f = _settle(vc, vo, r, thr, thr, subtract, v_lo, v_hi, refr)
+        u[i], v[i], ref[i], fired[i] = un, vn, rn, f
+        n_active += ((x | uo | vo | bi) != 0) | f
+    return n_active
+
+
+@nb.njit(cache=True)
+def _update_xylo(prm, acc, u, v, ref, bias, fired):
+    """xylo_shift over one run of neurons, as :func:`_update_loihi`."""
+    du, dv = prm[P_DECAY_U], prm[P_DECAY_V]
+    thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
+    u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
+    n_active = 0
+    for i in range(acc.size):
+        x = np.int64(acc[i])
+        uo, vo, bi, r = np.int64(u[i]), np.int64(v[i]), np.int64(bias[i]), ref[i]  # typable for float too
+        un = _sat(uo - (uo >> du) + x, u_lo, u_hi)
+        vc = _sat(vo - (vo >> dv) + un + bi, v_lo, v_hi)
+        vn, rn, f = _settle(vc, vo, r, thr - 1, thr, subtract, v_lo, v_hi, refr)
+        u[i], v[i], ref[i], fired[i] = un, vn, rn, f
+        n_active += ((x | uo | vo | bi) != 0) | f
+    return n_active
+
+
+@nb.njit(cache=True)
+def _update_linear(prm, acc, v, ref, bias, fired):
+    """truenorth_lif (leak ``decay_v`` per step) or speck_iaf (no leak) over one run of neurons, as
+    :func:`_update_loihi`; no current state (u stays 0)."""
+    leak = prm[P_DECAY_V] if prm[P_MODEL] == TRUENORTH_LIF else np.int64(0)
+    thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
+    v_lo, v_hi = prm[P_V_LO], prm[P_V_HI]
+    n_active = 0
+    for i in range(acc.size):
+        x = np.int64(acc[i])
+        vo, bi, r = np.int64(v[i]), np.int64(bias[i]), ref[i]
+        vc = _sat(vo + x + bi - leak, v_lo, v_hi)
+        vn, rn, f = _settle(vc, vo, r, thr - 1, thr, subtract, v_lo, v_hi, refr)
+        v[i], ref[i], fired[i] = vn, rn, f
+        n_active += ((x | vo | bi) != 0) | f
+    return n_active
+
+
+@nb.njit(cache=True)
+def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct):
+    """Bit-exact update of the population whose same-core runs are ``runs[r0..r1]`` (neurons
+    runs[r]..runs[r+1] sit on core run_core[r]); returns how many fired (listed in fired_list, which
+    ``flag`` [n_total] helps build)."""
+    model = prm[P_MODEL]
+    for r in range(r0, r1):
+        a, b = runs[r], runs[r + 1]
         if model == LOIHI_CUBA:
-            un = _clip(_shift_toward_zero(uo * (one - du), dbits) + (x << shift), u_lo, u_hi)
+            n_active = _update_loihi(prm, acc[a:b], u[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
         elif model == XYLO_SHIFT:
-            un = _clip(uo - (uo >> du) + x, u_lo, u_hi)
+            n_active = _update_xylo(prm, acc[a:b], u[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
         else:
-            un = np.int64(0)
-        fired = False
-        if ref[g] > 0:
-            ref[g] -= 1
-            vn = vo
-        else:
-            if model == LOIHI_CUBA:
-                vn = _clip(_shift_toward_zero(vo * (one - dv), dbits) + un + b, v_lo, v_hi)
-                fired = vn > thr
-            elif model == TRUENORTH_LIF:
-                vn = _clip(vo + x + b - dv, v_lo, v_hi)
-                fired = vn >= thr
-            elif model == XYLO_SHIFT:
-                vn = _clip(vo - (vo >> dv) + un + b, v_lo, v_hi)
-                fired = vn >= thr
-            else:  # SPECK_IAF
-                vn = _clip(vo + x + b, v_lo, v_hi)
-                fired = vn >= thr
-            if fired:
-                vn = _clip(vn - thr, v_lo, v_hi) if subtract else np.int64(0)
-                ref[g] = refr
-                fired_list[n_fired] = g
-                n_fired += 1
-        u[g] = un
-        v[g] = vn
-        n_active += (x | uo | vo | b) != 0 or fired
-        n_seen += 1
-    if hi > lo:
-        ct[K_ACTIVE, core] += n_active
-        ct[K_IDLE, core] += n_seen - n_active
-    return n_fired
+            n_active = _update_linear(prm, acc[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
+        c = run_core[r]
+        ct[K_ACTIVE, c] += n_active
+        ct[K_IDLE, c] += (b - a) - n_active
+    lo = runs[r0]
+    return _compact(flag[lo:runs[r1]], lo, fired_list)
+
+
+@nb.njit(cache=True)
+def _compact(flag, lo, fired_list):
+    """Write lo + i for every set flag[i] into fired_list; returns how many."""
+    n = 0
+    for i in range(flag.size):
+        fired_list[n] = lo + i  # kept only where the flag is set
+        n += flag[i]
+    return n
+
+
+@nb.njit(cache=True)
+def _core_runs(pop_off, core_of):
+    """Split every population into runs of consecutive neurons on one core: (runs, run_core, pop_runs);
+    population p's runs are r in pop_runs[p]..pop_runs[p+1], neurons runs[r]..runs[r+1] on run_core[r]."""
+    n_pops = pop_off.size - 1
+    n_total = pop_off[n_pops]
+    runs = np.empty(n_total + n_pops + 1, np.int64)
+    run_core = np.empty(n_total + n_pops, np.int64)
+    pop_runs = np.empty(n_pops + 1, np.int64)
+    n = 0
+    for p in range(n_pops):
+        pop_runs[p] = n
+        for g in range(pop_off[p], pop_off[p + 1]):
+            if g == pop_off[p] or core_of[g] != core_of[g - 1]:
+                runs[n] = g
+                run_core[n] = core_of[g]
+                n += 1
+        runs[n] = pop_off[p + 1]  # closes the last run (overwritten by the next population's first)
+    pop_runs[n_pops] = n
+    return runs, run_core, pop_runs
 
 
 @nb.njit(cache=True)
@@ -256,6 +316,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
     in_values = np.zeros(pop_off[1], np.float64)
     no_values = np.zeros(0, np.float64)
     out_lo = pop_off[out_pop]
+    runs, run_core, pop_runs = _core_runs(pop_off, core_of)
+    flag = np.zeros(n_total, np.uint8)
     for t in range(steps):
         cur = t % 2
         prev = 1 - cur
@@ -289,7 +351,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                          sc_count, acc, in_values if is_mac else no_values, events_row)
             fired = spk[cur, lo:hi]
             if fixed:
-                n = _update_fixed(lo, hi, pop_int[p], acc, u, v, ref, bias, fired, core_of, ct)
+                n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
+                                  bias, flag, fired, ct)
             else:
                 n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct)
             cnt[cur, p] = n

@@ -199,7 +199,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     n_total = int(a["pop_off"][-1])
     n_cores = prep.routes.cores.size
     n_pairs = prep.routes.pairs.shape[0]
-    per_sample_bytes = 4 * n_steps * max(n_pairs, 1)
+    per_sample_bytes = 4 * max(n_steps, 1) * max(n_pairs, 1)
     traced = max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
     counters = np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32)
     spike_count = np.zeros((batch, n_total), np.int32)
