@@ -130,22 +130,27 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
 
 
 @nb.njit(cache=True)
-def _emit(g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced):
-    """Count the packets (one per destination core), hops and spike of neuron ``g`` into this step's
-    counters ``ct`` [9, cores] and (traced samples) ``pair_row`` [n_pairs]."""
-    c = core_of[g]
+def _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced):
+    """Count the packets (one per destination core), hops and spikes of the ``n`` neurons in ``fired`` into
+    this step's counters ``ct`` [9, cores] and (traced samples) ``pair_row`` [n_pairs]."""
     packets_in = ct[K_PACKETS_IN]
-    for k in range(dest_indptr[g], dest_indptr[g + 1]):
-        packets_in[dest_core[k]] += 1
-    if traced:
-        for k in range(dest_indptr[g], dest_indptr[g + 1]):
-            if dest_pair[k] >= 0:
-                pair_row[dest_pair[k]] += 1
-    if c >= 0:
-        ct[K_SPIKES, c] += 1
-        ct[K_PACKETS_OUT, c] += dest_indptr[g + 1] - dest_indptr[g]
-        ct[K_HOPS_EW, c] += hops_ew[g]
-        ct[K_HOPS_NS, c] += hops_ns[g]
+    spikes, packets_out = ct[K_SPIKES], ct[K_PACKETS_OUT]
+    ew, ns = ct[K_HOPS_EW], ct[K_HOPS_NS]
+    for k in range(n):
+        g = fired[k]
+        a, b = dest_indptr[g], dest_indptr[g + 1]
+        for d in range(a, b):
+            packets_in[dest_core[d]] += 1
+        if traced:
+            for d in range(a, b):
+                if dest_pair[d] >= 0:
+                    pair_row[dest_pair[d]] += 1
+        c = core_of[g]
+        if c >= 0:
+            spikes[c] += 1
+            packets_out[c] += b - a
+            ew[c] += hops_ew[g]
+            ns[c] += hops_ns[g]
 
 
 @nb.njit(cache=True)
@@ -331,10 +336,10 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 if analog:
                     in_values[i] = inp[t, i]
                 n += 1
-                _emit(i, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced)
                 if record:
                     raster[t, i] = 1
         cnt[cur, 0] = n
+        _emit(spk[cur], n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced)
         for p in range(1, n_pops):
             lo = pop_off[p]
             hi = pop_off[p + 1]
@@ -356,10 +361,11 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
             else:
                 n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct)
             cnt[cur, p] = n
+            _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row,
+                  traced)
             for k in range(n):
                 g = fired[k]
                 spike_count[g] += 1
-                _emit(g, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced)
                 if record:
                     raster[t, g] = 1
                 if p == out_pop:

@@ -168,7 +168,7 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
         raise SimulationInputError(f"input spikes must be numbers, got dtype {x.dtype}")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise SimulationInputError("input holds NaN or infinite values")
-    binary = bool(np.isin(x, (0, 1)).all())
+    binary = x.dtype == np.bool_ or bool(((x == 0) | (x == 1)).all())
     if not binary and net.fixed_point:
         raise SimulationInputError("a fixed-point chip takes binary spikes (0/1); the input holds other "
                                    "values")
