@@ -11,9 +11,9 @@ Energy follows SANA-FE's accounting (Boyle et al., IEEE TCAD 2025) with the prof
 
 all per inference (mean over samples). A term whose count is zero costs nothing whatever the figure; a term
 with work to price and a null (unpublished) figure makes its component ``None`` (unknown), and the total
-``None``, while ``total_known_j`` sums what is known. Exception: a float profile (generic-45nm) is an
-operation-count model (Horowitz, ISSCC 2014: accumulates and MACs); there a null figure means "not part of
-the model", so that component is left out of the total, with a note.
+``None``, while ``total_known_j`` sums what is known. A profile that leaves a term out of its model on
+purpose (generic-45nm prices accumulates and MACs only, Horowitz, ISSCC 2014) writes 0 for it, with a
+source saying so: null always means unknown, for float profiles too.
 
 Latency per step = mean over the traced samples of (max over cores of the core's compute time + the
 network time) + barrier sync. Core compute time = sum of its counters x the per-op latencies. Network time
@@ -211,11 +211,7 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
         missing_j.append("energy.static_power_w")
     unknown = tuple(k for k, v in energy.items() if v is None)
     known = float(sum(v for v in energy.values() if v is not None))
-    if not profile.fixed_point and unknown:
-        notes.append(f"operation-count model: {', '.join(unknown)} not part of it (null figures), left out")
-        total = known
-    else:
-        total = None if unknown else known
+    total = None if unknown else known
     if unknown:
         notes.append(f"unknown (null in the profile): {', '.join(missing_j)}")
     return Cost(

@@ -165,3 +165,12 @@ def test_work_that_overruns_the_tick_lengthens_the_step():
     _, tick = run_one_spike(dataclasses.replace(LOIHI, latency=latency, time_step_s=1e-9))
     assert tick.latency_s == pytest.approx(barrier.latency_s)
     assert any("overran" in n for n in tick.notes)
+
+
+def test_null_figure_on_a_float_profile_is_unknown_not_zero():
+    generic = hwprofiles.load("generic-45nm")
+    energy = dataclasses.replace(generic.energy, synapse_op_j=None)
+    _, c = run_one_spike(dataclasses.replace(generic, energy=energy))
+    assert c.energy_j["synapse"] is None
+    assert c.total_j is None
+    assert c.total_known_j == pytest.approx(0.0)  # generic-45nm prices nothing else here
