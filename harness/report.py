@@ -24,6 +24,8 @@ def _j(value: float | None) -> str:
 def _s(value: float | None) -> str:
     if value is None:
         return "-"
+    if value == 0:
+        return "0 s (no latency figures in the profile)"
     for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
         if abs(value) >= scale:
             return f"{value / scale:.3g} {unit}"
