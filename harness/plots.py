@@ -95,7 +95,8 @@ def pareto_plot(
     ``cells``: mappings with 'profile', 'method', 'energy_j' (None when unknown), 'accuracy'.
     """
     profiles = sorted({c["profile"] for c in cells})
-    fig, axes = plt.subplots(1, len(profiles), figsize=(4.2 * len(profiles), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(profiles), figsize=(4.4 * len(profiles), 3.6), squeeze=False,
+                             layout="constrained")
     methods = sorted({c["method"] for c in cells})
     for ax, profile in zip(axes[0], profiles, strict=True):
         mine = [c for c in cells if c["profile"] == profile and c.get("energy_j") is not None
@@ -110,7 +111,11 @@ def pareto_plot(
             ax.step(xs, ys, where="post", color="black", linewidth=1, label="Pareto front")
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7)
+        if unique:
+            ax.legend(unique.values(), unique.keys(), fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "energy unknown:\nthe profile has no published\nper-operation figures",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=9)
         ax.set_xlabel("energy per inference (µJ)")
         ax.set_ylabel("accuracy on chip (%)")
         ax.set_title(profile if mine else f"{profile} (energy unknown)")
