@@ -5,7 +5,9 @@ projection into it delivers: only the presynaptic neurons that spiked are visite
 ``pre < p``, the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
 fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``p``'s input. Then the
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
-the ones that fired become ``p``'s spike list for this step.
+the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
+over each run of same-core neurons (so LLVM vectorises it and the active/idle counts are written once per
+run); the fired list is compacted from a 0/1 flag array afterwards.
 
 Fixed point: state in int64, clipped to the state's signed range every update (never wraps); input sums in
 int32 (a fan-in of 2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout.
