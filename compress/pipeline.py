@@ -31,6 +31,21 @@ DEFAULT_CACHE_DIR = pathlib.Path(".cache/chipfit/dense")
 GRID_TOLERANCE = 1e-4  # relative distance from an integer multiple of the scale still counted "on grid"
 
 
+METHOD_EPOCHS = 10  # a method's training budget when none is given
+
+
+def train_configs(seed: int, *, steps: int | None = None, epochs: int | None = None,
+                  dense_epochs: int | None = None, device: str = "auto") -> tuple[TrainConfig, TrainConfig]:
+    """(dense model's config, method's config): TrainConfig's defaults (what `harness train` uses) with
+    the given steps; the dense model trains ``dense_epochs`` (default: TrainConfig's), the method
+    ``epochs`` (default METHOD_EPOCHS)."""
+    base = TrainConfig(seed=seed, device=device)
+    if steps is not None:
+        base = dataclasses.replace(base, steps=steps)
+    dense_cfg = base if dense_epochs is None else dataclasses.replace(base, epochs=dense_epochs)
+    return dense_cfg, dataclasses.replace(base, epochs=METHOD_EPOCHS if epochs is None else epochs)
+
+
 def dense_key(dataset_name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, seed: int) -> str:
     """Hash of everything that determines the dense model (the device excluded)."""
     train = dataclasses.asdict(train_cfg)

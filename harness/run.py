@@ -59,13 +59,10 @@ class RunSpec:
 
 def _configs(spec: RunSpec):
     from compress.models import ModelConfig
-    from compress.train import TrainConfig
+    from compress.pipeline import train_configs
 
-    base = TrainConfig(seed=spec.seed, device="auto")
-    if spec.steps is not None:
-        base = dataclasses.replace(base, steps=spec.steps)
-    dense_cfg = base if spec.dense_epochs is None else dataclasses.replace(base, epochs=spec.dense_epochs)
-    train_cfg = dataclasses.replace(base, epochs=10 if spec.epochs is None else spec.epochs)
+    dense_cfg, train_cfg = train_configs(spec.seed, steps=spec.steps, epochs=spec.epochs,
+                                         dense_epochs=spec.dense_epochs)
     return ModelConfig(kind=spec.model), dense_cfg, train_cfg
 
 
@@ -203,8 +200,7 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
 
     began = time.perf_counter()
     profile = hwprofiles.load(spec.profile)
-    if spec.method not in methods.available():
-        methods.get(spec.method)  # one-line error naming the known methods
+    methods.require(spec.method)
     budget = budget_for(spec, profile)
     folder, metrics = compressed_model(spec, budget, cache, progress)
     compressed_s = time.perf_counter() - began

@@ -28,9 +28,14 @@ def available() -> dict[str, type]:
     return found
 
 
-def get(name: str, **options) -> object:
-    """An instance of the method called ``name``; an unknown name lists the known ones."""
+def require(name: str) -> type:
+    """The class of the method called ``name``; an unknown name is a one-line error listing the known ones."""
     methods = available()
     if name not in methods:
         raise UnknownMethodError(f"unknown method '{name}'; known: {', '.join(sorted(methods))}")
-    return methods[name](**options)
+    return methods[name]
+
+
+def get(name: str, **options) -> object:
+    """An instance of the method called ``name`` configured by ``options``."""
+    return require(name)(**options)

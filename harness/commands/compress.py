@@ -77,29 +77,21 @@ def build_budget(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from compress import methods
     from compress.models import ModelConfig
-    from compress.pipeline import run_method
-    from compress.train import TrainConfig
+    from compress.pipeline import run_method, train_configs
 
     options = parse_options(args.option)
-    known = methods.available()
-    if args.method not in known:
-        methods.get(args.method)  # raises the one-line error listing the known methods
+    method_class = methods.require(args.method)
     budget = build_budget(args)
     for name in ("epochs", "dense_epochs", "steps"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "epochs" else 1):
             raise OptionError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    base = TrainConfig(seed=args.seed, device=args.device)
-    if args.steps is not None:
-        base = dataclasses.replace(base, steps=args.steps)
-    dense_cfg = base if args.dense_epochs is None else dataclasses.replace(base, epochs=args.dense_epochs)
-    train_cfg = dataclasses.replace(base, epochs=10 if args.epochs is None else args.epochs)
+    dense_cfg, train_cfg = train_configs(args.seed, steps=args.steps, epochs=args.epochs,
+                                         dense_epochs=args.dense_epochs, device=args.device)
     try:
-        known[args.method](**options)
+        method_class(**options)
     except TypeError as error:
         raise OptionError(f"method '{args.method}' rejects options {sorted(options)}: {error}") from None
     model_cfg = ModelConfig(kind=args.model)

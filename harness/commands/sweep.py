@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         hwprofiles.load(profile)  # fail fast: one line naming the bad profile
     names = _names(args.methods, "methods")
     for method in names:
-        methods.get(method)  # fail fast: one line listing the known methods
+        methods.require(method)  # fail fast: one line listing the known methods
     if args.seeds < 1:
         raise OptionError(f"--seeds must be >= 1, got {args.seeds}")
     if args.workers is not None and args.workers < 1:

@@ -66,20 +66,16 @@ def _network(args, profile):
 
 def _compress(args, profile) -> str:
     """model.nir of the default digits model compressed with --method (needs compress.pipeline)."""
-    try:
-        from compress.budget import budget_from_profile
-        from compress.models import ModelConfig
-        from compress.pipeline import run_method
-        from compress.train import TrainConfig
-    except ImportError as error:
-        raise ValidateInputError(f"--method needs the compression pipeline, missing here: {error}") from None
     from compress import methods
+    from compress.budget import budget_from_profile
+    from compress.models import ModelConfig
+    from compress.pipeline import run_method, train_configs
 
-    if args.method not in methods.available():
-        methods.get(args.method)  # the one-line error naming the known methods
+    methods.require(args.method)
+    dense_cfg, train_cfg = train_configs(args.seed)
     out = pathlib.Path(tempfile.mkdtemp(prefix="chipfit-validate-"))
     run_method(args.method, dataset="digits", budget=budget_from_profile(profile), model_cfg=ModelConfig(),
-               train_cfg=TrainConfig(seed=args.seed), seed=args.seed, out_dir=out, progress=False)
+               train_cfg=train_cfg, dense_cfg=dense_cfg, seed=args.seed, out_dir=out, progress=False)
     return str(out / "model.nir")
 
 
