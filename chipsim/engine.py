@@ -30,6 +30,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chipsim.routing import conv_tap_out
+
 # neuron models and reset modes (codes of hwprofiles.profile.NEURON_KINDS / RESET_MODES)
 LOIHI_CUBA, TRUENORTH_LIF, XYLO_SHIFT, SPECK_IAF, FLOAT_LIF = 0, 1, 2, 3, 4
 MODEL_CODES = {"loihi_cuba": 0, "truenorth_lif": 1, "xylo_shift": 2, "speck_iaf": 3, "float_lif": 4}
@@ -112,14 +114,14 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
             y = (i // win) % hin
             x = i % win
             for ky in range(kh):
-                ty = y + py - ky
-                if ty < 0 or ty % sy != 0 or ty // sy >= hout:
+                oy = conv_tap_out(y, py, ky, sy, hout)
+                if oy < 0:
                     continue
                 for kx in range(kw):
-                    tx = x + px - kx
-                    if tx < 0 or tx % sx != 0 or tx // sx >= wout:
+                    ox = conv_tap_out(x, px, kx, sx, wout)
+                    if ox < 0:
                         continue
-                    o = post_base + (ty // sy) * wout + tx // sx
+                    o = post_base + oy * wout + ox
                     for co in range(cout):
                         w = conv_w_all[w0 + ((co * cin + ci) * kh + ky) * kw + kx]
                         if w != 0:

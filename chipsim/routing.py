@@ -94,6 +94,16 @@ def _csr_core_counts(indptr, targets, post_core, n_cores):
 
 
 @nb.njit(cache=True)
+def conv_tap_out(coord, pad, tap, stride, n_out):
+    """Output coordinate that input ``coord`` reaches through kernel tap ``tap`` along one axis of a
+    convolution (``out * stride - pad + tap == coord``), or -1 where no output position does."""
+    t = coord + pad - tap
+    if t < 0 or t % stride != 0 or t // stride >= n_out:
+        return -1
+    return t // stride
+
+
+@nb.njit(cache=True)
 def _conv_core_counts(w, meta, post_core, n_cores):
     """As :func:`_csr_core_counts` for a kept kernel (``meta`` as ``engine.conv_meta``), without expanding."""
     cin, hin, win, cout, hout, wout, kh, kw, sy, sx, py, px = meta[:12]
@@ -110,17 +120,17 @@ def _conv_core_counts(w, meta, post_core, n_cores):
         y = (i // win) % hin
         x = i % win
         for ky in range(kh):
-            ty = y + py - ky
-            if ty < 0 or ty % sy != 0 or ty // sy >= hout:
+            oy = conv_tap_out(y, py, ky, sy, hout)
+            if oy < 0:
                 continue
             for kx in range(kw):
-                tx = x + px - kx
-                if tx < 0 or tx % sx != 0 or tx // sx >= wout:
+                ox = conv_tap_out(x, px, kx, sx, wout)
+                if ox < 0:
                     continue
                 for co in range(cout):
                     if w[co, ci, ky, kx] == 0:
                         continue
-                    c = post_core[(co * hout + ty // sy) * wout + tx // sx]
+                    c = post_core[(co * hout + oy) * wout + ox]
                     if seen[c] != i:
                         seen[c] = i
                         if n == cap:
