@@ -57,7 +57,8 @@ class RunSpec:
         return dataclasses.asdict(self)
 
 
-def _configs(spec: RunSpec):
+def configs(spec: RunSpec):
+    """(model config, dense model's TrainConfig, method's TrainConfig) of a spec."""
     from compress.models import ModelConfig
     from compress.pipeline import train_configs
 
@@ -81,7 +82,7 @@ def budget_for(spec: RunSpec, profile):
 def compression_key(spec: RunSpec, budget) -> str:
     """Hash of every input of the compression step (not the profile itself: two chips with one budget
     share a compressed model)."""
-    model_cfg, dense_cfg, train_cfg = _configs(spec)
+    model_cfg, dense_cfg, train_cfg = configs(spec)
     blob = json.dumps(
         to_jsonable(
             {
@@ -107,7 +108,7 @@ def compressed_model(spec: RunSpec, budget, cache: Path, progress: bool = True) 
     folder = cache / "compressed" / f"{spec.method}-{compression_key(spec, budget)}"
     if (folder / "metrics.json").exists() and (folder / "model.nir").exists():
         return folder, load_metrics(folder)
-    model_cfg, dense_cfg, train_cfg = _configs(spec)
+    model_cfg, dense_cfg, train_cfg = configs(spec)
     metrics = run_method(
         spec.method,
         dataset=spec.dataset,

@@ -88,30 +88,19 @@ def sweep(
     from rich.progress import Progress
 
     from compress.pipeline import dense_model
-    from harness.run import _configs
+    from harness.run import configs
 
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or max(1, min(len(specs), os.cpu_count() or 1))
     todo = [s for s in specs if not (cell_dir(out, s) / "report.json").exists()]
     context = multiprocessing.get_context("spawn")  # torch and numba threads do not survive fork
     with Progress(disable=not progress) as bar:
-        seeds = sorted({(s.dataset, s.model, s.seed, s.steps, s.dense_epochs, s.data_dir) for s in todo})
-        task = bar.add_task("dense models", total=len(seeds))
-        for dataset, model, seed, steps, dense_epochs, data_dir in seeds:
-            spec = RunSpec(
-                profile="",
-                method="",
-                dataset=dataset,
-                model=model,
-                seed=seed,
-                steps=steps,
-                dense_epochs=dense_epochs,
-                data_dir=data_dir,
-            )
-            model_cfg, dense_cfg, _ = _configs(spec)
-            dense_model(
-                dataset, model_cfg, dense_cfg, seed, cache / "dense", data_dir=data_dir, progress=False
-            )
+        dense_inputs = {(s.dataset, s.model, s.seed, s.steps, s.dense_epochs, s.data_dir): s for s in todo}
+        task = bar.add_task("dense models", total=len(dense_inputs))
+        for spec in dense_inputs.values():
+            model_cfg, dense_cfg, _ = configs(spec)
+            dense_model(spec.dataset, model_cfg, dense_cfg, spec.seed, cache / "dense",
+                        data_dir=spec.data_dir, progress=False)
             bar.advance(task)
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
             distinct = list({compression_key_of(s): s for s in todo}.values())
