@@ -1,10 +1,8 @@
-"""harness.run without training: a hand-made compressed model and hand-made input spikes, so every figure
-of report.json can be counted by hand and the three accuracies told apart.
+"""harness.run without training: a hand-made compressed model (tests/handmade.py) and hand-made input
+spikes, so every figure of report.json can be counted by hand and the three accuracies told apart.
 
-The model: 64 inputs -> 10 IF neurons, neuron k reads input pixel k only (weight 1, threshold half of it),
-so on chip neuron k fires in (nearly) every step pixel k spikes. The stub metrics give the float and the
-exported accuracy as 0.5 and 0.25, values the chip cannot produce here, so a report that copies one of them
-into ``on_chip`` fails.
+The stub metrics give the float and the exported accuracy as 0.5 and 0.25, values the chip cannot produce
+here, so a report that copies one of them into ``on_chip`` fails.
 """
 
 import dataclasses
@@ -13,6 +11,8 @@ import json
 import nir
 import numpy as np
 import pytest
+from handmade import metrics as stub_metrics
+from handmade import tiny_graph
 
 import hwprofiles
 from chipsim.fit import FitReport, Violation
@@ -21,23 +21,6 @@ from harness import run as runs
 STEPS, SAMPLES = 5, 4
 PREDICTED = [3, 1, 4, 1]  # the pixel that spikes in every step of each sample
 LABELS = [3, 1, 4, 9]  # sample 3 is wrong: on-chip accuracy 3 / 4
-
-
-def tiny_graph() -> nir.NIRGraph:
-    w = np.zeros((10, 64))
-    w[np.arange(10), np.arange(10)] = 1.0
-    return nir.NIRGraph(
-        {"input": nir.Input(np.array([64])), "fc": nir.Affine(w, np.zeros(10)),
-         # IF gain is dt * r (1e-3 at the 1 ms step): a threshold of 0.5e-3 fires on one input spike
-         "lif": nir.IF(r=np.ones(10), v_threshold=np.full(10, 0.5e-3)), "output": nir.Output(np.array([10]))},
-        [("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False)
-
-
-def metrics() -> dict:
-    return {"accuracy_dense": 0.5, "accuracy": 0.25, "train": {"steps": STEPS}, "synops_per_sample": 7.0,
-            "weights": 640, "nonzero": 10, "sparsity": 630 / 640, "neurons_used": 10,
-            "distinct_per_group_max": 1, "layers": {"fc": {"distinct_in_layer": 2}}, "method": "stub",
-            "epochs": 0, "wall_time_s": 0.0, "budget_met": True}
 
 
 def spikes() -> np.ndarray:
@@ -53,7 +36,8 @@ def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     nir.write(str(folder / "model.nir"), tiny_graph())
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runs, "compressed_model", lambda spec, budget, cache, progress=True: (folder, metrics()))
+        mp.setattr(runs, "compressed_model",
+                   lambda spec, budget, cache, progress=True: (folder, stub_metrics(STEPS)))
         mp.setattr(runs, "chip_inputs", lambda spec, steps: (spikes(), np.array(LABELS)))
         out = tmp_path_factory.mktemp("run")
         rep = runs.run(runs.RunSpec(profile="loihi", method="spikefit"), out, cache=folder, progress=False)
@@ -106,7 +90,7 @@ def test_model_section_is_the_metrics_and_the_budget(report):
 def test_model_size_without_weight_bits_counts_32_bit_floats():
     budget = dataclasses.replace(runs.budget_for(runs.RunSpec("loihi", "spikefit"), hwprofiles.load("loihi")),
                                  weight_bits=None)
-    assert runs.model_size(metrics(), budget)["weight_storage_bits"] == 10 * 32
+    assert runs.model_size(stub_metrics(STEPS), budget)["weight_storage_bits"] == 10 * 32
 
 
 def test_nearest_budget_keeps_the_largest_need_per_resource():
