@@ -42,6 +42,35 @@ MODULES = {
 PACKAGES = ["chipsim", "compress", "harness", "hwprofiles"]
 NJIT = re.compile(r"^\s*@nb\.njit\b.*$\n", re.MULTILINE)
 
+# Written into the scratch copy's tests/ (never into the repository): compiles the engine's kernels once in
+# mutmut's fork server, so each forked mutant run inherits them instead of loading them from Numba's cache.
+WARM_UP = '''"""Scratch-only (tests/mutation.py): compile the Numba kernels before mutmut forks."""
+import numpy as np
+
+from chipsim.fit import FitReport, Placement
+from chipsim.network import ChipNetwork, NeuronParams, Population, Projection
+from chipsim.simulate import simulate
+
+
+def _warm_up():
+    for model, inputs in (("speck_iaf", np.array([[1]], np.uint8)), ("loihi_cuba", np.array([[1]], np.uint8)),
+                          ("float_lif", np.array([[0.5]]))):
+        prm = NeuronParams(model=model, threshold=1, state_bits=16)
+        pops = (Population("in", 1, (1,), None, np.zeros(1)), Population("a", 1, (1,), prm, np.zeros(1)))
+        w = np.array([1.0]) if model == "float_lif" else np.array([1], np.int32)
+        proj = Projection("w", 0, 1, "dense", np.array([0, 1]), np.array([0], np.int32), w)
+        net = ChipNetwork("warm", pops, (proj,), 1, 1e-3, model != "float_lif")
+        pl = Placement((np.array([-1], np.int32), np.array([0], np.int32)), FitReport("w", True, (), 1, 1, 1),
+                       1, 1, 1, 1)
+        try:
+            simulate(net, pl, inputs)
+        except Exception:  # a warm-up only: a model this toy cannot take is compiled by the tests themselves
+            pass
+
+
+_warm_up()
+'''
+
 
 def tree_files() -> list[str]:
     """Tracked and untracked-but-not-ignored files of the working tree."""
@@ -64,6 +93,8 @@ def prepare(module: str) -> Path:
     if module == "chipsim/engine.py":
         path = work / module
         path.write_text(NJIT.sub("", path.read_text()))
+    else:
+        (work / "tests" / "conftest.py").write_text(WARM_UP)
     tests = "\n    ".join(t for t in MODULES[module] if (ROOT / t).exists())
     (work / "setup.cfg").write_text(
         "[mutmut]\n"
@@ -73,7 +104,8 @@ def prepare(module: str) -> Path:
         "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -p\n    no:xdist\n    -x\n    -q\n"
         "use_git_change_detection = false\n"
         "process_isolation = forkserver\n"
-        "timeout_multiplier = 5.0\n"
+        "timeout_multiplier = 10.0\n"
+        "timeout_constant = 20.0\n"
     )
     return work
 
@@ -95,7 +127,7 @@ def run(module: str, children: int) -> dict:
     work = prepare(module)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(NUMBA_CACHE_DIR=str(work / ".cache" / "numba"), MPLBACKEND="Agg",
-               BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"))
+               BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1")
     if module == "chipsim/engine.py":
         env["NUMBA_DISABLE_JIT"] = "1"
     began = time.perf_counter()
