@@ -7,7 +7,7 @@ export BRIAN2_CACHE_DIR := $(CURDIR)/.cache/brian2
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export MPLBACKEND := Agg
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench mutation clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ test: install lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_chipsim.py
+
+# Mutation testing of the core modules (not part of `make test`; see docs/testing.md). One module at a time,
+# each with the fast tests that cover it; MODULES="chipsim/cost.py ..." runs a subset.
+mutation: install
+	nice -n 10 $(BIN)/python tests/mutation.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) .cache runs

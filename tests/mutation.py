@@ -16,6 +16,7 @@ Prints one line per module and writes docs-ready numbers to .cache/mutation/summ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -95,6 +96,7 @@ def prepare(module: str) -> Path:
         path.write_text(NJIT.sub("", path.read_text()))
     else:
         (work / "tests" / "conftest.py").write_text(WARM_UP)
+        seed_numba_cache(ROOT / "chipsim", work / "mutants" / "chipsim", work / ".cache" / "numba")
     tests = "\n    ".join(t for t in MODULES[module] if (ROOT / t).exists())
     (work / "setup.cfg").write_text(
         "[mutmut]\n"
@@ -108,6 +110,20 @@ def prepare(module: str) -> Path:
         "timeout_constant = 20.0\n"
     )
     return work
+
+
+def numba_cache_dir(package: Path, cache: Path) -> Path:
+    """Where Numba caches the kernels of ``package``'s files (numba.core.caching's naming)."""
+    return cache / f"{package.name}_{hashlib.sha1(str(package.resolve()).encode()).hexdigest()}"
+
+
+def seed_numba_cache(package: Path, mutated: Path, cache: Path) -> None:
+    """Copy the working tree's compiled kernels to where the mutated copy will look for them: mutmut copies
+    files with their mtime, so Numba's index (source mtime and size) stays valid and nothing recompiles."""
+    source = numba_cache_dir(package, ROOT / ".cache" / "numba")
+    target = numba_cache_dir(mutated, cache)
+    if source.is_dir() and not target.exists():
+        shutil.copytree(source, target)
 
 
 def summarize(work: Path, module: str) -> dict:
