@@ -161,3 +161,73 @@ def test_truenorth_static_energy_per_chip_and_unknown_dynamic():
     # the same cores spread over 3 chips (32 cores a chip for this test: chips 0, 1 and 4): 3 x the static
     spread = cost(activity(), placement(32, 8, 4, 1), hwprofiles.load("truenorth"))
     assert spread.energy_j["static"] == pytest.approx(0.063 * 3 * 2e-3)
+
+
+def test_loihi_notes_say_what_was_assumed(loihi):
+    assert loihi.notes == (
+        "no link bandwidth in the profile: network time is hop latency only, without contention",
+        "synapse energy uses synapse_op_j for every synaptic event; the per-encoding figures "
+        "(synapse_op_by_encoding_j) are not applied",
+    )
+
+
+def test_truenorth_notes_name_every_assumption_and_the_unknown_figures():
+    c = cost(activity(), placement(4096, 64, 64, 1), hwprofiles.load("truenorth"))
+    lower_bound = "not published: taken as 0 (latency is a lower bound)"
+    assert c.notes == (
+        f"hop latency {lower_bound}",
+        "no link bandwidth in the profile: network time is hop latency only, without contention",
+        "barrier sync: no figure in the profile, taken as 0",
+        *(f"latency.{f}_s {lower_bound}" for f in ("synapse_op", "neuron_update_active", "neuron_update_idle",
+                                                   "spike_out", "message_out", "message_in")),
+        "real-time chip: each step lasts the 0.001 s tick",
+        # the first null figure of each component with work to price (macs: none, so mac_j is not named)
+        "unknown (null in the profile): energy.synapse_op_j, energy.neuron_update_active_j, "
+        "energy.spike_out_j, energy.hop_ew_j",
+    )
+    assert c.unknown == ("synapse", "neuron", "spike", "routing")
+
+
+def test_latency_is_averaged_over_the_traced_samples_only():
+    one_traced = np.zeros((1, 2, 1), np.int32)
+    one_traced[0, 0, 0] = 1
+    c = cost(activity(one_traced), LOIHI_PLACEMENT, hwprofiles.load("loihi"))
+    # sample 0 only: 183.6 ns and 18 ns of compute, 10.6 ns and 0 of network (see LOIHI_COMPUTE_S)
+    assert c.compute_step_s.tolist() == pytest.approx([183.6e-9, 18e-9])
+    assert c.network_step_s.tolist() == pytest.approx([10.6e-9, 0.0])
+    assert c.traced_samples == 1
+    assert c.energy_j["synapse"] == pytest.approx(7 * 35.5e-12 / 2)  # energy still over both samples
+
+
+def test_a_tick_overrun_by_one_step_is_counted():
+    import dataclasses
+
+    loihi = hwprofiles.load("loihi")
+    tick = dataclasses.replace(loihi, time_step_s=1.05e-6,
+                               latency=dataclasses.replace(loihi.latency, step_timing="tick"))
+    c = cost(activity(), LOIHI_PLACEMENT, tick)
+    # steps take 1.1061 us and 1.018 us (LOIHI_STEP_S): the first overruns the 1.05 us tick
+    assert c.latency_step_s.tolist() == pytest.approx([LOIHI_STEP_S[0], 1.05e-6])
+    assert c.notes[-2] == "real-time chip: each step lasts the 1.05e-06 s tick (1 steps overran it)"
+
+
+def test_zero_latency_has_no_throughput():
+    # generic-45nm: no latency figures, no barrier table, steps as fast as they go: 0 s
+    c = cost(activity(), placement(1, 1, 1, 1), hwprofiles.load("generic-45nm"))
+    assert c.latency_s == 0.0 and c.throughput_per_s is None
+    assert c.energy_j["synapse"] == pytest.approx(7 * 0.9e-12 / 2)  # generic-45nm.yaml: 0.9 pJ
+
+
+def test_a_barrier_table_without_an_entry_small_enough_uses_its_smallest():
+    import dataclasses
+
+    from chipsim.cost import barrier_s
+
+    loihi = hwprofiles.load("loihi")
+    table = dataclasses.replace(loihi, latency=dataclasses.replace(
+        loihi.latency, barrier_sync_s=((2, 1e-6), (4, 2e-6))))
+    assert barrier_s(table, 1) == (1e-6, "barrier sync: no entry for <= 1 tiles, used the smallest")
+    assert barrier_s(table, 3) == (1e-6, None)
+    assert barrier_s(table, 4) == (2e-6, None)
+    empty = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, barrier_sync_s=()))
+    assert barrier_s(empty, 3) == (0.0, "barrier sync: no figure in the profile, taken as 0")
