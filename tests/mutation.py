@@ -10,6 +10,13 @@ For that module the scratch copy drops the ``@nb.njit`` decorators and runs with
 so the kernels run as the plain Python they are written in (``nb.prange`` is ``range`` then) and mutmut
 can mutate them; compiled, a mutant would be ignored (the trampoline is Python) or run from Numba's cache.
 
+Numba and fork: mutmut forks one worker per mutant from the process that ran the tests once (so compiled
+kernels are inherited). With Numba's OpenMP threading layer a forked child that launches a parallel kernel
+kills itself with SIGTERM ("fork() called from a process already using GNU OpenMP"): every mutant then
+reads as exit -15. The runs use ``NUMBA_THREADING_LAYER=workqueue`` and one thread, which survive fork.
+The kernels compiled by the working tree's own test runs are copied to where the mutated copy looks
+(``seed_numba_cache``), so a module's first run does not recompile the engine.
+
 Usage: python tests/mutation.py [module ...]   (default: all of MODULES, in order)
 Prints one line per module and writes docs-ready numbers to .cache/mutation/summary.json.
 """
@@ -43,34 +50,6 @@ MODULES = {
 PACKAGES = ["chipsim", "compress", "harness", "hwprofiles"]
 NJIT = re.compile(r"^\s*@nb\.njit\b.*$\n", re.MULTILINE)
 
-# Written into the scratch copy's tests/ (never into the repository): compiles the engine's kernels once in
-# mutmut's fork server, so each forked mutant run inherits them instead of loading them from Numba's cache.
-WARM_UP = '''"""Scratch-only (tests/mutation.py): compile the Numba kernels before mutmut forks."""
-import numpy as np
-
-from chipsim.fit import FitReport, Placement
-from chipsim.network import ChipNetwork, NeuronParams, Population, Projection
-from chipsim.simulate import simulate
-
-
-def _warm_up():
-    for model, inputs in (("speck_iaf", np.array([[1]], np.uint8)), ("loihi_cuba", np.array([[1]], np.uint8)),
-                          ("float_lif", np.array([[0.5]]))):
-        prm = NeuronParams(model=model, threshold=1, state_bits=16)
-        pops = (Population("in", 1, (1,), None, np.zeros(1)), Population("a", 1, (1,), prm, np.zeros(1)))
-        w = np.array([1.0]) if model == "float_lif" else np.array([1], np.int32)
-        proj = Projection("w", 0, 1, "dense", np.array([0, 1]), np.array([0], np.int32), w)
-        net = ChipNetwork("warm", pops, (proj,), 1, 1e-3, model != "float_lif")
-        pl = Placement((np.array([-1], np.int32), np.array([0], np.int32)), FitReport("w", True, (), 1, 1, 1),
-                       1, 1, 1, 1)
-        try:
-            simulate(net, pl, inputs)
-        except Exception:  # a warm-up only: a model this toy cannot take is compiled by the tests themselves
-            pass
-
-
-_warm_up()
-'''
 
 
 def tree_files() -> list[str]:
@@ -95,7 +74,6 @@ def prepare(module: str) -> Path:
         path = work / module
         path.write_text(NJIT.sub("", path.read_text()))
     else:
-        (work / "tests" / "conftest.py").write_text(WARM_UP)
         seed_numba_cache(ROOT / "chipsim", work / "mutants" / "chipsim", work / ".cache" / "numba")
     tests = "\n    ".join(t for t in MODULES[module] if (ROOT / t).exists())
     (work / "setup.cfg").write_text(
@@ -105,7 +83,7 @@ def prepare(module: str) -> Path:
         f"pytest_add_cli_args_test_selection =\n    {tests}\n"
         "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -p\n    no:xdist\n    -x\n    -q\n"
         "use_git_change_detection = false\n"
-        "process_isolation = forkserver\n"
+        "process_isolation = fork\n"
         "timeout_multiplier = 10.0\n"
         "timeout_constant = 20.0\n"
     )
@@ -143,7 +121,8 @@ def run(module: str, children: int) -> dict:
     work = prepare(module)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(NUMBA_CACHE_DIR=str(work / ".cache" / "numba"), MPLBACKEND="Agg",
-               BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1")
+               BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1",
+               NUMBA_THREADING_LAYER="workqueue")
     if module == "chipsim/engine.py":
         env["NUMBA_DISABLE_JIT"] = "1"
     began = time.perf_counter()
