@@ -155,3 +155,95 @@ def test_chip_inputs_rate_code_the_test_set():
     assert np.array_equal(x, again)
     other, _ = runs.chip_inputs(dataclasses.replace(spec, seed=1), 20)
     assert not np.array_equal(x, other)
+
+
+def test_report_has_every_key_docs_report_md_documents(report):
+    rep, _ = report
+    assert set(rep) == {"schema", "version", "spec", "profile", "budget", "accuracy", "fit", "latency",
+                        "spikes", "synops", "energy", "model", "quantization", "compression", "notes",
+                        "timing_s", "artifacts"}
+    assert (rep["schema"], rep["version"]) == ("chipfit.run_report", 1)
+    assert set(rep["accuracy"]) == {"float", "exported", "on_chip", "samples", "steps"}
+    assert set(rep["latency"]) == {"per_inference_s", "throughput_per_s", "per_step_s", "compute_step_s",
+                                   "network_step_s", "barrier_s", "traced_samples"}
+    assert set(rep["spikes"]) == {"per_inference_by_layer", "per_inference"}
+    assert set(rep["synops"]) == {"per_inference_on_chip", "per_inference_torch", "packets_per_inference",
+                                  "hops_per_inference"}
+    assert set(rep["energy"]) == {"per_inference_j", "total_j", "total_known_j", "unknown"}
+    assert set(rep["model"]) == {"parameters", "nonzero", "sparsity", "neurons_used",
+                                 "distinct_per_group_max", "weight_bits", "weight_storage_bits",
+                                 "distinct_per_layer"}
+    assert rep["compression"] == {"method": "stub", "epochs": 0, "wall_time_s": 0.0, "budget_met": True,
+                                  "cached_in": rep["compression"]["cached_in"]}
+    assert rep["profile"]["name"] == "loihi" and rep["profile"]["fixed_point"] is True
+    assert rep["profile"]["path"].endswith("loihi.yaml")
+    assert rep["spec"] == runs.RunSpec(profile="loihi", method="spikefit").to_dict()
+    assert rep["budget"]["weight_bits"] == 8
+    assert [q["projection"] for q in rep["quantization"]] == ["input->lif"]
+    assert rep["artifacts"] == {"report_md": "report.md", "figures": ["energy.png", "utilization.png",
+                                                                      "raster.png"]}
+    assert set(rep["timing_s"]) == {"compress", "total"}
+    assert rep["timing_s"]["total"] >= rep["timing_s"]["compress"]
+
+
+def test_latency_and_energy_are_the_cost_model_on_the_same_run(report):
+    """The report's latency and energy sections are cost() of the same network, placement and spikes,
+    each field in its place (no field swapped or dropped on the way)."""
+    import hwprofiles
+    from chipsim.compile import compile_graph
+    from chipsim.cost import cost
+    from chipsim.place import place
+    from chipsim.simulate import simulate
+
+    rep, _ = report
+    loihi = hwprofiles.load("loihi")
+    net = compile_graph(tiny_graph(), loihi)
+    pl = place(net, loihi)
+    c = cost(simulate(net, pl, spikes()), pl, loihi, net)
+    lat = rep["latency"]
+    assert lat["per_inference_s"] == pytest.approx(c.latency_s)
+    assert lat["throughput_per_s"] == pytest.approx(c.throughput_per_s)
+    assert lat["per_step_s"] == pytest.approx(c.latency_step_s.tolist())
+    assert lat["compute_step_s"] == pytest.approx(c.compute_step_s.tolist())
+    assert lat["network_step_s"] == pytest.approx(c.network_step_s.tolist())
+    assert lat["barrier_s"] == pytest.approx(0.6e-6)  # one tile in use: loihi.yaml's [1, 0.6 us] entry
+    assert lat["traced_samples"] == SAMPLES
+    assert rep["energy"]["per_inference_j"] == pytest.approx(c.energy_j)
+    assert rep["energy"]["total_j"] == pytest.approx(c.total_j)
+    assert rep["energy"]["total_known_j"] == pytest.approx(c.total_known_j)
+    assert rep["energy"]["unknown"] == []
+    assert rep["notes"] == list(c.notes)
+
+
+def test_compressed_model_uses_the_cache_and_computes_only_when_absent(tmp_path, monkeypatch):
+    from handmade import cache_model
+
+    import compress.pipeline
+
+    spec = runs.RunSpec("loihi", "spikefit", steps=3, epochs=2, dense_epochs=1, seed=4, options={"k": 1})
+    budget = runs.budget_for(spec, hwprofiles.load("loihi"))
+    calls = []
+
+    def fake_run_method(method, **kwargs):
+        calls.append((method, kwargs))
+        return {"fake": True}
+
+    monkeypatch.setattr(compress.pipeline, "run_method", fake_run_method)
+    folder, metrics = runs.compressed_model(spec, budget, tmp_path, progress=False)
+    key = runs.compression_key(spec, budget)
+    assert folder == tmp_path / "compressed" / f"spikefit-{key}"
+    assert metrics == {"fake": True}
+    [(method, kwargs)] = calls
+    model_cfg, dense_cfg, train_cfg = runs.configs(spec)
+    assert method == "spikefit"
+    assert kwargs == {"dataset": "digits", "budget": budget, "model_cfg": model_cfg, "train_cfg": train_cfg,
+                      "seed": 4, "out_dir": folder, "options": {"k": 1}, "dense_cfg": dense_cfg,
+                      "data_dir": None, "cache_dir": tmp_path / "dense", "progress": False}
+    assert (train_cfg.epochs, train_cfg.steps, dense_cfg.epochs, dense_cfg.seed) == (2, 3, 1, 4)
+    # once metrics.json and model.nir are there, nothing is computed again
+    assert cache_model(spec, tmp_path) == folder
+    again, cached = runs.compressed_model(spec, budget, tmp_path, progress=False)
+    assert again == folder and cached == stub_metrics(3) and len(calls) == 1
+    (folder / "model.nir").unlink()  # half a cache entry is no entry
+    runs.compressed_model(spec, budget, tmp_path, progress=False)
+    assert len(calls) == 2
