@@ -18,7 +18,8 @@ The kernels compiled by the working tree's own test runs are copied to where the
 (``seed_numba_cache``), so a module's first run does not recompile the engine.
 
 Usage: python tests/mutation.py [module ...]   (default: all of MODULES, in order)
-Prints one line per module and writes docs-ready numbers to .cache/mutation/summary.json.
+       python tests/mutation.py --summary [module ...]   (the scores and survivors of the last runs)
+Prints one line per module and writes the numbers to .cache/mutation/summary.json.
 """
 
 from __future__ import annotations
@@ -136,23 +137,34 @@ def run(module: str, children: int) -> dict:
 
 def main(argv: list[str]) -> int:
     children = int(os.environ.get("MUTATION_CHILDREN", "2"))
-    modules = argv or list(MODULES)
+    report_only = "--summary" in argv  # print the scores of the last runs, run nothing
+    modules = [a for a in argv if a != "--summary"] or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         print(f"unknown module {unknown[0]!r}; choose from {', '.join(MODULES)}", file=sys.stderr)
         return 2
     summary_path = SCRATCH / "summary.json"
-    results = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     for module in modules:
-        r = run(module, children) | {"commit": commit}
-        results[module] = r
-        SCRATCH.mkdir(parents=True, exist_ok=True)
-        summary_path.write_text(json.dumps(results, indent=1))
-        killed = r["total"] - len(r["survived"])
+        if report_only:
+            work = SCRATCH / module.replace("/", "_").removesuffix(".py")
+            if not (work / "mutants" / f"{module}.meta").exists():
+                continue
+            r = summarize(work, module)
+        else:
+            r = run(module, children) | {"commit": commit}
+            results = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+            results[module] = r
+            SCRATCH.mkdir(parents=True, exist_ok=True)
+            summary_path.write_text(json.dumps(results, indent=1))
+        pending = r["counts"].get("not checked", 0)
+        killed = r["total"] - len(r["survived"]) - pending
         print(f"{module}: {killed}/{r['total']} killed, {len(r['survived'])} survived "
-              f"({100 * r['survived_rate']:.1f}%), {r['wall_s']:.0f} s", flush=True)
+              f"({100 * r['survived_rate']:.1f}%)" + (f", {pending} not run yet" if pending else "")
+              + (f", {r['wall_s']:.0f} s" if "wall_s" in r else "") + f"; {r['counts']}", flush=True)
+        for name in r["survived"] if report_only else ():
+            print(f"  survived: {name}")
     return 0
 
 

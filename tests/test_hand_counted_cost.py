@@ -231,3 +231,50 @@ def test_a_barrier_table_without_an_entry_small_enough_uses_its_smallest():
     assert barrier_s(table, 4) == (2e-6, None)
     empty = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, barrier_sync_s=()))
     assert barrier_s(empty, 3) == (0.0, "barrier sync: no figure in the profile, taken as 0")
+
+
+def two_flow_activity(traced=2):
+    """The activity above with a second flow, core 36 -> core 130: tile (1, 1) -> chip 1's tile (0, 0), which
+    sits at x = 8 (chips side by side along x): 7 hops E-W and 1 N-S. One packet on each flow in step 0."""
+    act = activity()
+    packets = np.zeros((traced, 2, 2), np.int32)
+    if traced:
+        packets[0, 0] = [1, 1]
+    pairs = np.array([[0, 1], [1, 2]], np.int32)
+    return Activity(**{**act.__dict__, "pairs": pairs, "pair_packets": packets})
+
+
+def test_network_time_is_the_longest_flow():
+    c = cost(two_flow_activity(), LOIHI_PLACEMENT, hwprofiles.load("loihi"))
+    # flow 0 -> 36: 4.1 + 6.5 = 10.6 ns; flow 36 -> 130: 7 x 4.1 + 6.5 = 35.2 ns; mean over 2 samples
+    assert c.network_step_s.tolist() == pytest.approx([35.2e-9 / 2, 0.0])
+
+
+def test_without_traced_samples_the_network_time_is_the_longest_route_every_step():
+    c = cost(two_flow_activity(traced=0), LOIHI_PLACEMENT, hwprofiles.load("loihi"))
+    assert c.network_step_s.tolist() == pytest.approx([35.2e-9, 35.2e-9])
+    assert c.traced_samples == 0
+    # compute then averages over all samples: as LOIHI_COMPUTE_S
+    assert c.compute_step_s.tolist() == pytest.approx(LOIHI_COMPUTE_S)
+
+
+def test_one_unpublished_hop_latency_counts_as_zero_and_is_noted():
+    import dataclasses
+
+    loihi = hwprofiles.load("loihi")
+    no_ns = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, hop_ns_s=None))
+    c = cost(two_flow_activity(), LOIHI_PLACEMENT, no_ns)
+    # flows: 1 x 4.1 ns and 7 x 4.1 = 28.7 ns (N-S hops free); mean over the 2 samples
+    assert c.network_step_s.tolist() == pytest.approx([28.7e-9 / 2, 0.0])
+    assert c.notes[0] == "hop latency not published: taken as 0 (latency is a lower bound)"
+    no_ew = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, hop_ew_s=None))
+    assert cost(two_flow_activity(), LOIHI_PLACEMENT, no_ew).network_step_s.tolist() == pytest.approx(
+        [6.5e-9 / 2, 0.0])
+
+
+def test_to_dict_lists_every_field(loihi):
+    d = loihi.to_dict()
+    assert set(d) == {f for f in loihi.__dataclass_fields__}
+    assert d["notes"] == list(loihi.notes) and d["unknown"] == []
+    assert d["latency_step_s"] == pytest.approx(LOIHI_STEP_S)
+    assert d["samples"] == 2 and d["profile_name"] == "loihi"
