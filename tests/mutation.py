@@ -19,6 +19,7 @@ The kernels compiled by the working tree's own test runs are copied to where the
 
 Usage: python tests/mutation.py [module ...]   (default: all of MODULES, in order)
        python tests/mutation.py --summary [module ...]   (the scores and survivors of the last runs)
+       python tests/mutation.py --recheck [module ...]   (rerun only the survivors, e.g. after new tests)
 Prints one line per module and writes the numbers to .cache/mutation/summary.json.
 """
 
@@ -118,8 +119,10 @@ def summarize(work: Path, module: str) -> dict:
             "survived_rate": (len(survived) / total) if total else 0.0}
 
 
-def run(module: str, children: int) -> dict:
+def run(module: str, children: int, recheck: bool = False) -> dict:
+    """Run mutmut on ``module``; ``recheck``: only the mutants that survived last time (after new tests)."""
     work = prepare(module)
+    names = summarize(work, module)["survived"] if recheck else []
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(NUMBA_CACHE_DIR=str(work / ".cache" / "numba"), MPLBACKEND="Agg",
                BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1",
@@ -129,8 +132,8 @@ def run(module: str, children: int) -> dict:
     began = time.perf_counter()
     log = work / "mutmut.log"
     with log.open("w") as out:
-        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)], cwd=work,
-                       env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
+                       cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     summary = summarize(work, module) | {"wall_s": round(time.perf_counter() - began, 1)}
     return summary
 
@@ -138,7 +141,8 @@ def run(module: str, children: int) -> dict:
 def main(argv: list[str]) -> int:
     children = int(os.environ.get("MUTATION_CHILDREN", "2"))
     report_only = "--summary" in argv  # print the scores of the last runs, run nothing
-    modules = [a for a in argv if a != "--summary"] or list(MODULES)
+    recheck = "--recheck" in argv  # rerun only the last run's survivors (after adding tests)
+    modules = [a for a in argv if not a.startswith("--")] or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         print(f"unknown module {unknown[0]!r}; choose from {', '.join(MODULES)}", file=sys.stderr)
@@ -153,7 +157,7 @@ def main(argv: list[str]) -> int:
                 continue
             r = summarize(work, module)
         else:
-            r = run(module, children) | {"commit": commit}
+            r = run(module, children, recheck) | {"commit": commit}
             results = json.loads(summary_path.read_text()) if summary_path.exists() else {}
             results[module] = r
             SCRATCH.mkdir(parents=True, exist_ok=True)
