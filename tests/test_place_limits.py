@@ -206,3 +206,37 @@ def test_output_and_input_neurons_at_the_limit_and_one_past():
     assert place(net, with_core(max_output_neurons=4, max_input_channels=3)).fit.fits
     assert constraints(place(net, with_core(max_output_neurons=3)).fit) == [("output_neurons", None, 4, 3)]
     assert constraints(place(net, with_core(max_input_channels=2)).fit) == [("input_channels", None, 3, 2)]
+
+
+# --- a kept conv kernel: memory per output channel present on a core -----------------------------------
+
+def conv_net(profile):
+    # 2 -> 3 channels, 3 x 3 kernel over 6 x 6: 3 channels of 4 x 4 = 16 neurons; Loihi keeps the kernel
+    # (conv encoding, 8 bits): each channel present on a core costs 2 x 3 x 3 x 8 = 144 bits there
+    net = compile_graph(conv_graph(2, 3, 3), profile, dt_s=1e-3)
+    [proj] = net.projections
+    assert proj.conv is not None and proj.targets.size == 0
+    return net
+
+
+@pytest.mark.parametrize(("limits", "neurons", "bits"), [
+    ({"neurons": 20}, [20, 20, 8], [288, 288, 144]),  # core 0: channel 0 and 4 neurons of 1; core 1: 1 and 2
+    ({"synapse_memory_bits": 288}, [32, 16], [288, 144]),  # two whole channels fit, a third would need 432
+    ({"synapse_memory_bits": 287}, [16, 16, 16], [144, 144, 144]),
+    ({"neurons": 17, "synapse_memory_bits": 288}, [17, 17, 14], [288, 288, 144]),
+])
+def test_conv_channel_memory_packing(limits, neurons, bits):
+    prof = with_core(**limits)
+    fit = place(conv_net(prof), prof).fit
+    assert fit.usage["neurons_per_core"].tolist() == neurons
+    assert fit.usage["synapse_memory_bits"].tolist() == bits
+    assert fit.fits
+
+
+def test_violations_name_the_layer_that_breaks_the_limit():
+    past = place(fan_out_net(), with_core(neurons=2, fan_out_axons=5)).fit
+    [v] = past.violations
+    assert (v.population, str(v)) == ("p1", "fan_out_axons on core 0 (layer p1): needs 6, limit 5")
+    [k] = place(compile_graph(conv_graph(2, 3, 3), with_core(max_kernel_size=2), dt_s=1e-3),
+                with_core(max_kernel_size=2)).fit.violations
+    assert (k.constraint, k.core, k.population) == ("kernel_size", 0, "if")
