@@ -1,8 +1,9 @@
 """The event-driven engine: Numba kernels that run a ChipNetwork and count what its cores do.
 
 Per time step, populations are updated in topological order. Before population ``p`` updates, every
-projection into it delivers: only the presynaptic neurons that spiked are visited (this step's spikes for
-``pre < p``, the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
+projection into it delivers: only the presynaptic neurons that spiked are visited (those of step t - d for a
+projection of delay d >= 1, the chip's synaptic delay; with d = 0, this step's spikes for ``pre < p`` and
+the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
 fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``p``'s input. Then the
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
 the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
@@ -310,26 +311,41 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
 
 
 @nb.njit(cache=True)
-def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
-                targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
-                sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
-                hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, traced, acc, u, v):
-    """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values."""
+def _lag(delay, pre, post):
+    """Steps between a spike of ``pre`` and its delivery to ``post``: the projection's delay, or (0) the
+    same step forward and the next step for a recurrent (``pre >= post``) projection."""
+    if delay > 0:
+        return delay
+    return np.int64(1) if pre >= post else np.int64(0)
+
+
+@nb.njit(cache=True)
+def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre, proj_delay, proj_ip_off,
+                indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
+                sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair,
+                hops_ew, hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, traced,
+                acc, u, v):
+    """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values.
+
+    The spike lists of the last ``ring`` steps are kept (a ring buffer, slot ``t % ring``), so a projection
+    of delay d reads the list of step t - d: the work per step does not grow with the delay."""
     steps = inp.shape[0]
     n_pops = pop_off.size - 1
     n_total = pop_off[n_pops]
     record = raster.shape[0] > 0
+    ring = 2
+    for j in range(proj_pre.size):
+        ring = max(ring, proj_delay[j] + 1)
     ref = np.zeros(n_total, np.int64)
-    spk = np.zeros((2, n_total), np.int64)
-    cnt = np.zeros((2, n_pops), np.int64)
-    in_values = np.zeros(pop_off[1], np.float64)
+    spk = np.zeros((ring, n_total), np.int64)
+    cnt = np.zeros((ring, n_pops), np.int64)
+    in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)
     no_values = np.zeros(0, np.float64)
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
     for t in range(steps):
-        cur = t % 2
-        prev = 1 - cur
+        cur = t % ring
         ct = counters[t]
         pair_row = pair_packets[t] if traced else pair_packets[0]
         # the input population: spikes from the host
@@ -338,7 +354,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
             if inp[t, i] != 0:
                 spk[cur, n] = i
                 if analog:
-                    in_values[i] = inp[t, i]
+                    in_values[cur, i] = inp[t, i]
                 n += 1
                 if record:
                     raster[t, i] = 1
@@ -351,13 +367,15 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
             for k in range(in_ptr[p], in_ptr[p + 1]):
                 j = in_proj[k]
                 pre = proj_pre[j]
-                row = cnt[cur] if pre < p else cnt[prev]
-                lst = spk[cur] if pre < p else spk[prev]
+                lag = _lag(proj_delay[j], pre, p)
+                if lag > t:
+                    continue  # nothing fired that long ago
+                src = (t - lag) % ring
                 is_mac = analog and pre == 0
                 events_row = ct[K_MACS] if is_mac else ct[K_SYNOPS]
-                _deliver(p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
+                _deliver(p, spk[src], cnt[src], pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
                          weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core,
-                         sc_count, acc, in_values if is_mac else no_values, events_row)
+                         sc_count, acc, in_values[src] if is_mac else no_values, events_row)
             fired = spk[cur, lo:hi]
             if fixed:
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
@@ -377,8 +395,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
 
 
 @nb.njit(cache=True, parallel=True)
-def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
-              targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
+def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre, proj_delay, proj_ip_off,
+              indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
               sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
               hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, acc_proto,
               state_proto):
@@ -398,7 +416,8 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
         u = np.zeros(n_total, state_proto.dtype)
         v = np.zeros(n_total, state_proto.dtype)
         pp = pair_packets[min(np.int64(b), n_traced - 1)]
-        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off,
+        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, proj_pre, proj_delay,
+                    proj_ip_off,
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                     dest_pair, hops_ew, hops_ns, out_pop, counters[b], spike_count[b], out_spikes[b],
