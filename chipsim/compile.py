@@ -143,7 +143,8 @@ def _kind(node) -> str:
 
 def _check_kinds(nodes: dict, profile: ChipProfile) -> None:
     for name, node in nodes.items():
-        if node is _PASS or isinstance(node, (nir.Input, nir.Output, nir.Delay, *NEURON_TYPES, *WEIGHT_TYPES)):
+        known = (nir.Input, nir.Output, nir.Delay, *NEURON_TYPES, *WEIGHT_TYPES)
+        if node is _PASS or isinstance(node, known):
             layer_kind = LAYER_KIND_OF.get(_kind(node))
             if layer_kind and layer_kind not in profile.core.layer_kinds:
                 raise CompileError(
