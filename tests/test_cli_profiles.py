@@ -2,7 +2,6 @@
 
 import pathlib
 
-import pytest
 import yaml
 
 import hwprofiles

@@ -29,7 +29,8 @@ LOIHI = parse(str(hwprofiles.PROFILES_DIR / "loihi.yaml"))
 KEYS = [(None, k) for k in TOP] + [(s, k) for s, rules in SECTIONS.items() for k in rules]
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.sampled_from([0, 1, 8, 16, 24, 32, 33, 48, 64])
+    st.none() | st.booleans() | st.integers(-2**70, 2**70)
+    | st.sampled_from([0, 1, 8, 16, 24, 32, 33, 48, 64])
     | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
