@@ -14,12 +14,13 @@ network that does not fit is still simulated (on as many cores as it needs) with
 from __future__ import annotations
 
 import argparse
-import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from harness import options as opts
+from harness.paths import describe_file
 from hwprofiles.errors import UserError
 
 
@@ -27,36 +28,53 @@ class SimulateArgumentError(UserError):
     pass
 
 
+OPTIONS = (
+    opts.NIR,
+    opts.PROFILE,
+    opts.Opt("--input", opts.Text(), ".npz with 'spikes' [steps, batch, inputs] or [steps, inputs]",
+             required=True),
+    opts.SIM_STEPS.but(help="time steps (default: the input's; more pads with silence)"),
+    opts.DT,
+    opts.INTEGRATOR,
+    opts.Opt("--strategy", opts.Text(), "placement strategy (see harness map)", default="greedy"),
+    opts.Opt("--out", opts.OutFile(), "write output spikes and spike counts here (.npz)", required=True),
+    opts.JSON_OUT.but(help="write the cost here as JSON"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate", help="run a NIR graph on a simulated chip: spikes, energy, latency",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
-    p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
-    p.add_argument("--input", required=True,
-                   help=".npz with 'spikes' [steps, batch, inputs] or [steps, inputs]")
-    p.add_argument("--steps", type=int, help="time steps (default: the input's; more pads with silence)")
-    p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
-    p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
-    p.add_argument("--strategy", default="greedy", help="placement strategy (see harness map)")
-    p.add_argument("--out", required=True, help="write output spikes and spike counts here (.npz)")
-    p.add_argument("--json", help="write the cost here as JSON")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
 def load_input(path: str) -> np.ndarray:
-    """The ``spikes`` array of an .npz; UserError for a missing/unreadable file or a missing key."""
+    """The ``spikes`` array of an .npz, at least one step and one sample; UserError (one line saying what
+    the file is and what was expected) for anything else."""
+    expected = "an .npz archive holding 'spikes' (np.savez(path, spikes=...))"
     if not Path(path).is_file():
         raise SimulateArgumentError(f"input file not found: {path}")
+    found = describe_file(path)
+    if not found.startswith("a zip archive"):
+        raise SimulateArgumentError(f"--input {path}: {found}; expected {expected}")
     try:
         with np.load(path, allow_pickle=False) as data:
             if "spikes" not in data.files:
                 has = ", ".join(data.files) or "none"
                 raise SimulateArgumentError(f"{path}: no 'spikes' array (has: {has})")
-            return data["spikes"]
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise SimulateArgumentError(f"{path}: not a readable .npz ({error})") from None
+            spikes = data["spikes"]
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        if isinstance(error, UserError):
+            raise
+        raise SimulateArgumentError(f"--input {path}: {found} that numpy cannot read as {expected} "
+                                    f"({' '.join(str(error).split())})") from None
+    if spikes.ndim in (2, 3) and (spikes.shape[0] == 0 or (spikes.ndim == 3 and spikes.shape[1] == 0)):
+        raise SimulateArgumentError(f"--input {path}: 'spikes' has shape {spikes.shape}: no "
+                                    f"{'steps' if spikes.shape[0] == 0 else 'samples'} to simulate")
+    return spikes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,10 +85,6 @@ def run(args: argparse.Namespace) -> int:
     from chipsim.simulate import simulate
     from hwprofiles import load
 
-    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
-        raise SimulateArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
-    if args.steps is not None and args.steps < 1:
-        raise SimulateArgumentError(f"--steps must be >= 1, got {args.steps}")
     spikes = load_input(args.input)
     profile = load(args.profile)
     net = compile_graph(load_graph(args.nir), profile, dt_s=args.dt, integrator=args.integrator)
