@@ -21,6 +21,7 @@ def test_weight_scale_puts_the_largest_magnitude_on_the_top_mantissa():
     assert q.weight_scale(2.55, 8, False) == pytest.approx(2.55 / 255)
     assert q.weight_scale(0.0, 8, True) == 1.0  # all zero: any scale, 1
     assert q.weight_scale(3.0, 1, True) == 1.0  # a 1-bit signed grid has no nonzero mantissa
+    assert q.weight_scale(3.0, 1, False) == 3.0  # 1-bit unsigned: 0 or 1, so 1 LSB = the largest weight
 
 
 def test_quantize_weights_rounds_half_to_even_and_clips():
@@ -29,6 +30,13 @@ def test_quantize_weights_rounds_half_to_even_and_clips():
     assert out.dtype == np.int32
     assert out.tolist() == [0, 2, 2, 0, -1, 127, -127, 127]
     assert q.quantize_weights(np.array([0.3, 0.9, -0.9]), 0.1, 4, False).tolist() == [3, 9, 0]
+
+
+def test_quantize_weights_divides_in_float64_whatever_the_input_dtype():
+    # -0.97283465 (a float32) / (0.7 / 127) = -176.50000000... in float64 -> -177; float32 arithmetic would
+    # give -176.5 exactly and round to even, -176
+    w = np.array([-0.9728346467018127], np.float32)
+    assert q.quantize_weights(w, 0.7 / 127, 9, True).tolist() == [-177]
 
 
 def test_quantization_error_in_weight_units():
@@ -46,6 +54,10 @@ def test_quantization_error_in_weight_units():
     (1.0, 0.3, True, (3, False)),  # 3 * 0.3 = 0.9 <= 1 < 1.2
     (1.0, 0.3, False, (4, False)),
     (0.9, 0.3, True, (3, False)),  # 3 * 0.3 (0.8999999999999999) <= 0.9 as floats
+    (0.29, 0.01, True, (29, False)),  # 0.29 / 0.01 = 28.999999999999996, yet 29 * 0.01 <= 0.29: m = 29
+    (0.29, 0.01, False, (30, False)),
+    (0.35, 0.01, True, (34, False)),  # 0.35 / 0.01 = 35.0, yet 35 * 0.01 = 0.35000000000000003 > 0.35
+    (0.35, 0.01, False, (35, False)),
     (1.0, 0.001, True, (200, True)),  # 1000 clipped to the 200 maximum
     (-1.0, 0.5, True, (0, True)),  # a negative threshold clips to 0
     (1.0, 1e-320, True, (200, True)),  # threshold / scale overflows to inf: the maximum
