@@ -161,8 +161,8 @@ def test_chip_inputs_rate_code_the_test_set():
 def test_report_has_every_key_docs_report_md_documents(report):
     rep, _ = report
     assert set(rep) == {"schema", "version", "spec", "profile", "budget", "accuracy", "fit", "latency",
-                        "spikes", "synops", "energy", "model", "quantization", "compression", "notes",
-                        "timing_s", "artifacts"}
+                        "spikes", "synops", "energy", "counters", "model", "quantization", "compression",
+                        "notes", "timing_s", "artifacts"}
     assert (rep["schema"], rep["version"]) == ("chipfit.run_report", 1)
     assert set(rep["accuracy"]) == {"float", "exported", "on_chip", "samples", "steps"}
     assert set(rep["latency"]) == {"per_inference_s", "throughput_per_s", "per_step_s", "compute_step_s",
@@ -170,7 +170,8 @@ def test_report_has_every_key_docs_report_md_documents(report):
     assert set(rep["spikes"]) == {"per_inference_by_layer", "per_inference"}
     assert set(rep["synops"]) == {"per_inference_on_chip", "per_inference_torch", "packets_per_inference",
                                   "hops_per_inference"}
-    assert set(rep["energy"]) == {"per_inference_j", "total_j", "total_known_j", "unknown"}
+    assert set(rep["energy"]) == {"per_inference_j", "dynamic_j", "dynamic_known_j", "static_j",
+                                  "static_model", "total_j", "total_known_j", "unknown"}
     assert set(rep["model"]) == {"parameters", "nonzero", "sparsity", "neurons_used",
                                  "distinct_per_group_max", "weight_bits", "weight_storage_bits",
                                  "distinct_per_layer"}
@@ -212,6 +213,11 @@ def test_latency_and_energy_are_the_cost_model_on_the_same_run(report):
     assert rep["energy"]["per_inference_j"] == pytest.approx(c.energy_j)
     assert rep["energy"]["total_j"] == pytest.approx(c.total_j)
     assert rep["energy"]["total_known_j"] == pytest.approx(c.total_known_j)
+    assert rep["energy"]["dynamic_j"] == pytest.approx(c.dynamic_j)
+    assert rep["energy"]["static_j"] == pytest.approx(c.static_j)
+    # static = 0.104 W (loihi.yaml) x 1 chip x the latency; dynamic = the rest
+    assert c.static_j == pytest.approx(0.104 * c.latency_s)
+    assert c.dynamic_j == pytest.approx(c.total_j - c.static_j)
     assert rep["energy"]["unknown"] == []
     assert rep["notes"] == list(c.notes)
 
