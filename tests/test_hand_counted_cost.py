@@ -278,3 +278,79 @@ def test_to_dict_lists_every_field(loihi):
     assert d["notes"] == list(loihi.notes) and d["unknown"] == []
     assert d["latency_step_s"] == pytest.approx(LOIHI_STEP_S)
     assert d["samples"] == 2 and d["profile_name"] == "loihi"
+
+
+def test_static_model_says_what_static_charges_with_the_yaml_source(loihi):
+    assert loihi.static_model == {
+        "power_w_per_chip": 0.104, "chips_powered": 2, "latency_s": pytest.approx(LOIHI_LATENCY_S),
+        "charges": "static_power_w x chips powered x latency per inference; a chip is powered when it "
+                   "holds a used core, for the whole inference (the figure is whole-chip leakage)",
+        "source": "derived from Frady et al., NICE 2020: 3.34 W static for a 32-chip Nahuku system, "
+                  "divided by 32",
+        "note": "not in Davies 2018; the supply voltage of the measurement is unstated",
+    }
+    assert loihi.static_j == pytest.approx(0.104 * 2 * LOIHI_LATENCY_S)
+
+
+def test_a_network_priced_on_another_chip_is_noted():
+    from types import SimpleNamespace
+
+    c = cost(activity(), placement(4096, 64, 64, 1), hwprofiles.load("truenorth"), SimpleNamespace(
+        profile_name="loihi"))
+    assert c.notes[0] == "network compiled for loihi, priced on truenorth"
+    same = cost(activity(), LOIHI_PLACEMENT, hwprofiles.load("loihi"), SimpleNamespace(profile_name="loihi"))
+    assert not any("compiled for" in n for n in same.notes)
+
+
+def test_cores_of_one_tile_pay_the_one_tile_barrier():
+    act = activity()
+    one_tile = Activity(**{**act.__dict__, "cores": np.array([0, 1, 2], np.int64)})  # tile 0 holds cores 0-3
+    c = cost(one_tile, LOIHI_PLACEMENT, hwprofiles.load("loihi"))
+    assert c.barrier_s == pytest.approx(0.6e-6)  # loihi.yaml: [1, 0.6 us]
+    assert c.energy_j["static"] == pytest.approx(0.104 * 1 * c.latency_s)
+
+
+def test_a_vertical_flow_counts_its_north_south_hops():
+    act = activity()
+    # cores 36 (tile 9 = (1, 1)) and 100 (tile 25 = (1, 3)): 0 hops E-W, 2 N-S; one packet in step 0
+    vertical = Activity(**{**act.__dict__, "cores": np.array([36, 100, 101], np.int64)})
+    assert cost(vertical, LOIHI_PLACEMENT, hwprofiles.load("loihi")).network_step_s.tolist() == pytest.approx(
+        [2 * 6.5e-9 / 2, 0.0])
+    untraced = Activity(**{**vertical.__dict__, "pair_packets": np.zeros((0, 2, 1), np.int32)})
+    assert cost(untraced, LOIHI_PLACEMENT, hwprofiles.load("loihi")).network_step_s.tolist() == pytest.approx(
+        [13e-9, 13e-9])
+
+
+def test_longest_route_with_an_unpublished_hop_latency_and_without_any_route():
+    import dataclasses
+
+    loihi = hwprofiles.load("loihi")
+    untraced = two_flow_activity(traced=0)
+    no_ns = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, hop_ns_s=None))
+    assert cost(untraced, LOIHI_PLACEMENT, no_ns).network_step_s.tolist() == pytest.approx([28.7e-9] * 2)
+    no_ew = dataclasses.replace(loihi, latency=dataclasses.replace(loihi.latency, hop_ew_s=None))
+    assert cost(untraced, LOIHI_PLACEMENT, no_ew).network_step_s.tolist() == pytest.approx([6.5e-9] * 2)
+    no_routes = Activity(**{**untraced.__dict__, "pairs": np.zeros((0, 2), np.int32),
+                            "pair_packets": np.zeros((0, 2, 0), np.int32)})
+    assert cost(no_routes, LOIHI_PLACEMENT, loihi).network_step_s.tolist() == [0.0, 0.0]
+
+
+def test_no_cores_and_no_samples_cost_only_the_barrier():
+    loihi = hwprofiles.load("loihi")
+    empty = {name: np.zeros((2, 3, 0), np.int32) for name in BUSY}
+    no_cores = Activity(cores=np.zeros(0, np.int64), macs=np.zeros((2, 3, 0), np.int32), **empty,
+                        spike_counts=(), output_spikes=np.zeros((3, 2, 1), np.uint8),
+                        pairs=np.zeros((0, 2), np.int32), pair_packets=np.zeros((2, 3, 0), np.int32),
+                        input_binary=True, dt_s=1e-3)
+    c = cost(no_cores, LOIHI_PLACEMENT, loihi)
+    # no tiles in use: loihi.yaml's smallest barrier entry, 0.6 us, for each of 3 steps
+    assert c.compute_step_s.tolist() == [0.0, 0.0, 0.0]
+    assert c.latency_s == pytest.approx(3 * 0.6e-6)
+    none = {name: np.zeros((0, 3, 3), np.int32) for name in BUSY}
+    no_samples = Activity(cores=np.array(CORES, np.int64), macs=np.zeros((0, 3, 3), np.int32), **none,
+                          spike_counts=(), output_spikes=np.zeros((3, 0, 1), np.uint8),
+                          pairs=np.zeros((0, 2), np.int32), pair_packets=np.zeros((0, 3, 0), np.int32),
+                          input_binary=True, dt_s=1e-3)
+    c = cost(no_samples, LOIHI_PLACEMENT, loihi)
+    assert c.compute_step_s.tolist() == [0.0, 0.0, 0.0]  # not NaN
+    assert c.energy_j["synapse"] == 0.0
