@@ -123,6 +123,8 @@ def run(module: str, children: int, recheck: bool = False) -> dict:
     """Run mutmut on ``module``; ``recheck``: only the mutants that survived last time (after new tests)."""
     work = prepare(module)
     names = summarize(work, module)["survived"] if recheck else []
+    if recheck:  # the tests changed: which test reaches which function must be measured again
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(NUMBA_CACHE_DIR=str(work / ".cache" / "numba"), MPLBACKEND="Agg",
                BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1",

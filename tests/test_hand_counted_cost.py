@@ -60,8 +60,8 @@ def placement(cores_per_chip, width, height, cores_per_tile) -> Placement:
 LOIHI_PLACEMENT = placement(128, 8, 4, 4)  # loihi.yaml mesh: 8 x 4 tiles, 4 cores a tile
 
 
-@pytest.fixture(scope="module")
-def loihi():
+@pytest.fixture  # function scope: mutmut credits a call to the test whose setup made it, so every test
+def loihi():  # that reads the cost must make its own
     return cost(activity(), LOIHI_PLACEMENT, hwprofiles.load("loihi"))
 
 

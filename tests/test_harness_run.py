@@ -31,7 +31,7 @@ def spikes() -> np.ndarray:
     return x
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # function scope, so mutmut links harness.run.run to every test that reads the report
 def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     nir.write(str(folder / "model.nir"), tiny_graph())
