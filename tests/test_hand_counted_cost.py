@@ -353,4 +353,30 @@ def test_no_cores_and_no_samples_cost_only_the_barrier():
                           input_binary=True, dt_s=1e-3)
     c = cost(no_samples, LOIHI_PLACEMENT, loihi)
     assert c.compute_step_s.tolist() == [0.0, 0.0, 0.0]  # not NaN
+    assert c.network_step_s.tolist() == [0.0, 0.0, 0.0]
+    assert c.latency_s == pytest.approx(3 * 1.0e-6)  # cores 0, 36, 130: 3 tiles -> the 2-tile entry
     assert c.energy_j["synapse"] == 0.0
+
+
+def test_unpublished_static_power_leaves_static_and_total_unknown():
+    import dataclasses
+
+    loihi = hwprofiles.load("loihi")
+    no_static = dataclasses.replace(loihi, energy=dataclasses.replace(loihi.energy, static_power_w=None))
+    c = cost(activity(), LOIHI_PLACEMENT, no_static)
+    assert c.energy_j["static"] is None and c.total_j is None and c.unknown == ("static",)
+    assert c.notes[-1] == "unknown (null in the profile): energy.static_power_w"
+    assert c.total_known_j == pytest.approx((7 * 35.5e-12 + 5 * 72.8e-12 + 19 * 51.2e-12 + 3 * 69.3e-12
+                                             + 4 * 111.0e-12 + 3 * 3.0e-12 + 2 * 4.0e-12) / 2)
+
+
+def test_a_step_that_lasts_exactly_the_tick_does_not_overrun_it():
+    import dataclasses
+
+    loihi = hwprofiles.load("loihi")
+    step0 = float(cost(activity(), LOIHI_PLACEMENT, loihi).latency_step_s[0])  # the longer step, as priced
+    tick = dataclasses.replace(loihi, time_step_s=step0,
+                               latency=dataclasses.replace(loihi.latency, step_timing="tick"))
+    c = cost(activity(), LOIHI_PLACEMENT, tick)
+    assert c.latency_s == pytest.approx(2 * step0)
+    assert c.notes[-2] == f"real-time chip: each step lasts the {step0:g} s tick"
