@@ -224,3 +224,44 @@ def test_every_dataclass_field_has_exactly_one_rule():
                          ("energy", prof.Energy), ("latency", prof.Latency)):
         assert set(SECTIONS[section]) == {f.name for f in dataclasses.fields(cls)}, section
     assert check_bare(None, Rule("int", nullable=True), "f", "k") is None
+
+
+@pytest.mark.parametrize(("section", "key", "raw", "error"), [
+    # (file, dotted key, expected, got): every part of the message, for every kind of mistake
+    ("latency", "barrier_sync_s", value({"a": 1}),
+     ("f.yaml", "barrier_sync_s", "a list of [tiles, seconds] pairs", "a mapping with keys ['a']")),
+    ("latency", "barrier_sync_s", value([[1, 2e-6, 3]]),
+     ("f.yaml", "barrier_sync_s[0]", "a [tiles, seconds] pair", "a list of 3")),
+    ("latency", "barrier_sync_s", value([[0, 1e-6]]), ("f.yaml", "barrier_sync_s[0][0]", "a number >= 1", 0)),
+    ("latency", "barrier_sync_s", value([[1, 2.0]]),
+     ("f.yaml", "barrier_sync_s[0][1]", "a number >= 0 and <= 1", 2.0)),
+    ("latency", "barrier_sync_s", value([[2, 1e-6], [1, 2e-6]]),
+     ("f.yaml", "barrier_sync_s[1][0]", "tiles increasing past 2", 1)),
+    ("core", "core_memory", value([]),
+     ("f.yaml", "core_memory", "a non-empty list of {kernel_entries, neuron_entries}", "a list of 0")),
+    ("core", "core_memory", value([{"kernel_entries": 1}]),
+     ("f.yaml", "core_memory[0]", "a mapping {kernel_entries, neuron_entries}",
+      "a mapping with keys ['kernel_entries']")),
+    ("core", "core_memory", value([{"kernel_entries": 1, "neuron_entries": 0}]),
+     ("f.yaml", "core_memory[0].neuron_entries", "a number >= 1", 0)),
+    ("core", "synapse_encoding_bits", value({}),
+     ("f.yaml", "synapse_encoding_bits", "a non-empty mapping from dense, sparse, conv",
+      "a mapping with keys []")),
+    ("core", "synapse_encoding_bits", value({"csr": 8}),
+     ("f.yaml", "synapse_encoding_bits.csr", "one of dense, sparse, conv", "csr")),
+    ("core", "synapse_encoding_bits", value({"dense": 0}),
+     ("f.yaml", "synapse_encoding_bits.dense", "a number >= 1 and <= 256", 0)),
+    ("core", "neurons", value("many"), ("f.yaml", "neurons", "an integer", "many")),
+    ("core", "layer_kinds", "dense",
+     ("f.yaml", "layer_kinds", "a non-empty list of dense, conv, sumpool, recurrent", "dense")),
+    ("core", "layer_kinds", ["dense", "dense"],
+     ("f.yaml", "layer_kinds", "each name once", ["dense", "dense"])),
+    ("core", "neurons", {"value": 1}, ("f.yaml", "neurons.source",
+                                       "a non-empty string naming where the value comes from", "nothing")),
+])
+def test_every_error_names_file_key_expected_and_found(section, key, raw, error):
+    with pytest.raises(ProfileError) as caught:
+        check(raw, SECTIONS[section][key], "f.yaml", key)
+    e = caught.value
+    got = repr(e.got) if type(e.got).__name__ == "_Missing" else e.got  # a missing source shows as nothing
+    assert (e.file, e.key, e.expected, got) == error
