@@ -26,6 +26,7 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="time steps per sample (default: harness train's)")
     p.add_argument("--strategy", choices=("greedy", "hops"), default="greedy", help="placement strategy")
     p.add_argument("--samples", type=int, help="test samples simulated on chip (default: all)")
+    p.add_argument("--cores", type=int, help="fit on at most N cores of the profile (default: all it has)")
     p.add_argument(
         "--option",
         action="append",
@@ -40,7 +41,7 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
 def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
     from harness.run import RunSpec
 
-    for name, low in (("epochs", 0), ("dense_epochs", 0), ("steps", 1), ("samples", 1)):
+    for name, low in (("epochs", 0), ("dense_epochs", 0), ("steps", 1), ("samples", 1), ("cores", 1)):
         value = getattr(args, name)
         if value is not None and value < low:
             raise OptionError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
@@ -60,6 +61,7 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         options=parse_options(args.option),
         data_dir=args.data_dir,
         samples=args.samples,
+        cores=args.cores,
     )
 
 
@@ -85,5 +87,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}")
     result = run_cell(spec, out, cache=Path(args.cache_dir))
     report.print_table(result)
+    broken = [k for k, v in result["compression"]["budget_met"].items() if not v]
+    if broken:
+        from rich.console import Console
+
+        Console().print(f"[red]budget NOT met: {', '.join(broken)}[/red]")
     print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
     return 0
