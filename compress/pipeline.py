@@ -2,12 +2,13 @@
 measured on exactly the weights it exports -> model.pt, model.nir, metrics.json.
 
 Every figure in metrics.json is computed here from the compressed model's actual weights and activity,
-never taken on trust from the method. Sparsity accounting: all synaptic layers' weights are prunable
-(biases excluded); ``sparsity`` = zero weights / all weights. A neuron is *used* when it has at least one
-nonzero incoming weight (a compiler drops the others); output neurons always count. A conv layer's
-neurons are its output channels x output positions (what the chip holds), not its channels. Distinct values are
-counted per group of the budget's scope (whole layer when the budget has none); zero is counted unless the
-budget says it is free (``Budget.zero_free``).
+never taken on trust from the method, and on the model after :func:`compress.deploy.deploy` put it on the
+chip's grid. Sparsity accounting: all synaptic layers' weights are prunable (biases excluded); ``sparsity`` =
+zero weights / all weights. A neuron is *used* when it has at least one nonzero incoming weight (a compiler
+drops the others); output neurons always count. A conv layer's neurons are its output channels x output
+positions (what the chip holds), not its channels. Distinct values are counted per group of the budget's
+scope (whole layer when the budget has none); zero is counted unless the budget says it is free
+(``Budget.zero_free``).
 """
 
 from __future__ import annotations
@@ -236,9 +237,11 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
         "dataset": data.name, "seed": seed, "model": model_cfg.to_dict(),
         "train": {k: v for k, v in dataclasses.asdict(train_cfg).items() if k != "device"},
         "accuracy_dense": dense_eval.accuracy, "accuracy_method": method_eval.accuracy,
-        "accuracy": evaluation.accuracy, "deploy": {k: v for k, v in projection.items() if k != "layer_scales"},
+        "accuracy": evaluation.accuracy,
+        "deploy": {k: v for k, v in projection.items() if k != "layer_scales"},
         "energy_per_inference_j_estimate": energy_j,
-        "budget_met": budget_met(stats, budget, energy_j), **{k: v for k, v in stats.items() if k != "layers"},
+        "budget_met": budget_met(stats, budget, energy_j),
+        **{k: v for k, v in stats.items() if k != "layers"},
         "layers": stats["layers"],
         "spikes_per_sample": evaluation.spikes_per_layer, "synops_per_sample": evaluation.synops_per_sample,
         "synops_per_layer": evaluation.synops_per_layer,
