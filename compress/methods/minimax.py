@@ -22,10 +22,19 @@ same updates straight to the target, then one fine-tune.
 Deviations (scale: digits and a small MLP/CNN instead of CIFAR-10 6Conv2FC):
 - Prunable = every synaptic layer, the first included (the code spares the first conv): on a 64-128-10
   MLP the first layer holds 86% of the weights, and all methods here share one sparsity definition.
-- lr_z is set from the training budget, not fixed at 1e10: with z growing linearly and y ignored,
-  s reaches s_max after K steps when lr_z = 2 N^2 / (lr_s K^2); the code's 1e10 with N = 36.7M gives
-  K ~ 730 steps, and we choose K = ``compress_fraction`` x 0.7 of the method's steps. lr_s = 0.5,
-  lr_y = 1e3, y0 = 10, z0 = 1 as in the code.
+- The s step and the z step are measured in the weights' own saliency (``scale='saliency'``, default).
+  With the code's raw constants (lr_s 0.5, lr_z 1e10) the z term of g_s = y tau - z/N outgrows y tau by
+  orders of magnitude within a few steps (CIFAR: z/N ~ 272 per step against y tau ~ 1), so s follows a
+  fixed quadratic schedule whatever the weights (measured here: identical snapshot steps for every seed).
+  We keep the code's update rules and put both terms on one scale: tau_B = the target's threshold w^2 on
+  the dense weights (:func:`saliency_unit`); s moves s_unit = s_max / (y_ref tau_B) weights per unit of
+  g_s, divided by y / y_ref once y exceeds y_ref = y0 (10; a Newton-like step that keeps s from
+  oscillating as y grows); lr_z = 2 N y_ref tau_B / ((1 - B) K) makes z/N reach y_ref tau_B over K =
+  ``compress_fraction`` x 0.7 of the method's steps. s then tracks the count of weights whose w^2 lies
+  below z / (N y): it depends on the weights, on the data through training and the proximal shrink, and
+  on y, which grows with the penalty Phi (tests/test_methods_minimax.py). ``scale='reference'`` keeps the
+  raw step (s_unit 1, lr_z = 2 N^2 / (lr_s K^2): z alone brings s to s_max in K steps).
+  lr_s = 0.5, lr_y = 1e3, y0 = 10, z0 = 1 as in the code.
 - The task loss and optimizer are the training core's (cross-entropy on spike counts, Adam at the
   TrainConfig lr) instead of MSE on firing rates with Adam 1e-4; fine-tuning lasts the share of
   ``TrainConfig.epochs`` left after compression (not 300 epochs per snapshot).
@@ -64,6 +73,8 @@ from compress.pruning import (
 
 SNAPSHOTS = (0.25, 0.12, 0.05, 0.0235, 0.0073, 0.007)
 RESOURCES = ("weights", "synops", "energy")
+SCALES = ("saliency", "reference")
+REFERENCE_Y0 = 10.0  # the code's initial y; the s step's unit is set at this y when y0 is ablated to 0
 
 
 @dataclass
@@ -81,6 +92,8 @@ class MinimaxState:
     lr_y: float
     lr_z: float
     steps: int = 0
+    s_unit: float = 1.0  # weights s moves per unit of its gradient, at y <= y_ref (1: the reference's raw step)
+    y_ref: float = 0.0  # above y_ref the s step is divided by y / y_ref (0: never)
 
     @property
     def pruned(self) -> int:
@@ -110,11 +123,19 @@ def minimax_update(w: torch.Tensor, state: MinimaxState, lr_w: float,
     sal_small = w[small].square() if cost is None else w[small].square() / cost[small]
     phi = float(sal_small.sum())
     grad_s = state.y * tau - state.z / n
-    state.s = min(max(state.s - state.lr_s * grad_s, 0.0), float(state.s_stage))
+    unit = state.s_unit / max(1.0, state.y / state.y_ref) if state.y_ref > 0 else state.s_unit
+    state.s = min(max(state.s - state.lr_s * unit * grad_s, 0.0), float(state.s_stage))
     state.y = max(0.0, state.y + state.lr_y * phi)
     state.z = max(0.0, state.z + state.lr_z * (state.remaining - state.budget_remaining))
     state.steps += 1
     return w, keep_smallest_pruned(w, state.pruned, cost)
+
+
+def saliency_unit(w: torch.Tensor, s_max: int) -> float:
+    """tau_B: the (s_max + 1)-th smallest w^2 of the starting weights, the threshold the target puts on the
+    dense model (the unit the s step and the z step are measured in); 1e-12 at least."""
+    squares = torch.sort(w.detach().square().reshape(-1)).values
+    return max(float(squares[min(s_max, squares.numel() - 1)]), 1e-12)
 
 
 def keep_smallest_pruned(w: torch.Tensor, pruned: int, cost: torch.Tensor | None = None) -> torch.Tensor:
@@ -158,7 +179,10 @@ class Minimax:
 
     def __init__(self, compress_fraction: float = 0.3, lr_s: float = 0.5, lr_y: float = 1e3,
                  lr_z: float | None = None, y0: float = 10.0, z0: float = 1.0, resource: str = "weights",
-                 profile: str | None = None, snapshots=SNAPSHOTS, progress: bool = True):
+                 profile: str | None = None, snapshots=SNAPSHOTS, scale: str = "saliency",
+                 progress: bool = True):
+        if scale not in SCALES:
+            raise PruningError(f"unknown scale '{scale}'; known: {', '.join(SCALES)}")
         if resource not in RESOURCES:
             raise PruningError(f"unknown resource '{resource}'; known: {', '.join(RESOURCES)}")
         if not 0.0 < float(compress_fraction) <= 1.0:
@@ -167,7 +191,7 @@ class Minimax:
             raise PruningError("resource 'energy' needs a chip profile: --option profile=NAME")
         self.compress_fraction, self.lr_s, self.lr_y, self.lr_z = float(compress_fraction), lr_s, lr_y, lr_z
         self.y0, self.z0, self.resource, self.profile = y0, z0, resource, profile
-        self.snapshots, self.progress = tuple(snapshots), progress
+        self.snapshots, self.progress, self.scale = tuple(snapshots), progress, scale
 
     def compress(self, model, dataset, budget, train) -> CompressResult:
         began = time.perf_counter()
@@ -178,10 +202,21 @@ class Minimax:
         epochs = int(train.epochs)
         compress_epochs = min(epochs, max(1, round(self.compress_fraction * epochs))) if epochs else 0
         k_steps = max(1.0, 0.7 * compress_epochs * batches)
-        lr_z = self.lr_z if self.lr_z is not None else 2.0 * n * n / (self.lr_s * k_steps ** 2)
         remaining_target = keep / n
-        state = MinimaxState(s=0.0, y=self.y0, z=self.z0, n=n, s_max=n - keep, s_stage=n - keep,
-                             budget_remaining=remaining_target, lr_s=self.lr_s, lr_y=self.lr_y, lr_z=lr_z)
+        s_max = n - keep
+        tau_b = saliency_unit(_flat(model), s_max)
+        y_ref = self.y0 if self.y0 > 0 else REFERENCE_Y0
+        if self.scale == "reference":
+            s_unit, lr_z = 1.0, (self.lr_z if self.lr_z is not None else 2.0 * n * n / (self.lr_s * k_steps ** 2))
+            y_scale = 0.0
+        else:
+            s_unit = max(s_max, 1) / (y_ref * tau_b)
+            lr_z = self.lr_z if self.lr_z is not None else (
+                2.0 * n * y_ref * tau_b / (max(1.0 - remaining_target, 1e-9) * k_steps))
+            y_scale = y_ref
+        state = MinimaxState(s=0.0, y=self.y0, z=self.z0, n=n, s_max=s_max, s_stage=s_max,
+                             budget_remaining=remaining_target, lr_s=self.lr_s, lr_y=self.lr_y, lr_z=lr_z,
+                             s_unit=s_unit, y_ref=y_scale)
         activity = synops_per_weight(model, dataset, train) if self.resource != "weights" else None
         cost = None
         if activity is not None:
