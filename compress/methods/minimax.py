@@ -92,7 +92,7 @@ class MinimaxState:
     lr_y: float
     lr_z: float
     steps: int = 0
-    s_unit: float = 1.0  # weights s moves per unit of its gradient, at y <= y_ref (1: the reference's raw step)
+    s_unit: float = 1.0  # weights s moves per unit of its gradient at y <= y_ref (1: the code's raw step)
     y_ref: float = 0.0  # above y_ref the s step is divided by y / y_ref (0: never)
 
     @property
@@ -207,7 +207,8 @@ class Minimax:
         tau_b = saliency_unit(_flat(model), s_max)
         y_ref = self.y0 if self.y0 > 0 else REFERENCE_Y0
         if self.scale == "reference":
-            s_unit, lr_z = 1.0, (self.lr_z if self.lr_z is not None else 2.0 * n * n / (self.lr_s * k_steps ** 2))
+            s_unit = 1.0
+            lr_z = self.lr_z if self.lr_z is not None else 2.0 * n * n / (self.lr_s * k_steps ** 2)
             y_scale = 0.0
         else:
             s_unit = max(s_max, 1) / (y_ref * tau_b)
