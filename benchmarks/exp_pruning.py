@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 METHODS = ("magnitude", "minimax", "minimax-seq", "criticality", "criticality-struct", "lottery-imp",
-           "lottery-conn", "lottery-patch")
+           "lottery-conn", "patch-prune")
 SPARSITIES = (0.9, 0.95, 0.98, 0.99)
 
 

@@ -19,7 +19,7 @@ from harness.cli import main
 from harness.commands.compress import check_on_chip
 
 TRAIN = TrainConfig(epochs=1, batch_size=32, steps=2, seed=0, device="cpu")
-OPTIONS = {"lottery-patch": {"patch_size": 1}}  # 4x4 inputs: one-pixel patches
+OPTIONS = {"patch-prune": {"patch_size": 1}}  # 4x4 inputs: one-pixel patches
 QUANTIZERS = ("kmeans", "kmeans-ft", "ptq", "qat")  # methods that prune nothing: no sparsity asked of them
 
 
