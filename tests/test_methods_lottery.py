@@ -1,6 +1,5 @@
 """Lottery tickets: IMP from one initialisation; ConnS with the gain alpha over binary frozen weights."""
 
-import dataclasses
 
 import pytest
 import torch

@@ -58,7 +58,6 @@ from compress.method import CompressResult
 from compress.pruning import (
     PruningError,
     apply_masks,
-    clone_model,
     count_prunable,
     finetune,
     geometric_densities,
@@ -137,7 +136,8 @@ class LotteryIMP:
         from compress.train import seed_everything
 
         seed_everything(train.seed)
-        init = build_model(model.config, model.input_shape, model.n_classes).to(next(model.parameters()).device)
+        device = next(model.parameters()).device
+        init = build_model(model.config, model.input_shape, model.n_classes).to(device)
         model.load_state_dict(init.state_dict())
         rounds = imp_rounds(1.0 - sparsity, self.rate, max(epochs - 1, 1))
         share = [epochs // (rounds + 1) + (r < epochs % (rounds + 1)) for r in range(rounds + 1)]
