@@ -67,7 +67,8 @@ def cells(suite: str) -> list[dict]:
                     out.append({"row": f"{method}, M = {m}", "method": method, "options": {}, "seed": seed,
                                 "budget": {"unique_weights": m, "unique_scope": "layer"}})
             for row, options in FSC:
-                out.append({"row": f"{row}, M = 4, 90%", "method": "spikefit", "options": options, "seed": seed,
+                out.append({"row": f"{row}, M = 4, 90%", "method": "spikefit", "options": options,
+                            "seed": seed,
                             "budget": {"unique_weights": 4, "unique_scope": "layer", "sparsity": 0.9}})
         else:
             raise SystemExit(f"unknown suite '{suite}'; known: pruning, spikefit")
@@ -116,7 +117,8 @@ def run_cell(cell: dict, scratch: pathlib.Path) -> dict:
     budget = dataclasses.replace(budget_from_profile(hwprofiles.load(PROFILE), cores=1), **cell["budget"])
     folder = scratch / cell_name(cell)
     began = time.perf_counter()
-    metrics = run_method(cell["method"], dataset="digits", budget=budget, model_cfg=ModelConfig(hidden=HIDDEN),
+    metrics = run_method(cell["method"], dataset="digits", budget=budget,
+                         model_cfg=ModelConfig(hidden=HIDDEN),
                          train_cfg=TrainConfig(epochs=EPOCHS, steps=STEPS, device="cpu"),
                          dense_cfg=TrainConfig(epochs=DENSE_EPOCHS, steps=STEPS, device="cpu"),
                          seed=cell["seed"], out_dir=folder, options={**cell["options"], "progress": False}
@@ -128,8 +130,8 @@ def run_cell(cell: dict, scratch: pathlib.Path) -> dict:
             "deploy")
     return {**cell, "profile": PROFILE, "cores": 1, "model": {"hidden": list(HIDDEN), "steps": STEPS},
             "dense_epochs": DENSE_EPOCHS, **{k: metrics[k] for k in keep},
-            "extra": {k: v for k, v in metrics["extra"].items() if k in ("stages", "forced", "channel_sparsity",
-                                                                          "regrown_per_event", "rounds")},
+            "extra": {k: v for k, v in metrics["extra"].items()
+                      if k in ("stages", "forced", "channel_sparsity", "regrown_per_event", "rounds")},
             "chip": chip, "cell_wall_s": time.perf_counter() - began}
 
 

@@ -11,7 +11,7 @@ from compress.data import load_dataset
 from compress.method import Budget
 from compress.methods.minimax import MinimaxState, minimax_update, saliency_unit
 from compress.models import ModelConfig, build_model
-from compress.pruning import clone_model
+from compress.pruning import PruningError, clone_model
 from compress.train import TrainConfig, fit, seed_everything
 
 TRAIN = TrainConfig(epochs=10, batch_size=32, steps=4, seed=0, device="cpu")
@@ -80,3 +80,46 @@ def test_the_s_step_is_divided_by_y_over_y_ref_above_y_ref():
                          lr_y=0.0, lr_z=0.0, s_unit=2.0, y_ref=10.0)
     minimax_update(torch.tensor([0.1, -0.5, 0.2, 1.0]), state, lr_w=0.0)
     assert state.s == pytest.approx(1.2 - 0.1 * (2.0 / 2.0) * (20 * 0.25 - 8 / 4))  # 0.9
+
+
+LOIHI_PRICES = {"synapse_op_j": 35.5e-12, "neuron_update_j": 72.8e-12, "spike_out_j": 180.3e-12}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = digits()
+    seed_everything(0)
+    model = build_model(ModelConfig(hidden=(32,)), data.input_shape, data.n_classes)
+    fit(model, data, dataclasses.replace(TRAIN, epochs=3), progress=False)
+    return data, model
+
+
+def test_energy_resource_needs_the_profiles_prices(trained):
+    data, model = trained
+    with pytest.raises(PruningError, match="synapse_op_j"):
+        methods.get("minimax", resource="energy", progress=False).compress(
+            clone_model(model), data, Budget(sparsity=0.5), dataclasses.replace(TRAIN, epochs=2))
+
+
+def test_energy_budget_is_the_constraint_r_of_s_meets(trained):
+    data, model = trained
+    train = dataclasses.replace(TRAIN, epochs=4)
+    probe = methods.get("minimax", resource="energy", progress=False).compress(
+        clone_model(model), data, Budget(sparsity=0.0, energy_per_inference_j=1.0, **LOIHI_PRICES), train)
+    dense_j = probe.extra["energy_dense_j"]
+    assert probe.extra["energy_constrained"] is False  # 1 J is no constraint
+    budget = Budget(sparsity=0.0, energy_per_inference_j=0.8 * dense_j, **LOIHI_PRICES)
+    seed_everything(0)
+    result = methods.get("minimax", resource="energy", progress=False).compress(clone_model(model), data,
+                                                                                budget, train)
+    assert result.extra["energy_constrained"] is True
+    assert result.extra["energy_estimate_j"] <= 0.8 * dense_j * (1 + 1e-9)
+    assert result.extra["sparsity"] > 0.0  # weights went to meet the energy, with no sparsity asked
+
+
+def test_energy_budget_below_what_no_mask_removes_is_a_user_error(trained):
+    data, model = trained
+    with pytest.raises(PruningError, match="no mask removes"):
+        methods.get("minimax", resource="energy", progress=False).compress(
+            clone_model(model), data, Budget(sparsity=0.0, energy_per_inference_j=1e-12, **LOIHI_PRICES),
+            dataclasses.replace(TRAIN, epochs=2))

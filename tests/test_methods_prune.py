@@ -70,7 +70,6 @@ def test_missing_target_is_a_user_error(tiny):
 
 
 @pytest.mark.parametrize("name, options", [("magnitude", {"scope": "neuron"}), ("minimax", {"resource": "x"}),
-                                           ("minimax", {"resource": "energy"}),
                                            ("criticality", {"prune_fraction": 1.5}),
                                            ("lottery-imp", {"rate": 1.0}), ("lottery-conn", {"scope": "x"}),
                                            ("patch-prune", {"patch_size": 0})])

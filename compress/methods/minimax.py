@@ -41,11 +41,16 @@ Deviations (scale: digits and a small MLP/CNN instead of CIFAR-10 6Conv2FC):
 - If compression has not reached the target after its epoch share, s is set to the target (``forced``
   in the result), so the target is always met exactly (floor((1 - B) N) weights kept).
 - Beyond the paper: ``resource='synops'|'energy'`` ranks weights by w^2 / c_i, where c_i blends weight
-  count and the weight's synaptic events per sample on the dense model (c_i = (a_i + mean a) / 2 mean a);
-  the sparsity target and R(s) stay counted in weights so the target is exact. The result reports the
-  synops per sample of the kept weights and, with ``profile``, the energy per inference
-  E = synapse_op_j x synops + neuron_update_active_j x neurons x T (the neuron term does not depend on
-  the mask, so 'energy' ranks weights as 'synops' does).
+  count and the weight's synaptic events per sample a_i on the dense model (c_i = (a_i + mean a) / 2 mean a).
+  With ``resource='energy'`` and an energy budget (``Budget.energy_per_inference_j``, the profile's
+  ``energy.energy_per_inference_j``), R(s) IS the energy (the paper: "R(s) evaluates a general resource
+  consumption"): E = E_fixed + sum over kept weights of synapse_op_j a_i, with E_fixed = neuron updates x
+  neuron_update_j + spikes x spike_out_j of the dense model (no mask changes it at first order);
+  R(s) = E(s) / E_dense, dR/ds = -(the threshold weight's share of E_dense), B = budget / E_dense, the
+  snapshots in units of R, and the count that meets B recomputed on the final weights (a sparsity target,
+  if also given, is a floor on the count). Prices: the budget's (the profile's own figures), or the
+  ``profile`` option's. A budget below E_fixed is refused (no mask can meet it). Without an energy budget,
+  'energy' ranks as 'synops' does and R(s) stays counted in weights.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class MinimaxState:
     steps: int = 0
     s_unit: float = 1.0  # weights s moves per unit of its gradient at y <= y_ref (1: the code's raw step)
     y_ref: float = 0.0  # above y_ref the s step is divided by y / y_ref (0: never)
+    shares: torch.Tensor | None = None  # R(s) as energy: each weight's share of the dense energy [N]
 
     @property
     def pruned(self) -> int:
@@ -122,13 +128,25 @@ def minimax_update(w: torch.Tensor, state: MinimaxState, lr_w: float,
     w[small] = w[small] / (1.0 + 2.0 * lr_w * state.y)  # proximal step on Phi
     sal_small = w[small].square() if cost is None else w[small].square() / cost[small]
     phi = float(sal_small.sum())
-    grad_s = state.y * tau - state.z / n
+    shares = None if state.shares is None else state.shares.to(w.device)
+    slope = 1.0 / n if shares is None else (float(shares[order[k]]) if k < n else 0.0)  # -dR/ds
+    grad_s = state.y * tau - state.z * slope
     unit = state.s_unit / max(1.0, state.y / state.y_ref) if state.y_ref > 0 else state.s_unit
     state.s = min(max(state.s - state.lr_s * unit * grad_s, 0.0), float(state.s_stage))
     state.y = max(0.0, state.y + state.lr_y * phi)
-    state.z = max(0.0, state.z + state.lr_z * (state.remaining - state.budget_remaining))
+    remaining = state.remaining if shares is None else 1.0 - float(shares[order[:state.pruned]].sum())
+    state.z = max(0.0, state.z + state.lr_z * (remaining - state.budget_remaining))
     state.steps += 1
     return w, keep_smallest_pruned(w, state.pruned, cost)
+
+
+def pruned_for(remaining: float, w: torch.Tensor, shares: torch.Tensor, cost: torch.Tensor | None) -> int:
+    """Fewest weights to prune, smallest w^2 (/ cost) first, for R = 1 - (their shares) <= ``remaining``."""
+    saliency = w.square() if cost is None else w.square() / cost
+    cum = torch.cumsum(shares.to(w.device)[torch.argsort(saliency, stable=True)], 0)
+    need = 1.0 - remaining
+    at = torch.searchsorted(cum, torch.tensor(need - 1e-12, dtype=cum.dtype, device=cum.device))
+    return min(int(at) + 1, w.numel() - 1)
 
 
 def saliency_unit(w: torch.Tensor, s_max: int) -> float:
@@ -187,8 +205,6 @@ class Minimax:
             raise PruningError(f"unknown resource '{resource}'; known: {', '.join(RESOURCES)}")
         if not 0.0 < float(compress_fraction) <= 1.0:
             raise PruningError(f"compress_fraction must be in (0, 1], got {compress_fraction}")
-        if resource == "energy" and profile is None:
-            raise PruningError("resource 'energy' needs a chip profile: --option profile=NAME")
         self.compress_fraction, self.lr_s, self.lr_y, self.lr_z = float(compress_fraction), lr_s, lr_y, lr_z
         self.y0, self.z0, self.resource, self.profile = y0, z0, resource, profile
         self.snapshots, self.progress, self.scale = tuple(snapshots), progress, scale
@@ -220,9 +236,17 @@ class Minimax:
                              s_unit=s_unit, y_ref=y_scale)
         activity = synops_per_weight(model, dataset, train) if self.resource != "weights" else None
         cost = None
+        energy = None
         if activity is not None:
             a = torch.cat([activity[name].reshape(-1) for name, _ in prunable_layers(model)])
             cost = (a + a.mean()) / (2.0 * a.mean().clamp_min(1e-12))
+            energy = self._energy_model(model, a, budget, train) if self.resource == "energy" else None
+        if energy is not None and energy["budget_fraction"] < 1.0:  # R(s) is the energy left
+            state.shares = energy["shares"]
+            remaining_target = state.budget_remaining = energy["budget_fraction"]
+            state.s_max = state.s_stage = max(s_max, pruned_for(remaining_target, _flat(model),
+                                                                energy["shares"], cost))
+            state.lr_z = lr_z / max(1.0 - energy["fixed_fraction"], 1e-9)
         stages = stage_targets(remaining_target, self.joint, self.snapshots)
         step_budget = compress_epochs * batches  # minimax steps allowed before s is set to the target
         log, epochs_used, forced_any = [], 0, False
@@ -230,10 +254,19 @@ class Minimax:
         mask_flat = torch.ones(n, dtype=torch.bool)
         for index, remaining in enumerate(stages):
             last = index == len(stages) - 1
-            state.s_stage = state.s_max if last else n - math.floor(remaining * n + 1e-6)
+            if state.shares is None:
+                state.s_stage = state.s_max if last else n - math.floor(remaining * n + 1e-6)
+            else:  # energy: the count that meets the stage on the current ranking
+                stage = pruned_for(remaining, _flat(model), state.shares, cost)
+                if last:
+                    state.s_max = max(state.s_max, stage)
+                state.s_stage = state.s_max if last else min(stage, state.s_max)
             while state.pruned < state.s_stage and state.steps < step_budget and epochs_used < epochs:
                 self._compress_epoch(model, dataset, train, state, cost, remaining, epochs_used)
                 epochs_used += 1
+            if state.shares is not None and last:  # the ranking moved: the final count on the final weights
+                state.s_max = state.s_stage = max(state.s_max, pruned_for(remaining, _flat(model),
+                                                                          state.shares, cost))
             forced = state.pruned < state.s_stage
             if forced:  # out of compression steps: set s to the stage's count
                 state.s = float(state.s_stage)
@@ -260,7 +293,13 @@ class Minimax:
                  "prunable": n, "stages": log, "forced": forced_any, "lr_z": lr_z,
                  "search_steps": search_steps, "search_wall_s": search_wall, "resource": self.resource}
         if activity is not None:
-            extra.update(self._resource_report(model, activity, train))
+            extra.update(self._resource_report(model, activity, train, budget))
+        if energy is not None:
+            kept = torch.cat([m.reshape(-1) for m in masks.values()]).to(energy["shares"].device)
+            estimate = energy["dense_j"] * (energy["fixed_fraction"] + float(energy["shares"][kept].sum()))
+            extra.update({"energy_budget_j": budget.energy_per_inference_j,
+                          "energy_dense_j": energy["dense_j"],
+                          "energy_estimate_j": estimate, "energy_constrained": state.shares is not None})
         return CompressResult(self.name, model, epochs, time.perf_counter() - began,
                               masks=masks_to_numpy(masks), extra=extra)
 
@@ -286,19 +325,47 @@ class Minimax:
         cfg = dataclasses.replace(train, epochs=1, schedule="none", seed=train.seed + 7919 * epoch)
         fit(model, dataset, cfg, on_step=on_step, label=label, progress=self.progress)
 
-    def _resource_report(self, model, activity, train) -> dict:
+    def _prices(self, budget) -> tuple[float, float, float]:
+        """(synapse_op_j, neuron_update_j, spike_out_j): the ``profile`` option's, else the budget's."""
+        if self.profile is not None:
+            import hwprofiles
+            from compress.budget import energy_prices
+
+            prices = energy_prices(hwprofiles.load(self.profile))
+        else:
+            prices = {"synapse_op_j": budget.synapse_op_j, "neuron_update_j": budget.neuron_update_j,
+                      "spike_out_j": budget.spike_out_j}
+        if prices["synapse_op_j"] is None or prices["neuron_update_j"] is None:
+            raise PruningError("resource 'energy' needs the profile's synapse_op_j and "
+                               "neuron_update_active_j (give --profile with published figures, or "
+                               "--option profile=NAME)")
+        return prices["synapse_op_j"], prices["neuron_update_j"], prices["spike_out_j"] or 0.0
+
+    def _energy_model(self, model, a: torch.Tensor, budget, train) -> dict:
+        """E = E_fixed + sum_i synapse_op_j a_i on the dense model (E_fixed: neuron updates x neuron_update_j
+        + spikes x spike_out_j, which no mask changes at first order); each weight's share of E."""
+        p_syn, p_neuron, p_spike = self._prices(budget)
+        neurons = sum(math.prod(s.shape[2:]) for s in model.last_spikes.values())
+        spikes = float(sum(float(s.sum()) for s in model.last_spikes.values())) / max(
+            1, next(iter(model.last_spikes.values())).shape[1])
+        fixed_j = p_neuron * neurons * train.steps + p_spike * spikes
+        dense_j = fixed_j + p_syn * float(a.sum())
+        limit = budget.energy_per_inference_j
+        fraction = 1.0 if limit is None else limit / dense_j
+        if limit is not None and limit <= fixed_j:
+            raise PruningError(f"energy budget {limit:.3g} J is below the {fixed_j:.3g} J of neuron updates "
+                               f"and spikes no mask removes (dense model: {dense_j:.3g} J per inference)")
+        return {"shares": (p_syn * a / dense_j).cpu(), "fixed_fraction": fixed_j / dense_j,
+                "dense_j": dense_j, "budget_fraction": fraction}
+
+    def _resource_report(self, model, activity, train, budget) -> dict:
         synops = float(sum((activity[name] * (layer.weight.detach() != 0)).sum()
                            for name, layer in prunable_layers(model)))
         report = {"synops_per_sample_estimate": synops}
-        if self.profile is not None:
-            import hwprofiles
-
-            energy = hwprofiles.load(self.profile).energy
-            if energy.synapse_op_j is None or energy.neuron_update_active_j is None:
-                raise PruningError(f"profile '{self.profile}' has no synapse_op_j or neuron_update_active_j")
+        if self.resource == "energy":
+            p_syn, p_neuron, _ = self._prices(budget)
             neurons = sum(math.prod(s.shape[2:]) for s in model.last_spikes.values())
-            neuron_j = energy.neuron_update_active_j * neurons * train.steps
-            report["energy_per_inference_j_estimate"] = energy.synapse_op_j * synops + neuron_j
+            report["energy_per_inference_j_estimate"] = p_syn * synops + p_neuron * neurons * train.steps
         return report
 
 
