@@ -79,7 +79,7 @@ def budget_from_profile(profile: ChipProfile, *, sparsity: float | None = None,
     core = profile.core
     n_cores = _cores(profile, cores)
     neurons = None if core.neurons is None else core.neurons * n_cores
-    energy_budget = getattr(getattr(profile, "budget", None), "energy_per_inference_j", None)
+    energy_budget = profile.energy.energy_per_inference_j
     return Budget(
         sparsity=sparsity,
         weight_bits=core.weight_bits,

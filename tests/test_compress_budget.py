@@ -1,6 +1,7 @@
 """compress.budget: what a chip profile allows a compressed model."""
 
 import dataclasses
+import pathlib
 
 import pytest
 
@@ -113,3 +114,14 @@ def test_energy_prices_are_the_profiles_own_figures():
     assert budget.synapse_op_j == pytest.approx(35.5e-12)
     assert budget.neuron_update_j == pytest.approx(72.8e-12)
     assert budget.spike_out_j == pytest.approx(69.3e-12 + 111.0e-12)  # spike plus its packet
+
+
+def test_a_profiles_energy_budget_reaches_the_budget(tmp_path):
+    source = pathlib.Path(hwprofiles.load("loihi").path).read_text()
+    line = '  energy_per_inference_j: {value: 2.0e-7, source: "the application"}\n'
+    text = source.replace("energy:\n", "energy:\n" + line, 1)
+    path = tmp_path / "loihi.yaml"
+    path.write_text(text)
+    budget = budget_from_profile(hwprofiles.load(str(path)))
+    assert budget.energy_per_inference_j == pytest.approx(2.0e-7)
+    assert budget_from_profile(hwprofiles.load("loihi")).energy_per_inference_j is None
