@@ -60,8 +60,13 @@ def table(suite: str) -> str:
     cells = load(suite)
     if not cells:
         return "(no results yet: run benchmarks/exp_ablation.py)"
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from exp_ablation import cells as planned
+
+    order = list(dict.fromkeys(c["row"] for c in planned(suite)))
     rows: dict[str, list[dict]] = {}
-    for c in cells:
+    for c in sorted(cells, key=lambda c: (order.index(c["row"]) if c["row"] in order else len(order),
+                                          c["seed"])):
         rows.setdefault(c["row"], []).append(c)
     lines = ["| row | n | accuracy % (exported) | accuracy % on chip "
              "| dynamic energy / inference on chip (nJ) | synops / inference on chip | sparsity % "
@@ -71,7 +76,7 @@ def table(suite: str) -> str:
         met = sum(all(c["budget_met"].values()) and c["chip"]["fits"] for c in group)
         ablated = " without " in row
         lines.append(
-            f"| {row} | {len(group)} | {mean_sd([c['accuracy'] for c in group], 100)} "
+            f"| {row.replace('|', chr(92) + '|')} | {len(group)} | {mean_sd([c['accuracy'] for c in group], 100)} "
             f"| {mean_sd([c['chip']['accuracy_on_chip'] for c in group], 100)} "
             f"| {mean_sd([c['chip']['dynamic_energy_j'] for c in group], 1e9, 2)} "
             f"| {mean_sd([c['chip']['synops_on_chip'] for c in group], 1, 0)} "

@@ -33,8 +33,9 @@ Deviations:
   (up to ``channel_fraction`` = 0.99) whose channel pruning stays within the target, so channels chosen
   as the code chooses them (importance, then g(1 - p) N swapped for the most critical) do the pruning and
   magnitude only fills the last partial channel's worth to the exact sparsity (``channel_sparsity`` in
-  the result says how much the channels did). Per layer, not global: our layers differ in fan-in, so a
-  global L1 ranking would empty the widest layer first.
+  the result says how much the channels did). At least one channel is swapped by criticality when any is
+  pruned and g > 0 (the code's g (1 - p) N_ch, 0.05 x a few channels here, would round to none). Per
+  layer, not global: our layers differ in fan-in, so a global L1 ranking would empty the widest layer first.
 - Epochs: ``prune_fraction`` of ``TrainConfig.epochs`` prunes, the rest fine-tunes (the code: 200 + 300);
   r = 0.2 (the README; the code's default is 0.5). Prunable = every synaptic layer (compress/pruning.py).
 """
@@ -340,6 +341,8 @@ class CriticalityStructured:
             count = imp.numel()
             n_prune = min(count - 1, int(round(fraction * count)))
             n_swap = min(n_prune, int(round(self.regrow_share * (count - n_prune))))
+            if n_prune and self.regrow_share > 0:  # the code's g(1 - p) N_ch rounds to 0 on small layers
+                n_swap = max(n_swap, 1)
             keep = topk_mask(imp, count - n_prune - n_swap)
             c = torch.where(keep, torch.full_like(crit[name], -1.0), crit[name])
             keep = keep | (topk_mask(c, n_swap) if n_swap else torch.zeros_like(keep))

@@ -36,7 +36,8 @@ hidden neurons lose all incoming and outgoing synapses. Then synapses: the lowes
 ``max_synapses``) is met. Pruning is gradual over the first ``prune_until`` of the CAT steps on the cubic
 schedule (Zhu & Gupta 2017), masks only grow, then the mask is kept while CAT continues.
 
-``ranking='magnitude'`` (ablation) ranks synapses by |w| and neurons by their incoming L1 instead of FSC.
+``ranking='magnitude'`` (ablation) ranks synapses by the latent |w| (the clustered values tie) and neurons by
+their incoming L1, instead of FSC.
 ``resource='energy'`` ranks synapses by FSC per unit of energy: FSC_ij / c_ij, c_ij the synapse's share of
 the energy per inference at the profile's ``synapse_op_j`` (:func:`synapse_energy_cost`).
 
@@ -125,6 +126,15 @@ def fsc_scores(model: nn.Module, x_seq: torch.Tensor, y: torch.Tensor) -> tuple[
     return neurons, synapses
 
 
+def _latent(layer: nn.Module) -> torch.Tensor:
+    """The latent float weight under CAT's parametrization (clustered values tie: their |w| cannot rank)."""
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original.detach()
+    return layer.weight.detach()
+
+
 def synapse_energy_cost(model: nn.Module, dataset, train, budget: Budget) -> dict[str, torch.Tensor]:
     """Each synapse's share of the energy per inference, mean 1: its synaptic events per sample on the dense
     model (:func:`compress.pruning.synops_per_weight`) x the budget's ``synapse_op_j``, blended with the
@@ -210,8 +220,8 @@ class SpikeFit:
         def prune(step: int, frac: float) -> None:
             x, y = self._score_batch(dataset, train, step, device)
             neuron_fsc, synapse_fsc = fsc_scores(model, x, y)
-            if self.ranking == "magnitude":  # ablation: FSC off, |w| and incoming L1 instead
-                synapse_fsc = {k: layer.weight.detach().abs() for k, layer in model.synaptic_layers()}
+            if self.ranking == "magnitude":  # ablation: FSC off, latent |w| and incoming L1 instead
+                synapse_fsc = {k: _latent(layer).abs() for k, layer in model.synaptic_layers()}
                 incoming = {w: synapse_fsc[w].flatten(1).sum(1) for _, w, _ in _layer_pairs(model)}
                 neuron_fsc = {sp: incoming[w] for sp, w, _ in _layer_pairs(model)}
             if cost is not None:  # energy: FSC per joule of the synapse's events
