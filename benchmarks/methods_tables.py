@@ -75,8 +75,9 @@ def table(suite: str) -> str:
     for row, group in rows.items():
         met = sum(all(c["budget_met"].values()) and c["chip"]["fits"] for c in group)
         ablated = " without " in row
+        name = row.replace("|", "\\|")  # a pipe in a row name would end the markdown cell
         lines.append(
-            f"| {row.replace('|', chr(92) + '|')} | {len(group)} | {mean_sd([c['accuracy'] for c in group], 100)} "
+            f"| {name} | {len(group)} | {mean_sd([c['accuracy'] for c in group], 100)} "
             f"| {mean_sd([c['chip']['accuracy_on_chip'] for c in group], 100)} "
             f"| {mean_sd([c['chip']['dynamic_energy_j'] for c in group], 1e9, 2)} "
             f"| {mean_sd([c['chip']['synops_on_chip'] for c in group], 1, 0)} "
