@@ -125,3 +125,22 @@ def test_a_profiles_energy_budget_reaches_the_budget(tmp_path):
     budget = budget_from_profile(hwprofiles.load(str(path)))
     assert budget.energy_per_inference_j == pytest.approx(2.0e-7)
     assert budget_from_profile(hwprofiles.load("loihi")).energy_per_inference_j is None
+
+
+def test_run_spec_cores_reach_the_budget_of_harness_run():
+    from harness.run import RunSpec, budget_for
+
+    profile = hwprofiles.load("loihi")
+    budget = budget_for(RunSpec(profile="loihi", method="ptq", cores=2), profile)
+    assert (budget.cores, budget.max_neurons, budget.max_synapses) == (2, 2048, 116508)
+
+
+def test_on_chip_budget_names_each_broken_limit_and_the_cores():
+    from types import SimpleNamespace
+
+    from chipsim.fit import Violation
+    from harness.run import on_chip_budget
+
+    fit = SimpleNamespace(violations=(Violation("fan_in_axons", 0, 300, 256),), cores_used=3)
+    assert on_chip_budget(fit, 2) == {"map:fan_in_axons": False, "map:cores": False}
+    assert on_chip_budget(SimpleNamespace(violations=(), cores_used=2), 2) == {"map:cores": True}
