@@ -117,3 +117,16 @@ def test_spikefit_without_the_free_zero_value_learns_exactly_m_values_per_neuron
     assert result.codebooks["fc1"].shape == (16, 4)
     rows = as_rows(result.model.layers["fc1"].weight.detach()).numpy()
     assert max(len(np.unique(r)) for r in rows) <= 4
+
+
+def test_a_cnn_over_max_neurons_counts_positions_not_channels():
+    import pytest as _pytest
+
+    from compress.method import Budget
+    from compress.methods.spikefit import SpikeFit, SpikeFitError
+    from compress.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(kind="cnn", conv_channels=(4,)), (1, 8, 8), 10)
+    # 4 channels x 8 x 8 positions + 10 outputs = 266 neurons; 100 allowed (channels alone: 14 < 100)
+    with _pytest.raises(SpikeFitError, match="MLPs only"):
+        SpikeFit()._neurons_to_prune(model, Budget(max_neurons=100))

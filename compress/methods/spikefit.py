@@ -262,7 +262,10 @@ class SpikeFit:
     def _neurons_to_prune(self, model: nn.Module, budget: Budget) -> int:
         if budget.max_neurons is None:
             return 0
-        sizes = [layer.weight.shape[0] for _, layer in model.synaptic_layers()]
+        from compress.pipeline import positions_per_row
+
+        positions = positions_per_row(model)  # a conv row (channel) is channels x positions neurons
+        sizes = [layer.weight.shape[0] * positions[name] for name, layer in model.synaptic_layers()]
         excess = sum(sizes) - budget.max_neurons
         if excess <= 0:
             return 0
