@@ -39,8 +39,8 @@ UNIQUE = (2, 4, 8, 16)
 
 
 def save(path: pathlib.Path, results: dict) -> None:
-    """The run's results.json, and one JSON per cell under ``cell-results/`` beside it (the raw results to audit:
-    commit ``--out docs/results/<name>`` to keep them)."""
+    """The run's results.json, and one JSON per cell under ``cell-results/`` beside it (the raw results
+    to audit: commit ``--out docs/results/<name>`` to keep them)."""
     from compress.files import write_json_atomic
 
     write_json_atomic(path, results)
