@@ -131,12 +131,18 @@ class Names:
 
 @dataclass(frozen=True)
 class OutFile:
-    """A file to write (checked by :func:`harness.paths.output_file` when parsed)."""
+    """A file to write (checked by :func:`harness.paths.output_file` when parsed), with one of
+    ``suffixes`` when the writer picks its format from the name."""
+
+    suffixes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return ""
+        return f"a {' or '.join(self.suffixes)} file" if self.suffixes else ""
 
     def __call__(self, text: str, flag: str = "") -> str:
+        if self.suffixes and not text.lower().endswith(self.suffixes):
+            raise argparse.ArgumentTypeError(f"expected a file name ending {' or '.join(self.suffixes)}, "
+                                             f"got {text!r}")
         try:
             return str(paths.output_file(text, flag))
         except paths.OutputPathError as error:

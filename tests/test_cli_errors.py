@@ -279,6 +279,7 @@ RUN = ["run", "--profile", "loihi", "--method", "magnitude"]
     (["validate", "--profile", "loihi", "--random-net", "20", "--steps", "100000000"], ["--steps"]),
     (["validate", "--profile", "loihi", "--random-net", "20", "--samples", "0"], ["--samples"]),
     (["validate", "--profile", "loihi"], ["one of the arguments"]),
+    (["validate", "--profile", "loihi", "--random-net", "20", "--plot", "r.jpg"], ["--plot", ".png"]),
     (["map", "--nir", "g.nir", "--profile", "loihi", "--dt", "-1"], ["--dt", "> 0"]),
     (["map", "--nir", "g.nir", "--profile", "loihi", "--dt", "inf"], ["--dt"]),
     (["map", "--nir", "g.nir", "--profile", "loihi", "--strategy", "best"], ["--strategy"]),
