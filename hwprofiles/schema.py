@@ -133,6 +133,8 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "mac_s": OP_LATENCY_S,
         "synapse_op_by_encoding_s": Rule("encoding_values", nullable=True, low=0.0, high=1e-2),
         "step_timing": Rule("enum", choices=STEP_TIMINGS),
+        "synapse_delay_steps": Rule("int", low=0, high=1024),
+        "synapse_delay_max_steps": Rule("int", nullable=True, low=0, high=1024),
     },
 }
 

@@ -4,8 +4,11 @@ Compiles the graph for the profile (``chipsim.compile``), places it (``chipsim.p
 the input spikes (``chipsim.simulate``; a float profile runs the float reference) and prices the counters
 (``chipsim.cost``). The input ``.npz`` holds ``spikes`` [steps, batch, inputs] or [steps, inputs]. OUT.npz
 gets ``spikes`` (the output population, in the input's layout), ``spike_counts_<i>`` [batch, size] per
-population ``i`` and ``population_names``. A network that does not fit is still simulated (on as many
-cores as it needs) with a warning. Bad input (missing file or key, wrong width or dims) is one line, exit 2.
+population ``i`` and ``population_names``. The table and ``--json`` give the counters per population
+(spikes, synaptic events, neuron updates active / idle, packets, hops) with NeuroBench's names (effective
+ACs / MACs, membrane updates, activation sparsity, dense synops) and the energy as dynamic + static. A
+network that does not fit is still simulated (on as many cores as it needs) with a warning. Bad input
+(missing file or key, wrong width or dims) is one line, exit 2.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def load_input(path: str) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chipsim.activity import neurobench_totals, population_counters
     from chipsim.compile import compile_graph, load_graph
     from chipsim.cost import cost
     from chipsim.place import place
@@ -99,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
             np.savez(f, **arrays)
 
     write_atomic(args.out, save)
+    rows = population_counters(activity, net)
     report = {"profile": profile.name, "fits": placement.fit.fits, "cores_used": int(activity.n_cores),
               "steps": activity.steps, "samples": activity.batch, "cost": priced.to_dict(),
+              "counters": {"per_population": rows, "neurobench": neurobench_totals(rows, activity.steps)},
               "network_notes": list(net.notes)}
     print_cost(report, placement.fit.violations)
     if args.json:
@@ -119,14 +125,44 @@ def print_cost(report: dict, violations) -> None:
                       "violations, see harness map); simulated on as many cores as it needs")
     console.print(f"{report['profile']}: {report['samples']} sample(s) x {report['steps']} steps on "
                   f"{report['cores_used']} cores")
+    print_counters(console, report["counters"])
+
+    def j(value):
+        return "unknown" if value is None else f"{value:.4g}"
+
     table = Table("energy per inference", "J")
     for name, value in c["energy_j"].items():
-        table.add_row(name, "unknown" if value is None else f"{value:.4g}")
-    total = "unknown" if c["total_j"] is None else f"{c['total_j']:.4g}"
-    table.add_row("[bold]total[/bold]", f"{total} (known parts {c['total_known_j']:.4g})")
+        table.add_row(name, j(value))
+    table.add_row("[bold]dynamic[/bold] (all but static)", f"{j(c['dynamic_j'])} (known parts "
+                  f"{c['dynamic_known_j']:.4g})")
+    table.add_row("[bold]static[/bold]", j(c["static_j"]))
+    table.add_row("[bold]total[/bold] (dynamic + static)", f"{j(c['total_j'])} (known parts "
+                  f"{c['total_known_j']:.4g})")
     console.print(table)
+    model = c["static_model"]
+    console.print(f"static: {model['power_w_per_chip']} W x {model['chips_powered']} chip(s) powered x "
+                  f"{model['latency_s']:.4g} s ({model['source']})")
     throughput = "-" if c["throughput_per_s"] is None else f"{c['throughput_per_s']:.4g}/s"
     console.print(f"latency {c['latency_s']:.4g} s per inference (barrier {c['barrier_s']:.3g} s/step), "
                   f"throughput {throughput}")
     for note in c["notes"]:
         console.print(f"  note: {note}")
+
+
+COUNTER_COLUMNS = (("spikes", "spikes"), ("synops", "synaptic events"),
+                   ("neuron_updates_active", "updates active"), ("neuron_updates_idle", "updates idle"),
+                   ("packets", "packets"), ("hops", "hops"))
+
+
+def print_counters(console, counters: dict) -> None:
+    """Per-population counters per inference, then NeuroBench's figures for the whole network."""
+    from rich.table import Table
+
+    table = Table("population", "neurons", *(label for _, label in COUNTER_COLUMNS), "activation sparsity",
+                  title="counters per inference")
+    for r in counters["per_population"]:
+        table.add_row(r["population"], str(r["neurons"]), *(f"{r[k]:.4g}" for k, _ in COUNTER_COLUMNS),
+                      f"{r['neurobench']['activation_sparsity']:.4f}")
+    console.print(table)
+    nb = counters["neurobench"]
+    console.print("NeuroBench: " + ", ".join(f"{k} {v:.6g}" for k, v in nb.items()))
