@@ -20,12 +20,18 @@ FRESH = ROOT / "runs" / "default" / "report.md"
 
 
 def readme_rows() -> dict[str, str]:
-    """label -> value of the box-drawn table in README's quick start (rich's │ separators)."""
+    """label -> value of the box-drawn table in README's quick start (rich's │ separators; a label rich
+    wrapped onto a second line, with an empty value cell, continues the row above)."""
     text = (ROOT / "README.md").read_text()
-    rows = {}
+    rows: dict[str, str] = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.split("│")]
-        if len(cells) == 4 and cells[1] and cells[1] != "figure":
+        if len(cells) != 4 or not cells[1]:
+            continue
+        if not cells[2] and rows:
+            label, value = rows.popitem()
+            rows[f"{label} {cells[1]}"] = value
+        else:
             rows[cells[1]] = cells[2]
     return rows
 
