@@ -18,7 +18,6 @@ import argparse
 import pathlib
 
 from harness import options as opts
-from harness.options import OptionError  # noqa: F401 -- the name other commands import from here
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
 BUDGET_NOT_MET = 3  # exit status when the exported model breaks a limit of its budget
@@ -55,11 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """['k=v', ...] -> {k: JSON value or the string} (unchecked; see harness.options.method_options)."""
-    return opts.parse_pairs(pairs)
-
-
 def build_budget(args: argparse.Namespace):
     from compress.budget import budget_from_profile, check, override
     from compress.method import Budget
@@ -69,7 +63,7 @@ def build_budget(args: argparse.Namespace):
 
         budget = budget_from_profile(hwprofiles.load(args.profile), cores=args.cores)
     elif args.cores is not None:
-        raise OptionError("--cores needs --profile (the cores are the profile's)")
+        raise opts.OptionError("--cores needs --profile (the cores are the profile's)")
     else:
         budget = Budget()
     budget = override(budget, weight_bits=args.bits, unique_weights=args.unique, unique_scope=args.scope,
