@@ -8,6 +8,9 @@ Suites (digits, MLP 64-128-10, T = 8, dense 10 epochs, every method 4 epochs, se
 - ``pruning``: the budget of one Loihi core (``budget_from_profile(loihi, cores=1)``) with a 95% sparsity
   target on top (one core alone asks 0% of this model: it holds 58,254 sparse synapses, the model 9,472);
   each method full and with its distinctive part off (:data:`PRUNING`).
+- ``chip``: one Loihi core and nothing else, on the widened MLP 64-512-256-10 (166,400 weights, 778
+  neurons): the core's 58,254 sparse synapses ask 65% sparsity; magnitude, minimax, criticality and
+  lottery-conn, each full and without its distinctive part.
 - ``spikefit``: one Loihi core with a weight table of M values per layer (``--unique M``), M = 2, 4:
   spikefit (CAT), kmeans, kmeans-ft, qat; and spikefit at 90% sparsity with FSC against |w| ranking.
 
@@ -50,6 +53,8 @@ PRUNING = (
     ("patch-prune without patch selection", "patch-prune", {"patch_fraction": 0.0}),
 )
 QUANT = ("spikefit", "kmeans", "kmeans-ft", "qat")
+WIDE = (512, 256)  # the chip suite's MLP 64-512-256-10: 166,400 weights, 778 neurons
+CHIP_METHODS = ("magnitude", "minimax", "criticality", "lottery-conn")
 FSC = (("spikefit, FSC ranking", {}), ("spikefit without FSC (|w| ranking)", {"ranking": "magnitude"}))
 
 
@@ -70,8 +75,13 @@ def cells(suite: str) -> list[dict]:
                 out.append({"row": f"{row}, M = 4, 90%", "method": "spikefit", "options": options,
                             "seed": seed,
                             "budget": {"unique_weights": 4, "unique_scope": "layer", "sparsity": 0.9}})
+        elif suite == "chip":
+            for row, method, options in PRUNING:
+                if method in CHIP_METHODS:
+                    out.append({"row": row, "method": method, "options": options, "seed": seed,
+                                "budget": {}, "hidden": list(WIDE)})
         else:
-            raise SystemExit(f"unknown suite '{suite}'; known: pruning, spikefit")
+            raise SystemExit(f"unknown suite '{suite}'; known: pruning, spikefit, chip")
     return out
 
 
@@ -118,7 +128,7 @@ def run_cell(cell: dict, scratch: pathlib.Path) -> dict:
     folder = scratch / cell_name(cell)
     began = time.perf_counter()
     metrics = run_method(cell["method"], dataset="digits", budget=budget,
-                         model_cfg=ModelConfig(hidden=HIDDEN),
+                         model_cfg=ModelConfig(hidden=tuple(cell.get("hidden", HIDDEN))),
                          train_cfg=TrainConfig(epochs=EPOCHS, steps=STEPS, device="cpu"),
                          dense_cfg=TrainConfig(epochs=DENSE_EPOCHS, steps=STEPS, device="cpu"),
                          seed=cell["seed"], out_dir=folder, options={**cell["options"], "progress": False}
@@ -128,7 +138,8 @@ def run_cell(cell: dict, scratch: pathlib.Path) -> dict:
     keep = ("accuracy_dense", "accuracy_method", "accuracy", "sparsity", "nonzero", "distinct_per_group_max",
             "budget_met", "synops_per_sample", "energy_per_inference_j_estimate", "epochs", "wall_time_s",
             "deploy")
-    return {**cell, "profile": PROFILE, "cores": 1, "model": {"hidden": list(HIDDEN), "steps": STEPS},
+    return {**cell, "profile": PROFILE, "cores": 1,
+            "model": {"hidden": list(cell.get("hidden", HIDDEN)), "steps": STEPS},
             "dense_epochs": DENSE_EPOCHS, **{k: metrics[k] for k in keep},
             "extra": {k: v for k, v in metrics["extra"].items()
                       if k in ("stages", "forced", "channel_sparsity", "regrown_per_event", "rounds")},

@@ -21,7 +21,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 DOC = ROOT / "docs" / "methods.md"
-SUITES = ("pruning", "spikefit")
+SUITES = ("pruning", "spikefit", "chip")
 
 
 def load(suite: str) -> list[dict]:
