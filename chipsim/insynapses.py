@@ -39,11 +39,11 @@ class InSynapses:
 
     ptr: np.ndarray  # int64 [n_total + 1]
     pre: np.ndarray  # int32 [n_csr_synapses]
-    rank: np.ndarray  # int32 [n_csr_synapses]
+    rank: np.ndarray  # int16 (int32 beyond 2^15 distinct values) [n_csr_synapses]
     cv_meta: np.ndarray  # int64 [n_conv, 12]
     cv_pre_off: np.ndarray  # int64 [n_conv]
     cv_w_off: np.ndarray  # int64 [n_conv]
-    cv_rank: np.ndarray  # int32 [sum of kernel sizes]
+    cv_rank: np.ndarray  # as ``rank``, [sum of kernel sizes]
     pop_cv_ptr: np.ndarray  # int64 [n_pops + 1]
     pop_cv: np.ndarray  # int64
     n_ranks: int
@@ -69,12 +69,12 @@ def in_synapses(net: ChipNetwork) -> InSynapses:
     ptr = np.zeros(n_total + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
     pre = np.empty(int(ptr[-1]), np.int32)
-    rank = np.empty(int(ptr[-1]), np.int32)
+    rank = np.empty(int(ptr[-1]), rank_dtype(n_ranks))
     fill = ptr[:-1].copy()
     for p, r in zip(csr, ranks[: len(csr)], strict=True):
         _transpose(np.asarray(p.indptr, np.int64), np.asarray(p.targets, np.int32), r, int(off[p.pre]),
                    int(off[p.post]), fill, pre, rank)
-    cv_rank = [np.where(np.asarray(p.conv.weight).ravel() != 0, r, -1).astype(np.int32)
+    cv_rank = [np.where(np.asarray(p.conv.weight).ravel() != 0, r, -1).astype(rank.dtype)
                for p, r in zip(convs, ranks[len(csr):], strict=True)]
     pop_of_conv = np.array([p.post for p in convs], np.int64)
     return InSynapses(
@@ -82,7 +82,7 @@ def in_synapses(net: ChipNetwork) -> InSynapses:
         cv_meta=np.array([conv_meta(p.conv) for p in convs], np.int64).reshape(-1, 12),
         cv_pre_off=np.array([off[p.pre] for p in convs], np.int64),
         cv_w_off=np.concatenate([[0], np.cumsum([r.size for r in cv_rank])])[:-1].astype(np.int64),
-        cv_rank=np.concatenate(cv_rank) if cv_rank else np.zeros(0, np.int32),
+        cv_rank=np.concatenate(cv_rank) if cv_rank else np.zeros(0, rank.dtype),
         pop_cv_ptr=np.searchsorted(pop_of_conv, np.arange(len(net.populations) + 1)).astype(np.int64),
         pop_cv=np.arange(len(convs), dtype=np.int64),
         n_ranks=n_ranks,
@@ -93,16 +93,23 @@ def _ranks(weights: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
     """Dense int32 ranks of every weight value over all arrays (equal values, equal ranks)."""
     nonempty = [w for w in weights if w.size]
     if not nonempty:
-        return [np.zeros(w.size, np.int32) for w in weights], 1
+        return [np.zeros(w.size, np.int16) for w in weights], 1
     integral = all(w.dtype.kind in "iu" for w in nonempty) or all(
         np.array_equal(w, np.round(w)) and np.isfinite(w).all() for w in nonempty
     )
     lo = min(float(w.min()) for w in nonempty)
     hi = max(float(w.max()) for w in nonempty)
     if integral and hi - lo < DIRECT_RANK_SPAN:
-        return [np.subtract(w, int(lo), dtype=np.int32, casting="unsafe") for w in weights], int(hi - lo) + 1
+        dtype = rank_dtype(int(hi - lo) + 1)
+        return [np.subtract(w, int(lo), dtype=dtype, casting="unsafe") for w in weights], int(hi - lo) + 1
     values = np.unique(np.concatenate([np.unique(w) for w in nonempty]))
-    return [np.searchsorted(values, w).astype(np.int32) for w in weights], int(values.size)
+    dtype = rank_dtype(values.size)
+    return [np.searchsorted(values, w).astype(dtype) for w in weights], int(values.size)
+
+
+def rank_dtype(n_ranks: int):
+    """int16 where every rank (and the -1 of a zero tap) fits, else int32: half the memory at 10^8."""
+    return np.int16 if n_ranks < 2**15 else np.int32
 
 
 @nb.njit(cache=True)

@@ -433,38 +433,51 @@ def _axon_counts(net: ChipNetwork, core_of: np.ndarray, n_cores: int) -> _Axons:
     """Per core, axons in and out, from each neuron's distinct destination cores (routing's per-projection
     core counts, without expanding a kernel)."""
     off = net.offsets()
-    n_total = int(off[-1])
     span = max(n_cores, 1)
     fan_in_axons = np.zeros(span, np.int64)
     fan_out_axons = np.zeros(span, np.int64)
-    fan_out = np.zeros(n_total, np.int64)
+    fan_out = np.zeros(int(off[-1]), np.int64)
     layer_pairs = []
     by_pre: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in net.populations]
     for proj in net.projections:
         post_core = core_of[off[proj.post] : off[proj.post + 1]]
+        pre_out = fan_out[off[proj.pre] : off[proj.pre + 1]]
         if kept_conv(proj):
             ptr, core, count = _conv_core_counts(proj.conv.weight, conv_meta(proj.conv), post_core, span)
+            _add_segment_sums(ptr, count, pre_out)
         else:
-            ptr, core, count = _csr_core_counts(
-                np.asarray(proj.indptr, np.int64), np.asarray(proj.targets, np.int32), post_core, span
-            )
-        n_pre = ptr.size - 1
-        per_pre = np.bincount(np.repeat(np.arange(n_pre), np.diff(ptr)), weights=count, minlength=n_pre)
-        fan_out[off[proj.pre] : off[proj.pre + 1]] += per_pre.astype(np.int64)
+            indptr = np.asarray(proj.indptr, np.int64)
+            ptr, core, count = _csr_core_counts(indptr, np.asarray(proj.targets, np.int32), post_core, span)
+            pre_out += np.diff(indptr)
         src = core_of[off[proj.pre] : off[proj.pre + 1]][np.diff(ptr) > 0]
         layer_pairs.append(np.unique(src[src >= 0]) * len(net.populations) + proj.post)
         by_pre[proj.pre].append((ptr, core))
     for p, outgoing in enumerate(by_pre):
-        if not outgoing:
-            continue
-        ptr, core = outgoing[0] if len(outgoing) == 1 else _union_cores(outgoing, span)
-        fan_in_axons += np.bincount(core, minlength=span)
-        src = core_of[off[p] : off[p + 1]]
-        on = src >= 0
-        fan_out_axons += np.bincount(src[on], weights=np.diff(ptr)[on], minlength=span).astype(np.int64)
+        if outgoing:
+            ptr, core = outgoing[0] if len(outgoing) == 1 else _union_cores(outgoing, span)
+            _tally_axons(ptr, core, core_of[off[p] : off[p + 1]], fan_in_axons, fan_out_axons)
     pairs = np.unique(np.concatenate(layer_pairs)) if layer_pairs else np.zeros(0, np.int64)
     dest = np.bincount(pairs // len(net.populations), minlength=span)
     return _Axons(fan_in_axons[:n_cores], fan_out_axons[:n_cores], dest[:n_cores], fan_out)
+
+
+@nb.njit(cache=True)
+def _add_segment_sums(ptr, values, out):
+    """out[i] += values[ptr[i]:ptr[i+1]].sum() for every i."""
+    for i in range(ptr.size - 1):
+        for k in range(ptr[i], ptr[i + 1]):
+            out[i] += values[k]
+
+
+@nb.njit(cache=True)
+def _tally_axons(ptr, core, src_core, fan_in_axons, fan_out_axons):
+    """Each (neuron, distinct destination core) pair is one axon into that core and, where the neuron is
+    on chip, one axon out of its own core."""
+    for i in range(ptr.size - 1):
+        for k in range(ptr[i], ptr[i + 1]):
+            fan_in_axons[core[k]] += 1
+        if src_core[i] >= 0:
+            fan_out_axons[src_core[i]] += ptr[i + 1] - ptr[i]
 
 
 def route_hops(net: ChipNetwork, placement: Placement) -> int:
