@@ -31,42 +31,74 @@ from chipsim.fit import FitReport, Placement, Violation
 from chipsim.insynapses import InSynapses, in_synapses, kept_conv, visit
 from chipsim.insynapses import args as ins_args
 from chipsim.network import ChipNetwork
+from chipsim.partition import partition_bins
 from chipsim.routing import _conv_core_counts, _csr_core_counts, _union_cores, conv_meta, route
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
 
-STRATEGIES = ("greedy", "hops")
+STRATEGIES = ("auto", "greedy", "hops", "partition")
 
 
 class PlacementError(UserError):
     """A placement request that makes no sense (an unknown strategy); never raised for not fitting."""
 
 
-def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "greedy") -> Placement:
-    """Assign every non-input neuron a global core and report the fit (see the module docstring)."""
+def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "auto") -> Placement:
+    """Assign every non-input neuron a global core and report the fit (see the module docstring).
+
+    'auto' takes greedy first-fit where it fits (so a placement that fitted before is kept exactly), else
+    the channel x space partition (:mod:`chipsim.partition`) where that fits, else whichever of the two
+    has fewer violations (then fewer cores; greedy on a tie).
+    """
     if strategy not in STRATEGIES:
         raise PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     ins = in_synapses(net)
     cost = _neuron_memory_cost(net, profile)
-    if cst.one_layer_per_core(profile):
-        bins = _bins_one_layer(net, profile)
-    else:
-        bins = _bins_greedy(net, ins, cost, profile)
+    if strategy != "auto":
+        return _place_with(net, ins, cost, profile, strategy)
+    greedy = _place_with(net, ins, cost, profile, "greedy")
+    if greedy.fit.fits or cst.one_layer_per_core(profile):
+        return greedy
+    tiled = _place_with(net, ins, cost, profile, "partition")
+    if tiled.fit.fits:
+        return tiled
+    return min((greedy, tiled), key=lambda p: (len(p.fit.violations), p.fit.cores_used))
+
+
+def place_given(net: ChipNetwork, profile: ChipProfile, core_of_neuron: tuple[np.ndarray, ...]) -> Placement:
+    """Report the fit of a placement made elsewhere (``--placement``): global core per neuron, per
+    population (the input's ignored: it lives off-chip)."""
+    off = net.offsets()
+    core_of = np.full(int(off[-1]), -1, np.int64)
+    for pop in range(1, len(net.populations)):
+        core_of[off[pop] : off[pop + 1]] = np.asarray(core_of_neuron[pop], np.int64)
+    return _placement(net, in_synapses(net), _neuron_memory_cost(net, profile), core_of, profile, "given")
+
+
+def _place_with(net, ins, cost, profile: ChipProfile, strategy: str) -> Placement:
     cpc = profile.mesh.cores
-    slot = _snake_cores(profile) if strategy == "hops" else np.arange(cpc)
     if cst.one_layer_per_core(profile):
-        core_of_bin = bins[1]
-        bins = bins[0]
+        bins, core_of_bin = _bins_one_layer(net, profile)
     else:
+        if strategy == "partition":
+            bins = partition_bins(net, ins, cost.per_neuron_bits, cost.conv_channel_bits, profile)
+        else:
+            bins = _bins_greedy(net, ins, cost, profile)
+        slot = _snake_cores(profile) if strategy in ("hops", "partition") else np.arange(cpc)
         n_bins = int(bins.max()) + 1 if bins.size else 0
         ids = np.arange(n_bins)
         core_of_bin = (ids // cpc) * cpc + slot[ids % cpc]
     core_of = np.full(bins.size, -1, np.int64)
     core_of[bins >= 0] = core_of_bin[bins[bins >= 0]]
+    return _placement(net, ins, cost, core_of, profile, strategy)
+
+
+def _placement(net, ins, cost, core_of: np.ndarray, profile: ChipProfile, strategy: str) -> Placement:
     fit = _fit_report(net, ins, cost, core_of, profile, strategy)
     off = net.offsets()
     per_pop = tuple(core_of[off[i] : off[i + 1]].astype(np.int32) for i in range(len(net.populations)))
-    return Placement(per_pop, fit, cpc, profile.mesh.width, profile.mesh.height, profile.mesh.cores_per_tile)
+    return Placement(per_pop, fit, profile.mesh.cores, profile.mesh.width, profile.mesh.height,
+                     profile.mesh.cores_per_tile)
 
 
 # ---------------------------------------------------------------- memory cost
@@ -292,7 +324,19 @@ def _fit_report(
         usage,
         limits_out,
         strategy,
+        _smallest_budget(violations, chips),
     )
+
+
+def _smallest_budget(violations: list[Violation], chips: int) -> dict[str, float]:
+    """Per limit broken, the least value under which this placement would hold (its largest need); with
+    'chips' where the cores run past the system's chips."""
+    budget: dict[str, float] = {}
+    for v in violations:
+        name = "chips" if v.constraint == "cores" else v.constraint
+        need = float(chips) if v.constraint == "cores" else v.need
+        budget[name] = max(budget.get(name, 0.0), need)
+    return budget
 
 
 def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:

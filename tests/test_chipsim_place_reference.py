@@ -38,10 +38,12 @@ def assert_same(net, profile, strategy="greedy"):
     return new
 
 
-def conv_graph(c_in, hw, channels, k=3, stride=1, padding=1, seed=0):
+def conv_graph(c_in, hw, channels, k=3, stride=1, padding=1, seed=0, readout=None):
+    """Conv + IF layers of ``channels`` (an int, or (c_out, stride)), then a dense ``readout`` if given."""
     rng = np.random.default_rng(seed)
     nodes, edges, prev, shape = {"input": nir.Input(np.array([c_in, *hw]))}, [], "input", (c_in, *hw)
     for i, c_out in enumerate(channels):
+        c_out, stride = c_out if isinstance(c_out, tuple) else (c_out, stride)
         h = (shape[1] + 2 * padding - k) // stride + 1
         w = (shape[2] + 2 * padding - k) // stride + 1
         weight = rng.integers(-3, 4, size=(c_out, shape[0], k, k)).astype(float)
@@ -51,6 +53,13 @@ def conv_graph(c_in, hw, channels, k=3, stride=1, padding=1, seed=0):
         nodes[f"if{i}"] = nir.IF(r=np.ones(shape), v_threshold=np.full(shape, 4.0))
         edges += [(prev, f"conv{i}"), (f"conv{i}", f"if{i}")]
         prev = f"if{i}"
+    if readout:
+        n_in = int(np.prod(shape))
+        nodes["flat"] = nir.Flatten(start_dim=0, end_dim=-1, input_type={"input": np.array(shape)})
+        nodes["fc"] = nir.Affine(rng.integers(-3, 4, size=(readout, n_in)).astype(float), np.zeros(readout))
+        nodes["out_if"] = nir.IF(r=np.ones(readout), v_threshold=np.full(readout, 4.0))
+        edges += [(prev, "flat"), ("flat", "fc"), ("fc", "out_if")]
+        prev, shape = "out_if", (readout,)
     nodes["output"] = nir.Output(np.array(shape))
     return nir.NIRGraph(nodes, edges + [(prev, "output")], type_check=False)
 

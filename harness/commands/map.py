@@ -12,12 +12,9 @@ import argparse
 import dataclasses
 import math
 
-from chipsim.compile import compile_graph, load_graph
-from chipsim.fit import Placement
-from chipsim.network import ChipNetwork
-from chipsim.place import STRATEGIES, place
-from hwprofiles import load
 from hwprofiles.errors import UserError
+
+STRATEGIES = ("auto", "greedy", "hops", "partition")  # chipsim.place.STRATEGIES (not imported at start-up)
 
 
 class MapArgumentError(UserError):
@@ -30,30 +27,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
     p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
-    p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="placement strategy")
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="placement strategy: auto (greedy where it fits, else partition), greedy (first fit "
+                   "in neuron order), hops (greedy, cores in snake order), partition (channel groups x "
+                   "spatial tiles per layer)")
+    add_placement_argument(p)
+    p.add_argument("--save-placement", metavar="FILE",
+                   help="write the placement as YAML (what --placement reads back exactly)")
     p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
     p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
     p.add_argument("--json", help="write the fit report here as JSON")
     p.set_defaults(func=run)
 
 
+def add_placement_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--placement", metavar="FILE",
+                   help="place as this YAML file says (layer -> cores, or runs of neurons per core; see "
+                   "chipsim/placement_file.py) instead of by --strategy")
+
+
+def placed(net, profile, args):
+    """The placement ``--placement`` gives, else the one ``--strategy`` makes."""
+    if getattr(args, "placement", None):
+        from chipsim.place import place_given
+        from chipsim.placement_file import read_placement
+
+        return place_given(net, profile, read_placement(args.placement, net))
+    from chipsim.place import place
+
+    return place(net, profile, args.strategy)
+
+
 def run(args: argparse.Namespace) -> int:
+    from chipsim.compile import compile_graph, load_graph
+    from hwprofiles import load
+
     if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
         raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     profile = load(args.profile)
     graph = load_graph(args.nir)
     net = compile_graph(graph, profile, dt_s=args.dt, integrator=args.integrator)
-    placement = place(net, profile, args.strategy)
+    placement = placed(net, profile, args)
     report = map_report(net, placement)
     print_report(report)
-    if args.json:
-        from compress.files import write_json_atomic
+    from compress.files import write_json_atomic, write_text_atomic
 
+    if args.save_placement:
+        from chipsim.placement_file import placement_yaml
+
+        write_text_atomic(args.save_placement, placement_yaml(net, placement))
+    if args.json:
         write_json_atomic(args.json, report)
     return 0
 
 
-def map_report(net: ChipNetwork, placement: Placement) -> dict:
+def map_report(net, placement) -> dict:
     """The fit as plain data: summary, per-resource max use vs limit, violations, quantization, notes."""
     fit = placement.fit
     resources = {}
@@ -77,6 +105,7 @@ def map_report(net: ChipNetwork, placement: Placement) -> dict:
         "dt_s": net.dt_s,
         "resources": resources,
         "violations": [dataclasses.asdict(v) | {"message": str(v)} for v in fit.violations],
+        "smallest_budget": dict(fit.smallest_budget),
         "quantization": [dataclasses.asdict(q) for q in net.quantization],
         "notes": list(net.notes),
     }
@@ -104,5 +133,8 @@ def print_report(report: dict) -> None:
         console.print(f"  [red]violation[/red] {v['message']}")
     if len(report["violations"]) > len(shown):
         console.print(f"  ... and {len(report['violations']) - len(shown)} more violations")
+    if report.get("smallest_budget"):
+        need = ", ".join(f"{k} {v:g}" for k, v in report["smallest_budget"].items())
+        console.print(f"  would fit with: {need}")
     for note in report["notes"][:10]:
         console.print(f"  note: {note}")
