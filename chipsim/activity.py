@@ -15,6 +15,11 @@ The engine counts; the cost model (``chipsim.cost``) prices. Every counter is an
   every core holding its targets, with no packet out and no hops.
 - ``hops_ew`` / ``hops_ns``: router hops of the core's outgoing packets, east-west and north-south (XY).
 
+Streamed (``chipsim.simulate.simulate_stream``), the per-step counters are kept for the first few samples
+only (those the latency model traces); ``totals`` then holds every counter summed over all ``n_samples``
+samples, and ``spike_counts`` may be one row holding the sum over all samples instead of one row each, so
+``total()``, ``batch`` and per-sample means stay what they are without the memory growing with samples.
+
 ``pair_packets`` [traced, steps, n_pairs] keeps, for the first ``traced`` samples only, the packets of each
 (source core, destination core) pair in ``pairs`` per step: what the NoC model needs, at a cost that does
 not grow with the batch.
@@ -48,6 +53,8 @@ class Activity:
     input_binary: bool  # False: the input carried analog values (counted as macs)
     dt_s: float
     raster: tuple[np.ndarray, ...] | None = None  # per population, uint8 [steps, batch, size], if recorded
+    n_samples: int | None = None  # streamed: samples simulated (counters keep fewer rows)
+    totals: dict | None = None  # streamed: counter name -> sum over all samples, steps and cores
 
     def __post_init__(self):
         shape = self.synops.shape
@@ -60,7 +67,8 @@ class Activity:
 
     @property
     def batch(self) -> int:
-        return int(self.synops.shape[0])
+        """Samples simulated (streamed: all of them, not only the rows the counters keep)."""
+        return int(self.synops.shape[0]) if self.n_samples is None else int(self.n_samples)
 
     @property
     def steps(self) -> int:
@@ -72,4 +80,6 @@ class Activity:
 
     def total(self, counter: str) -> int:
         """Sum of one counter over samples, steps and cores (int64, no overflow)."""
+        if self.totals is not None:
+            return int(self.totals[counter])
         return int(getattr(self, counter).sum(dtype=np.int64))
