@@ -6,6 +6,13 @@ the input spikes (``chipsim.simulate``; a float profile runs the float reference
 gets ``spikes`` (the output population, in the input's layout), ``spike_counts_<i>`` [batch, size] per
 population ``i`` and ``population_names``. A network that does not fit is still simulated (on as many
 cores as it needs) with a warning. Bad input (missing file or key, wrong width or dims) is one line, exit 2.
+
+A test set runs in chunks of samples on ``--workers`` threads (default: every core), with a progress bar
+(samples/s, ETA) on stderr; memory does not grow with the samples beyond the input and the per-sample
+spike counts it writes (``chipsim.simulate.simulate_stream``). ``--samples N`` simulates the first N
+samples only. Where the input .npz also holds ``labels`` [batch] (the class of each sample; the predicted
+class is the output neuron with the most spikes), the accuracy is reported with its 95% Wilson
+confidence interval, and ``--ci W`` stops as soon as that interval is within +-W (at least 30 samples).
 """
 
 from __future__ import annotations
@@ -17,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.commands.map import STRATEGIES, add_placement_argument, placed
 from hwprofiles.errors import UserError
+
+MIN_CI_SAMPLES = 30
+"""Fewest samples before ``--ci`` may stop (the normal approximation behind Wilson's interval)."""
 
 
 class SimulateArgumentError(UserError):
@@ -36,7 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="time steps (default: the input's; more pads with silence)")
     p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
     p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
-    p.add_argument("--strategy", default="greedy", help="placement strategy (see harness map)")
+    p.add_argument("--strategy", default="auto", choices=STRATEGIES,
+                   help="placement strategy (see harness map)")
+    add_placement_argument(p)
+    p.add_argument("--workers", type=int,
+                   help="threads that simulate samples in parallel (default: every core)")
+    p.add_argument("--samples", type=int, help="simulate only the first N samples")
+    p.add_argument("--ci", type=float, metavar="W",
+                   help="stop once the 95%% confidence interval on accuracy is within +-W (needs 'labels' "
+                   "in the input)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="write output spikes and spike counts here (.npz)")
     p.add_argument("--json", help="write the cost here as JSON")
     p.set_defaults(func=run)
@@ -44,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def load_input(path: str) -> np.ndarray:
     """The ``spikes`` array of an .npz; UserError for a missing/unreadable file or a missing key."""
+    return load_input_and_labels(path)[0]
+
+
+def load_input_and_labels(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``spikes`` and, where present, ``labels`` of an .npz; UserError for a missing/unreadable file."""
     if not Path(path).is_file():
         raise SimulateArgumentError(f"input file not found: {path}")
     try:
@@ -51,27 +76,67 @@ def load_input(path: str) -> np.ndarray:
             if "spikes" not in data.files:
                 has = ", ".join(data.files) or "none"
                 raise SimulateArgumentError(f"{path}: no 'spikes' array (has: {has})")
-            return data["spikes"]
+            return data["spikes"], (data["labels"] if "labels" in data.files else None)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise SimulateArgumentError(f"{path}: not a readable .npz ({error})") from None
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% (z = 1.96) Wilson score interval on a proportion (Wilson, JASA 1927)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _check_options(args, spikes, labels) -> None:
+    import numba
+
+    cores = numba.config.NUMBA_NUM_THREADS
+    if args.workers is not None and not 1 <= args.workers <= cores:
+        raise SimulateArgumentError(f"--workers must be 1..{cores} (this machine's cores), "
+                                    f"got {args.workers}")
+    if args.samples is not None and args.samples < 1:
+        raise SimulateArgumentError(f"--samples must be >= 1, got {args.samples}")
+    if args.ci is not None and not (math.isfinite(args.ci) and 0 < args.ci < 0.5):
+        raise SimulateArgumentError(f"--ci must be a half-width between 0 and 0.5, got {args.ci}")
+    if args.ci is not None and labels is None:
+        raise SimulateArgumentError(f"--ci needs 'labels' in {args.input} (one class per sample)")
+    if labels is not None:
+        batch = spikes.shape[1] if spikes.ndim == 3 else 1
+        if labels.shape != (batch,) or labels.dtype.kind not in "iu":
+            raise SimulateArgumentError(f"{args.input}: 'labels' must be integers [batch] = [{batch}], "
+                                        f"found {labels.dtype} {list(labels.shape)}")
 
 
 def run(args: argparse.Namespace) -> int:
     from chipsim.compile import compile_graph, load_graph
     from chipsim.cost import cost
-    from chipsim.place import place
-    from chipsim.simulate import simulate
+    from chipsim.simulate import simulate_stream
     from hwprofiles import load
 
     if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
         raise SimulateArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     if args.steps is not None and args.steps < 1:
         raise SimulateArgumentError(f"--steps must be >= 1, got {args.steps}")
-    spikes = load_input(args.input)
+    spikes, labels = load_input_and_labels(args.input)
+    _check_options(args, spikes, labels)
+    if args.samples is not None and spikes.ndim == 3:
+        spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
     profile = load(args.profile)
     net = compile_graph(load_graph(args.nir), profile, dt_s=args.dt, integrator=args.integrator)
-    placement = place(net, profile, args.strategy)
-    activity = simulate(net, placement, spikes, steps=args.steps)
+    placement = placed(net, profile, args)
+    stop = None
+    if args.ci is not None:
+        def stop(counts):
+            n = counts.shape[0]
+            lo, hi = wilson_interval(int((counts.argmax(axis=1) == labels[:n]).sum()), n)
+            return n >= MIN_CI_SAMPLES and (hi - lo) / 2 <= args.ci
+    with _progress(not args.no_progress) as progress:
+        activity = simulate_stream(net, placement, spikes, steps=args.steps, workers=args.workers,
+                                   progress=progress, stop=stop)
     priced = cost(activity, placement, profile, net)
     out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
     arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
@@ -87,10 +152,46 @@ def run(args: argparse.Namespace) -> int:
     report = {"profile": profile.name, "fits": placement.fit.fits, "cores_used": int(activity.n_cores),
               "steps": activity.steps, "samples": activity.batch, "cost": priced.to_dict(),
               "network_notes": list(net.notes)}
+    if labels is not None:
+        n = activity.batch
+        correct = int((activity.output_spikes.sum(axis=0).argmax(axis=1) == labels[:n]).sum())
+        report["accuracy"] = {"value": correct / n, "ci95": list(wilson_interval(correct, n)), "samples": n,
+                              "stopped_early": n < labels.shape[0]}
     print_cost(report, placement.fit.violations)
     if args.json:
         write_json_atomic(args.json, report)
     return 0
+
+
+class _progress:
+    """A rich progress bar on stderr (samples, samples/s, ETA) as a ``progress(done, total)`` callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bar, self.task = enabled, None, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]} samples/s"), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task("simulate", total=total, rate="-")
+        self.bar.update(self.task, completed=done)
+        speed = self.bar.tasks[0].speed
+        self.bar.update(self.task, rate="-" if not speed else f"{speed:.3g}")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
 
 
 def print_cost(report: dict, violations) -> None:
@@ -104,6 +205,11 @@ def print_cost(report: dict, violations) -> None:
                       "violations, see harness map); simulated on as many cores as it needs")
     console.print(f"{report['profile']}: {report['samples']} sample(s) x {report['steps']} steps on "
                   f"{report['cores_used']} cores")
+    if "accuracy" in report:
+        a = report["accuracy"]
+        early = " (stopped early at the confidence interval)" if a["stopped_early"] else ""
+        console.print(f"accuracy {a['value']:.4f}, 95% CI [{a['ci95'][0]:.4f}, {a['ci95'][1]:.4f}] over "
+                      f"{a['samples']} samples{early}")
     table = Table("energy per inference", "J")
     for name, value in c["energy_j"].items():
         table.add_row(name, "unknown" if value is None else f"{value:.4g}")
