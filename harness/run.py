@@ -191,9 +191,8 @@ def core_utilization(fit) -> np.ndarray:
 def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict:
     """Run one cell and write report.json, report.md and the plots into ``out``; return the report."""
     import hwprofiles
-    from chipsim.compile import compile_graph, load_graph
+    from chipsim.cache import compiled_and_placed
     from chipsim.cost import cost
-    from chipsim.place import place
     from chipsim.simulate import simulate
     from compress import methods
     from harness import report as reports
@@ -206,8 +205,7 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     folder, metrics = compressed_model(spec, budget, cache, progress)
     compressed_s = time.perf_counter() - began
 
-    net = compile_graph(load_graph(folder / "model.nir"), profile)
-    placement = place(net, profile, spec.strategy)
+    net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
     steps = int(metrics["train"]["steps"])
     spikes, labels = chip_inputs(spec, steps)
     activity = simulate(net, placement, spikes)

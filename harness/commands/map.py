@@ -46,28 +46,28 @@ def add_placement_argument(p: argparse.ArgumentParser) -> None:
                    "chipsim/placement_file.py) instead of by --strategy")
 
 
-def placed(net, profile, args):
-    """The placement ``--placement`` gives, else the one ``--strategy`` makes."""
-    if getattr(args, "placement", None):
-        from chipsim.place import place_given
-        from chipsim.placement_file import read_placement
+    p.add_argument("--no-cache", action="store_true",
+                   help="compile and place afresh (default: reuse the result for the same graph, profile "
+                   "and options from .cache/chipfit/placed, or $CHIPFIT_CACHE_DIR)")
 
-        return place_given(net, profile, read_placement(args.placement, net))
-    from chipsim.place import place
 
-    return place(net, profile, args.strategy)
+def compiled_and_placed(args, profile):
+    """(ChipNetwork, Placement) of ``args.nir`` on ``profile``: ``--placement`` or ``--strategy``, cached."""
+    from chipsim.cache import compiled_and_placed as cached
+
+    net, placement, _ = cached(args.nir, profile, dt_s=args.dt, integrator=args.integrator,
+                               strategy=args.strategy, placement_file=args.placement,
+                               use_cache=not args.no_cache)
+    return net, placement
 
 
 def run(args: argparse.Namespace) -> int:
-    from chipsim.compile import compile_graph, load_graph
     from hwprofiles import load
 
     if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
         raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     profile = load(args.profile)
-    graph = load_graph(args.nir)
-    net = compile_graph(graph, profile, dt_s=args.dt, integrator=args.integrator)
-    placement = placed(net, profile, args)
+    net, placement = compiled_and_placed(args, profile)
     report = map_report(net, placement)
     print_report(report)
     from compress.files import write_json_atomic, write_text_atomic

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.commands.map import STRATEGIES, add_placement_argument, placed
+from harness.commands.map import STRATEGIES, add_placement_argument, compiled_and_placed
 from hwprofiles.errors import UserError
 
 MIN_CI_SAMPLES = 30
@@ -112,7 +112,6 @@ def _check_options(args, spikes, labels) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chipsim.compile import compile_graph, load_graph
     from chipsim.cost import cost
     from chipsim.simulate import simulate_stream
     from hwprofiles import load
@@ -126,8 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and spikes.ndim == 3:
         spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
     profile = load(args.profile)
-    net = compile_graph(load_graph(args.nir), profile, dt_s=args.dt, integrator=args.integrator)
-    placement = placed(net, profile, args)
+    net, placement = compiled_and_placed(args, profile)
     stop = None
     if args.ci is not None:
         def stop(counts):
