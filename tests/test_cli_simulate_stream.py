@@ -111,3 +111,9 @@ def test_ctrl_c_reaches_the_caller_while_the_engine_still_runs():
         interruptible(lambda: release.wait(30))  # stands in for a long kernel that releases the GIL
     assert time.perf_counter() - began < 5
     release.set()
+
+
+def test_the_engine_releases_the_gil_so_the_waiting_thread_sees_ctrl_c():
+    from chipsim import engine
+
+    assert engine.run_batch.targetoptions.get("nogil") is True
