@@ -33,8 +33,9 @@ from chipsim.network import ChipNetwork
 from chipsim.routing import _conv_core_counts, _csr_core_counts, _union_cores, conv_meta
 from hwprofiles.profile import ChipProfile
 
-MAX_EXACT_CHECKS = 32
-"""Most candidates per layer whose fan-in axons are counted exactly (each costs a pass over its synapses)."""
+MAX_EXACT_CHECKS = 8
+"""Most candidates per layer whose fan-in axons are counted exactly (each costs a pass over its synapses);
+a candidate whose receptive-field bound is within the limit needs no count."""
 
 
 def partition_bins(net: ChipNetwork, ins: InSynapses, per_neuron_bits: np.ndarray, conv_bits: dict,
@@ -122,7 +123,9 @@ def _choose_tiles(net, pop, ins, bits, conv_in, dest, profile) -> tuple[np.ndarr
             group_size = np.minimum(cg, c - np.arange(n_cg) * cg)
             need["synapse_memory_bits"] += np.repeat(group_size, n_ty * n_tx) * float(sum(conv_in))
         ratio = _worst_ratio(need, lim, unique_core)
-        if ratio <= 1.0 and (lim.fan_in_axons is not None or unique_core is not None):
+        bound_ok = unique_core is None and (
+            lim.fan_in_axons is None or _fan_in_bound(net, pop, th, tw, n_ty, n_tx) <= lim.fan_in_axons)
+        if ratio <= 1.0 and not bound_ok:
             if exact == MAX_EXACT_CHECKS:
                 continue  # not checked, so not taken
             exact += 1
@@ -134,6 +137,34 @@ def _choose_tiles(net, pop, ins, bits, conv_in, dest, profile) -> tuple[np.ndarr
         if ratio < best_ratio:
             best, best_ratio = (tile, n_tiles), ratio
     return best
+
+
+def _fan_in_bound(net: ChipNetwork, pop: int, th: int, tw: int, n_ty: int, n_tx: int) -> int:
+    """An upper bound on any tile's fan-in axons: each kept conv's receptive field of the tile's block
+    (every input channel, rows and columns clipped to the input), plus every presynaptic neuron of each
+    other projection; the largest over the tile blocks."""
+    worst = np.zeros((n_ty, n_tx), np.int64)
+    for proj in net.projections:
+        if proj.post != pop:
+            continue
+        if not kept_conv(proj):
+            worst += net.populations[proj.pre].size
+            continue
+        cin, hin, win = proj.conv.in_shape
+        _, h, w = proj.conv.out_shape
+        kh, kw = proj.conv.weight.shape[2:]
+        (sy, sx), (py, px) = proj.conv.stride, proj.conv.padding
+        rows = _span(np.arange(n_ty) * th, np.minimum(h, np.arange(n_ty) * th + th) - 1, sy, py, kh, hin)
+        cols = _span(np.arange(n_tx) * tw, np.minimum(w, np.arange(n_tx) * tw + tw) - 1, sx, px, kw, win)
+        worst += cin * rows[:, None] * cols[None, :]
+    return int(worst.max(initial=0))
+
+
+def _span(first: np.ndarray, last: np.ndarray, stride: int, pad: int, k: int, n_in: int) -> np.ndarray:
+    """Input positions the outputs first..last read along one axis (clipped to the input)."""
+    lo = np.clip(first * stride - pad, 0, n_in)
+    hi = np.clip(last * stride - pad + k - 1, -1, n_in - 1)
+    return np.maximum(hi - lo + 1, 0)
 
 
 def _worst_ratio(need: dict, lim, unique_core) -> float:

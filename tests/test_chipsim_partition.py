@@ -62,3 +62,22 @@ def test_where_nothing_fits_the_report_gives_the_smallest_budget_that_would():
 
 def test_a_fitting_placement_has_no_budget_to_report():
     assert place(toy_net([3, 2], [(0, 1, [(0, 0), (2, 1)])]), LOIHI).fit.smallest_budget == {}
+
+
+def test_the_receptive_field_bound_is_never_below_the_exact_fan_in():
+    from chipsim.insynapses import in_synapses
+    from chipsim.partition import _fan_in_bound, _tile_fan_in
+
+    net = compile_graph(conv_graph(3, (11, 9), [(5, 1), (4, 2)]), LOIHI, dt_s=1e-3)
+    ins = in_synapses(net)
+    for pop in (1, 2):
+        c, h, w = net.populations[pop].shape
+        idx = np.arange(c * h * w)
+        for th, tw in [(1, 1), (2, 3), (4, 4), (h, w)]:
+            n_ty, n_tx = -(-h // th), -(-w // tw)
+            tile = ((idx // w) % h // th) * n_tx + idx % w // tw
+            axons, _ = _tile_fan_in(tile, n_ty * n_tx, pop, net.offsets(), ins, False)
+            bound = _fan_in_bound(net, pop, th, tw, n_ty, n_tx)
+            assert axons.max() <= bound
+            if th == h and tw == w:  # the whole layer reads every input neuron
+                assert bound == axons.max() == net.populations[pop - 1].size
