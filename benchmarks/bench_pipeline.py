@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+DT_S = 1e-3  # IF r = 1/dt: each weight adds itself to v
 VGG11 = (64, "pool", 128, "pool", 256, 256, "pool", 512, 512, "pool", 512, 512, "pool")
 
 
@@ -37,7 +38,7 @@ def vgg11_graph(width: float = 1.0, hw: int = 32, classes: int = 10, fc: int = 4
     nodes, edges, prev = {"input": nir.Input(np.array(shape))}, [], "input"
 
     def spiking(name, out_shape):
-        nodes[f"{name}_if"] = nir.IF(r=np.ones(out_shape), v_threshold=np.ones(out_shape))
+        nodes[f"{name}_if"] = nir.IF(r=np.full(out_shape, 1 / DT_S), v_threshold=np.ones(out_shape))
         edges.append((name, f"{name}_if"))
         return f"{name}_if"
 
@@ -65,7 +66,7 @@ def vgg11_graph(width: float = 1.0, hw: int = 32, classes: int = 10, fc: int = 4
         prev, n_in = spiking(f"fc{j}", (n_out,)), n_out
     nodes["output"] = nir.Output(np.array([classes]))
     edges.append((prev, "output"))
-    return nir.NIRGraph(nodes, edges, type_check=False)
+    return nir.NIRGraph(nodes, edges, type_check=False, metadata={"dt_s": DT_S})
 
 
 def _timed(fn):

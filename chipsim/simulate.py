@@ -132,7 +132,8 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     pop_int, pop_float = _pop_rows(net)
     arrays = dict(
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
-        proj_pre=np.array([p.pre for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
+        proj_pre=np.array([p.pre for p in projs], np.int64),
+        proj_delay=np.array([p.delay_steps for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
         indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),
         targets_all=_concat([np.asarray(p.targets, np.int32) for p in csr], np.int32),
         weights_all=np.concatenate([np.asarray(p.weights).astype(wdtype) for p in csr]
@@ -191,6 +192,7 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
     n_pairs = prep.routes.pairs.shape[0]
     out = dict(
         counters=np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32),
+        pop_counters=np.zeros((batch, len(net.populations), engine.N_POP_COUNTERS), np.int64),
         spike_count=np.zeros((batch, n_total), np.int32),
         out_spikes=np.zeros((batch, n_steps, net.populations[net.output].size), np.uint8),
         raster=np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8),
@@ -202,6 +204,10 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
+    off = a["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
+    out["population"] = _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1),
+                                             prep.routes, split)
     return out
 
 
@@ -242,8 +248,8 @@ def _traced(prep: Prepared, batch: int, n_steps: int, traced_samples: int) -> in
     return max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
 
 
-def _activity(prep: Prepared, counters, spike_count, out_spikes, pair_packets, binary, raster=None,
-              n_samples=None, totals=None) -> Activity:
+def _activity(prep: Prepared, counters, spike_count, out_spikes, pair_packets, binary, population,
+              raster=None, n_samples=None, totals=None) -> Activity:
     net = prep.net
     off = prep.arrays["pop_off"]
     split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
@@ -257,7 +263,7 @@ def _activity(prep: Prepared, counters, spike_count, out_spikes, pair_packets, b
         output_spikes=out_spikes.transpose(1, 0, 2), pairs=prep.routes.pairs,
         pair_packets=pair_packets, input_binary=binary, dt_s=float(net.dt_s),
         raster=tuple(raster[:, :, sl].transpose(1, 0, 2) for sl in split) if raster is not None else None,
-        n_samples=n_samples, totals=totals,
+        population=population, n_samples=n_samples, totals=totals,
     )
 
 
@@ -283,7 +289,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     traced = _traced(prep, x.shape[0], x.shape[1], traced_samples)
     r = _run(prep, x, binary, traced, record_raster)
     return _activity(prep, r["counters"], r["spike_count"], r["out_spikes"], r["pair_packets"][:traced],
-                     binary, r["raster"] if record_raster else None)
+                     binary, r["population"], r["raster"] if record_raster else None)
 
 
 CHUNK_BYTES = 64 * 2**20
@@ -327,6 +333,7 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     out_lo, out_hi = (int(v) for v in prep.arrays["pop_off"][prep.net.output : prep.net.output + 2])
     out_counts = np.zeros((batch, out_hi - out_lo), np.int32)
     pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
+    population: dict[str, np.ndarray] = {}
     done = 0
     while done < batch:
         hi = min(batch, done + chunk_size)
@@ -343,6 +350,8 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
             spike_count[0] += r["spike_count"].sum(axis=0, dtype=np.int64)
         out_spikes[done:hi] = r["out_spikes"]
         out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
+        for name, rows_of in r["population"].items():  # one row: the sum over samples
+            population[name] = population.get(name, 0) + rows_of.sum(axis=0, keepdims=True)
         done = hi
         if progress is not None:
             progress(done, batch)
@@ -351,6 +360,24 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     if per_sample_counts:
         spike_count = spike_count[:done]
     return _activity(prep, kept_counters[: min(keep, done)], spike_count, out_spikes[:done],
-                     pair_packets[: min(traced, done)],
-                     binary, n_samples=done,
+                     pair_packets[: min(traced, done)], binary, population, n_samples=done,
                      totals={COUNTER_NAMES[k]: int(totals[k]) for k in range(engine.N_COUNTERS)})
+
+
+def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
+                         split) -> dict[str, np.ndarray]:
+    """Per-population totals, int64 [batch, n_pops]: the engine's events and updates, and the spikes,
+    packets and hops of each population (fixed per neuron, so spike count x the neuron's routes; the input
+    population's spikes are the host's, ``input_count`` [batch, n_in])."""
+    dests = np.diff(routes.dest_indptr).astype(np.int64)
+    hops = routes.hops_ew.astype(np.int64) + routes.hops_ns.astype(np.int64)
+    counts = spike_count.astype(np.int64)
+    counts[:, split[0]] = input_count
+    return {
+        "synops": pop_counters[:, :, engine.PC_SYNOPS], "macs": pop_counters[:, :, engine.PC_MACS],
+        "neuron_updates_active": pop_counters[:, :, engine.PC_ACTIVE],
+        "neuron_updates_idle": pop_counters[:, :, engine.PC_IDLE],
+        "spikes": np.stack([counts[:, s].sum(axis=1) for s in split], axis=1),
+        "packets": np.stack([(counts[:, s] * dests[s]).sum(axis=1) for s in split], axis=1),
+        "hops": np.stack([(counts[:, s] * hops[s]).sum(axis=1) for s in split], axis=1),
+    }

@@ -39,7 +39,8 @@ def assert_same(net, profile, strategy="greedy"):
 
 
 def conv_graph(c_in, hw, channels, k=3, stride=1, padding=1, seed=0, readout=None):
-    """Conv + IF layers of ``channels`` (an int, or (c_out, stride)), then a dense ``readout`` if given."""
+    """Conv + IF layers of ``channels`` (an int, or (c_out, stride)), then a dense ``readout`` if given;
+    for dt = 1 ms (IF r = 1/dt, so a weight adds itself to v)."""
     rng = np.random.default_rng(seed)
     nodes, edges, prev, shape = {"input": nir.Input(np.array([c_in, *hw]))}, [], "input", (c_in, *hw)
     for i, c_out in enumerate(channels):
@@ -50,14 +51,14 @@ def conv_graph(c_in, hw, channels, k=3, stride=1, padding=1, seed=0, readout=Non
         nodes[f"conv{i}"] = nir.Conv2d(input_shape=shape[1:], weight=weight, stride=stride, padding=padding,
                                        dilation=1, groups=1, bias=np.zeros(c_out))
         shape = (c_out, h, w)
-        nodes[f"if{i}"] = nir.IF(r=np.ones(shape), v_threshold=np.full(shape, 4.0))
+        nodes[f"if{i}"] = nir.IF(r=np.full(shape, 1e3), v_threshold=np.full(shape, 4.0))  # r = 1 / dt
         edges += [(prev, f"conv{i}"), (f"conv{i}", f"if{i}")]
         prev = f"if{i}"
     if readout:
         n_in = int(np.prod(shape))
         nodes["flat"] = nir.Flatten(start_dim=0, end_dim=-1, input_type={"input": np.array(shape)})
         nodes["fc"] = nir.Affine(rng.integers(-3, 4, size=(readout, n_in)).astype(float), np.zeros(readout))
-        nodes["out_if"] = nir.IF(r=np.ones(readout), v_threshold=np.full(readout, 4.0))
+        nodes["out_if"] = nir.IF(r=np.full(readout, 1e3), v_threshold=np.full(readout, 4.0))
         edges += [(prev, "flat"), ("flat", "fc"), ("fc", "out_if")]
         prev, shape = "out_if", (readout,)
     nodes["output"] = nir.Output(np.array(shape))

@@ -63,9 +63,9 @@ def test_labels_give_accuracy_and_ci_stops_early(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "labels", "message"),
     [
-        (["--workers", "0"], None, "--workers must be 1.."),
-        (["--samples", "0"], None, "--samples must be >= 1"),
-        (["--ci", "0.7"], np.zeros(3, np.int64), "--ci must be a half-width"),
+        (["--workers", "0"], None, "argument --workers: expected an integer in 1.."),
+        (["--samples", "0"], None, "argument --samples: expected an integer in 1.."),
+        (["--ci", "0.7"], np.zeros(3, np.int64), "argument --ci: expected a number > 0 and <= 0.5"),
         (["--ci", "0.1"], None, "--ci needs 'labels'"),
         ([], np.zeros(5, np.int64), "'labels' must be integers [batch] = [3]"),
     ],

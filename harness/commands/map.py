@@ -10,45 +10,39 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 
-from hwprofiles.errors import UserError
+from harness import options as opts
 
 STRATEGIES = ("auto", "greedy", "hops", "partition")  # chipsim.place.STRATEGIES (not imported at start-up)
-
-
-class MapArgumentError(UserError):
-    pass
+STRATEGY = opts.Opt("--strategy", opts.Choice(STRATEGIES),
+                    "placement strategy: auto (greedy where it fits, else partition), greedy (first fit in "
+                    "neuron order), hops (greedy, cores in snake order), partition (channel groups x spatial "
+                    "tiles per layer)", default="auto")
+PLACEMENT = opts.Opt("--placement", opts.Text(),
+                     "place as this YAML file says (layer -> cores, or runs of neurons per core; see "
+                     "chipsim/placement_file.py) instead of by --strategy", metavar="FILE")
+NO_CACHE = opts.Opt("--no-cache", None, "compile and place afresh (default: reuse the result for the same "
+                    "graph, profile and options from .cache/chipfit/placed, or $CHIPFIT_CACHE_DIR)")
+OPTIONS = (
+    opts.NIR,
+    opts.PROFILE,
+    STRATEGY,
+    PLACEMENT,
+    opts.Opt("--save-placement", opts.OutFile(), "write the placement as YAML (what --placement reads back "
+             "exactly)", metavar="FILE"),
+    NO_CACHE,
+    opts.DT,
+    opts.INTEGRATOR,
+    opts.JSON_OUT.but(help="write the fit report here as JSON"),
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "map", help="does this NIR graph fit this chip?", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
-    p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
-                   help="placement strategy: auto (greedy where it fits, else partition), greedy (first fit "
-                   "in neuron order), hops (greedy, cores in snake order), partition (channel groups x "
-                   "spatial tiles per layer)")
-    add_placement_argument(p)
-    p.add_argument("--save-placement", metavar="FILE",
-                   help="write the placement as YAML (what --placement reads back exactly)")
-    p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
-    p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
-    p.add_argument("--json", help="write the fit report here as JSON")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
-
-
-def add_placement_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--placement", metavar="FILE",
-                   help="place as this YAML file says (layer -> cores, or runs of neurons per core; see "
-                   "chipsim/placement_file.py) instead of by --strategy")
-
-
-    p.add_argument("--no-cache", action="store_true",
-                   help="compile and place afresh (default: reuse the result for the same graph, profile "
-                   "and options from .cache/chipfit/placed, or $CHIPFIT_CACHE_DIR)")
 
 
 def compiled_and_placed(args, profile):
@@ -64,8 +58,6 @@ def compiled_and_placed(args, profile):
 def run(args: argparse.Namespace) -> int:
     from hwprofiles import load
 
-    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
-        raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     profile = load(args.profile)
     net, placement = compiled_and_placed(args, profile)
     report = map_report(net, placement)
