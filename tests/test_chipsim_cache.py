@@ -55,3 +55,19 @@ def test_a_changed_graph_is_a_miss_and_a_corrupt_entry_is_recomputed(tmp_path, c
     write_mlp(nir_path, sizes=(16, 41, 4))
     net, _, hit = compiled_and_placed(nir_path, LOIHI, dt_s=1e-4)
     assert not hit and net.n_neurons == 45
+
+
+def test_a_cached_harness_map_imports_neither_numba_nir_torch_nor_sklearn(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    nir_path = write_mlp(tmp_path / "mlp.nir", sizes=(16, 40, 4))
+    code = ("import sys\nfrom harness.cli import main\n"
+            f"main(['map', '--nir', {str(nir_path)!r}, '--profile', 'loihi'])\n"
+            "print(sorted(m for m in ('torch', 'sklearn', 'numba', 'nir') if m in sys.modules))")
+    env = os.environ | {"CHIPFIT_CACHE_DIR": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba']"  # the first one compiles and places
+    assert second.stdout.strip().splitlines()[-1] == "[]"
