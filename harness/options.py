@@ -240,6 +240,7 @@ DENSE_EPOCHS = Opt("--dense-epochs", Int(0, MAX_EPOCHS),
 TRAIN_STEPS = Opt("--steps", Int(1, MAX_TRAIN_STEPS), "time steps T per sample (default: harness train's)")
 SIM_STEPS = Opt("--steps", Int(1, MAX_SIM_STEPS), "simulated time steps")
 SAMPLES = Opt("--samples", Int(1, MAX_SAMPLES), "test samples simulated on chip (default: all)")
+CORES = Opt("--cores", Int(1), "fit on at most N cores of the profile (default: all it has)")
 SPARSITY = Opt("--sparsity", Float(0.0, 1.0, high_open=True), "fraction of weights that must be zero")
 BITS = Opt("--bits", Int(1, 32), "weight bits (signed grid; default: the profile's)")
 UNIQUE = Opt("--unique", Int(1, MAX_UNIQUE),

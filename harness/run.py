@@ -52,6 +52,7 @@ class RunSpec:
     options: dict = field(default_factory=dict)
     data_dir: str | None = None
     samples: int | None = None  # test samples simulated on chip (None: the whole test set)
+    cores: int | None = None  # fit on at most this many cores of the profile (None: all of them)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -72,7 +73,7 @@ def budget_for(spec: RunSpec, profile):
     from compress.budget import budget_from_profile, override
 
     return override(
-        budget_from_profile(profile),
+        budget_from_profile(profile, cores=spec.cores),
         weight_bits=spec.bits,
         unique_weights=spec.unique,
         sparsity=spec.sparsity,
@@ -151,6 +152,15 @@ def nearest_budget(fit) -> dict:
         if current is None or v.need > current["need"]:
             needs[v.constraint] = {"need": v.need, "limit": v.limit}
     return {"resources": needs, "cores_needed": fit.cores_used, "chips_needed": fit.chips_needed}
+
+
+def on_chip_budget(fit, cores: int | None) -> dict[str, bool]:
+    """The mapper's verdict as budget_met entries: ``map:<constraint>`` False for each limit broken, and
+    ``map:cores`` for using more than ``cores`` cores."""
+    met = {f"map:{v.constraint}": False for v in fit.violations}
+    if cores is not None:
+        met["map:cores"] = fit.cores_used <= cores and "map:cores" not in met
+    return met
 
 
 def model_size(metrics: dict, budget) -> dict:
@@ -282,7 +292,8 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
             "method": metrics["method"],
             "epochs": metrics["epochs"],
             "wall_time_s": metrics["wall_time_s"],
-            "budget_met": metrics["budget_met"],
+            "accuracy_method": metrics.get("accuracy_method"),
+            "budget_met": metrics["budget_met"] | on_chip_budget(placement.fit, spec.cores),
             "cached_in": str(folder),
         },
         "notes": list(priced.notes),

@@ -25,6 +25,7 @@ SPEC_OPTIONS = (
     opts.TRAIN_STEPS.but(help="time steps per sample (default: harness train's)"),
     opts.Opt("--strategy", opts.Choice(("greedy", "hops")), "placement strategy", default="greedy"),
     opts.SAMPLES,
+    opts.CORES,
     opts.OPTION,
     opts.DATA_DIR,
     opts.CACHE_DIR.but(default=".cache/chipfit"),
@@ -51,6 +52,7 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         options=opts.method_options([method], args.option),
         data_dir=args.data_dir,
         samples=args.samples,
+        cores=args.cores,
     )
 
 
@@ -82,5 +84,10 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}", "--out")
     result = run_cell(spec, out, cache=Path(args.cache_dir))
     report.print_table(result)
+    broken = [k for k, v in result["compression"]["budget_met"].items() if not v]
+    if broken:
+        from rich.console import Console
+
+        Console().print(f"[red]budget NOT met: {', '.join(broken)}[/red]")
     print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
     return 0
