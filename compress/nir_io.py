@@ -2,7 +2,9 @@
 Nat. Commun. 15:8122, 2024).
 
 Node names: ``input``, then the model's layer names (``flat``, ``fc<k>``/``conv<k>``, ``lif<k>``,
-``pool<k>``), then ``output``. Linear -> ``nir.Linear`` (``nir.Affine`` with bias), Conv2d -> ``nir.Conv2d``
+``pool<k>``, ``rec<k>``), then ``output``. A residual add is a node with two incoming edges (NIR sums
+them), a recurrent layer a cycle. BatchNorm is folded into the conv before it (:func:`fold_batchnorm`):
+the graph has no BatchNorm node. Linear -> ``nir.Linear`` (``nir.Affine`` with bias), Conv2d -> ``nir.Conv2d``
 (with ``input_shape``), SumPool2d -> ``nir.SumPool2d``, Flatten -> ``nir.Flatten`` (``start_dim=0``: NIR
 shapes exclude the batch). An MLP's graph flattens its (C, H, W) input in a ``flat`` node before ``fc1``.
 
@@ -60,15 +62,56 @@ def _neuron_node(layer: LIF, shape: tuple[int, ...]) -> nir.NIRNode:
     return nir.LIF(tau=full * tau_mem, **common)
 
 
+def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
+    """Conv weight and bias with an eval-mode BatchNorm after it folded in (Ioffe & Szegedy 2015; the
+    usual inference fold, e.g. Jacob et al., CVPR 2018): with s = gamma / sqrt(running_var + eps),
+    ``W' = s * W`` (per output channel) and ``b' = s * (b - running_mean) + beta``. Exact for any sign of
+    gamma, so the neuron thresholds stay as they are."""
+    gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
+    scale = gamma / torch.sqrt(bn.running_var + bn.eps)
+    shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    weight = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
+    return _np(weight), _np(scale * (bias - bn.running_mean) + shift)
+
+
+def _export_config(model: SpikingNet) -> ModelConfig:
+    """The config a graph without BatchNorm rebuilds: folded BN leaves biases in the conv layers."""
+    if model.config.batchnorm:
+        return replace(model.config, batchnorm=False, bias=True)
+    return model.config
+
+
 def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None = None) -> nir.NIRGraph:
-    """The NIR graph of ``model``; ``metadata`` maps node names to extra node metadata."""
+    """The NIR graph of ``model``; ``metadata`` maps node names to extra node metadata.
+
+    A layer with several sources becomes a node with several incoming edges (NIR sums them); a recurrent
+    source gives a cycle. Every ``bn<k>`` after ``conv<k>`` is folded into it (:func:`fold_batchnorm`).
+    """
     shape = tuple(model.input_shape)
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(shape)})}
-    order = ["input"]
+    edges: list[tuple[str, str]] = []
+    shapes: dict[str, tuple[int, ...]] = {"input": shape}
+    alias = {"input": "input"}  # a layer name -> the node that carries its output
+    sources = dict(model.sources)
     layers = list(model.layers.items())
-    if model.config.kind == "mlp":
+    if model.config.kind in ("mlp", "rlif"):
         layers = [("flat", nn.Flatten())] + layers
+        sources = {k: tuple("flat" if s == "input" else s for s in v) for k, v in sources.items()}
+        sources["flat"] = ("input",)
+    modules = dict(layers)
+    folded = {src[0]: modules[name] for name, src in sources.items()  # conv name -> its BatchNorm
+              if isinstance(modules.get(name), nn.BatchNorm2d)}
     for name, layer in layers:
+        srcs = sources[name]
+        if isinstance(layer, nn.BatchNorm2d):
+            if len(srcs) != 1 or not isinstance(modules.get(srcs[0]), nn.Conv2d):
+                raise TypeError(f"layer '{name}': BatchNorm folds only into the Conv2d just before it")
+            alias[name] = alias[srcs[0]]
+            continue
+        shape = shapes[alias[srcs[0]]] if srcs[0] in alias else None
+        if shape is None:  # a recurrent source not exported yet: a Linear's input is its own width
+            shape = (layer.in_features,)
         extra = dict(getattr(layer, "nir_metadata", None) or {})
         extra.update((metadata or {}).get(name, {}))
         if isinstance(layer, nn.Linear):
@@ -77,8 +120,12 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
             node = nir.Affine(weight=w, bias=_np(layer.bias)) if has_bias else nir.Linear(weight=w)
             shape = (w.shape[0],)
         elif isinstance(layer, nn.Conv2d):
-            w = _np(layer.weight)
-            bias = _np(layer.bias) if layer.bias is not None else np.zeros(w.shape[0], dtype=w.dtype)
+            bn = folded.get(name)
+            if bn is not None:
+                w, bias = fold_batchnorm(layer, bn)
+            else:
+                w = _np(layer.weight)
+                bias = _np(layer.bias) if layer.bias is not None else np.zeros(w.shape[0], dtype=w.dtype)
             node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=layer.stride, padding=layer.padding,
                               dilation=layer.dilation, groups=layer.groups, bias=bias)
             shape = tuple(int(s) for s in node.output_type["output"])
@@ -97,13 +144,18 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
         if extra:
             node.metadata = {**node.metadata, **extra}
         nodes[name] = node
-        order.append(name)
-    nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
-    order.append("output")
-    graph_meta = {CONFIG_KEY: json.dumps(model.config.to_dict()), "dt_s": model.config.dt_s,
+        shapes[name] = shape
+        alias[name] = name
+    for name, _ in layers:
+        if name in nodes:
+            edges += [(alias.get(src, src), name) for src in sources[name]]
+    last = alias[layers[-1][0]]
+    nodes["output"] = nir.Output(output_type={"output": np.array(shapes[last])})
+    edges.append((last, "output"))
+    config = _export_config(model)
+    graph_meta = {CONFIG_KEY: json.dumps(config.to_dict()), "dt_s": config.dt_s,
                   "input_shape": np.array(model.input_shape)}
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)),
-                        metadata=graph_meta)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
 
 
 def save_nir(model: SpikingNet, path: str | pathlib.Path,
@@ -208,13 +260,42 @@ def _infer_config(graph: nir.NIRGraph, order: list[str]) -> tuple[ModelConfig, t
     return cfg, input_shape
 
 
+def _from_config(graph: nir.NIRGraph, cfg: ModelConfig) -> SpikingNet:
+    """Rebuild a graph-shaped network (vgg, resnet, rlif) from its stored config; weights by node name."""
+    input_node = next((n for n in graph.nodes.values() if isinstance(n, nir.Input)), None)
+    output_node = next((n for n in graph.nodes.values() if isinstance(n, nir.Output)), None)
+    if input_node is None or output_node is None:
+        raise NIRImportError("graph needs an Input and an Output node")
+    input_shape = tuple(int(s) for s in input_node.input_type["input"])
+    try:
+        model = build_model(cfg, input_shape, int(np.prod(output_node.output_type["output"])))
+    except ValueError as error:
+        raise NIRImportError(f"graph does not describe a buildable network: {error}") from None
+    with torch.no_grad():
+        for name, layer in model.synaptic_layers():
+            node = graph.nodes.get(name)
+            if node is None or np.shape(node.weight) != tuple(layer.weight.shape):
+                found = "absent" if node is None else f"weight {np.shape(node.weight)}"
+                raise NIRImportError(f"node '{name}': expected weight {tuple(layer.weight.shape)}, {found}")
+            layer.weight.copy_(torch.as_tensor(np.asarray(node.weight), dtype=layer.weight.dtype))
+            if layer.bias is not None:
+                bias = np.asarray(getattr(node, "bias", 0.0))
+                layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
+            if node.metadata:
+                layer.nir_metadata = dict(node.metadata)
+    return model
+
+
 def from_nir(graph: nir.NIRGraph) -> SpikingNet:
     """Rebuild a :class:`SpikingNet` from ``graph`` (one written by :func:`to_nir`, or a compatible chain)."""
+    stored = graph.metadata.get(CONFIG_KEY)
+    if stored is not None:
+        saved = ModelConfig.from_dict(json.loads(_text(stored)))
+        if saved.kind not in ("mlp", "cnn"):
+            return _from_config(graph, saved)
     order = _chain(graph)
     cfg, input_shape = _infer_config(graph, order)
-    stored = graph.metadata.get(CONFIG_KEY)
     if stored is not None:  # keeps what NIR cannot carry (surrogate) and the exact floats
-        saved = ModelConfig.from_dict(json.loads(_text(stored)))
         cfg = replace(saved, bias=cfg.bias) if saved.bias != cfg.bias else saved
     n_classes = int(np.prod(graph.nodes[order[-1]].output_type["output"]))
     try:

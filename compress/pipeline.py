@@ -67,6 +67,8 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
     cache = pathlib.Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     size = f"[{len(dataset.x_train)},{len(dataset.x_test)}]"
+    if dataset.variant:  # event frames: how they were binned
+        size += f"[{dataset.variant}]"
     key = dense_key(dataset.name + size, model_cfg, train_cfg, seed)
     seed_everything(seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)

@@ -12,12 +12,15 @@ import argparse
 from pathlib import Path
 
 from harness.commands.compress import OptionError, parse_options
+from harness.commands.train import add_event_arguments
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
-    p.add_argument("--dataset", default="digits", help="digits (embedded) | mnist | fashion-mnist | cifar10")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--dataset", default="digits", help="digits (embedded) | mnist | fashion-mnist | "
+                   "cifar10 | nmnist | dvs-gesture | shd | cifar10-dvs")
+    p.add_argument("--model", default="mlp",
+                   help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of ModelConfig fields")
     p.add_argument("--sparsity", type=float, help="target fraction of zero weights (pruning methods)")
     p.add_argument("--bits", type=int, help="weight bits (default: the profile's)")
     p.add_argument("--unique", type=int, help="distinct weights per group (default: the profile's)")
@@ -33,7 +36,8 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="method-specific option (repeatable)",
     )
-    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
+    p.add_argument("--data-dir", help="folder holding the dataset files (all but digits)")
+    add_event_arguments(p)
     p.add_argument("--cache-dir", default=".cache/chipfit", help="cache of dense and compressed models")
 
 
@@ -44,6 +48,12 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         value = getattr(args, name)
         if value is not None and value < low:
             raise OptionError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
+    from compress.data import EVENT_DATASETS
+
+    if args.downsample < 1:
+        raise OptionError(f"--downsample must be >= 1, got {args.downsample}")
+    events = ({"bin_by": args.bin_by, "polarity": args.polarity, "downsample": args.downsample}
+              if args.dataset in EVENT_DATASETS else {})
     return RunSpec(
         profile=profile,
         method=method,
@@ -60,6 +70,7 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         options=parse_options(args.option),
         data_dir=args.data_dir,
         samples=args.samples,
+        events=events,
     )
 
 

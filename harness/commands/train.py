@@ -20,23 +20,50 @@ class TrainArgumentError(UserError):
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train a dense SNN, evaluate it, export it to NIR",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True, help="digits | mnist | fashion-mnist | cifar10")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--dataset", required=True,
+                   help="digits | mnist | fashion-mnist | cifar10 | nmnist | dvs-gesture | shd | cifar10-dvs")
+    p.add_argument("--model", default="mlp",
+                   help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of ModelConfig fields")
     p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
     p.add_argument("--epochs", type=int, help="training epochs (default 30)")
-    p.add_argument("--steps", type=int, help="time steps T per sample (default 16)")
+    p.add_argument("--steps", type=int, help="time steps T per sample (default 16); event datasets: T bins")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
-    p.add_argument("--encoding", choices=("rate", "direct"), default="rate")
-    p.add_argument("--neuron", choices=("lif", "cuba"), default="lif")
-    p.add_argument("--reset", choices=("zero", "subtract"), default="zero")
+    p.add_argument("--data-dir", help="folder holding the dataset files (all but digits)")
+    add_event_arguments(p)
+    p.add_argument("--encoding", choices=("rate", "direct"),
+                   help="static images: rate (default) or direct; event datasets are their own spikes")
+    p.add_argument("--neuron", choices=("lif", "cuba"), help="neuron model (default: the model's, lif)")
+    p.add_argument("--reset", choices=("zero", "subtract"), help="reset (default: the model's, zero)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
+def add_event_arguments(p: argparse.ArgumentParser) -> None:
+    """How event datasets become frames (compress.datasets.events); T is --steps."""
+    p.add_argument("--bin-by", choices=("time", "count"), default="time",
+                   help="event datasets: T bins of equal time or of equal event count (default time)")
+    p.add_argument("--polarity", type=int, choices=(1, 2), default=2,
+                   help="event datasets: 2 channels (OFF, ON) or 1 (merged); default 2")
+    p.add_argument("--downsample", type=int, default=1,
+                   help="event datasets: integer factor on x and y (SHD: on the channel); default 1")
+
+
+def event_options(args: argparse.Namespace, steps: int):
+    """The EventOptions of the parsed arguments, or None for a static dataset."""
+    from compress.data import EVENT_DATASETS
+    from compress.datasets import EventOptions
+
+    if args.dataset not in EVENT_DATASETS:
+        return None
+    if args.downsample < 1:
+        raise TrainArgumentError(f"--downsample must be >= 1, got {args.downsample}")
+    return EventOptions(steps=steps, bin_by=args.bin_by, polarity=args.polarity, downsample=args.downsample)
+
+
 def _configs(args: argparse.Namespace):
-    from compress.models import ModelConfig
+    from compress.architectures import model_config
+    from compress.data import EVENT_DATASETS
     from compress.train import TrainConfig
 
     for name in ("epochs", "steps"):
@@ -44,8 +71,15 @@ def _configs(args: argparse.Namespace):
         if value is not None and value < (0 if name == "epochs" else 1):
             raise TrainArgumentError(f"--{name} must be positive, got {value}")
     changes = {k: getattr(args, k) for k in ("epochs", "steps") if getattr(args, k) is not None}
-    train_cfg = TrainConfig(seed=args.seed, device=args.device, encoding=args.encoding, **changes)
-    model_cfg = ModelConfig(kind=args.model, neuron=args.neuron, reset=args.reset)
+    if args.dataset in EVENT_DATASETS:
+        if args.encoding is not None:
+            raise TrainArgumentError(f"--encoding does not apply to '{args.dataset}': its events are the "
+                                     "input")
+        encoding = "events"
+    else:
+        encoding = args.encoding or "rate"
+    train_cfg = TrainConfig(seed=args.seed, device=args.device, encoding=encoding, **changes)
+    model_cfg = model_config(args.model, neuron=args.neuron, reset=args.reset)
     return model_cfg, train_cfg
 
 
@@ -59,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from compress.train import evaluate, fit, seed_everything
 
     model_cfg, train_cfg = _configs(args)
-    dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed)
+    dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed,
+                           events=event_options(args, train_cfg.steps))
     out = pathlib.Path(args.out)
     if out.exists() and not out.is_dir():
         raise TrainArgumentError(f"--out '{out}' exists and is not a folder")
@@ -70,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
                   progress=not args.no_progress)
     result = evaluate(model, dataset, train_cfg)
     write_atomic(out / "model.nir", lambda tmp: save_nir(model.cpu(), tmp), suffix=".nir")
-    metrics = {"dataset": args.dataset, "model": asdict(model_cfg), "train": asdict(train_cfg),
+    metrics = {"dataset": args.dataset, "dataset_variant": dataset.variant, "model": asdict(model_cfg),
+               "train": asdict(train_cfg),
                "n_train": len(dataset.x_train), "n_test": len(dataset.x_test),
                "training_time_s": history.wall_time_s, "epochs_run_now": len(history.epochs)
                - history.resumed_from_epoch, "history": [asdict(e) for e in history.epochs],
