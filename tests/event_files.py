@@ -12,7 +12,7 @@ import struct
 import numpy as np
 
 
-def events_of(label: int, rng: np.random.Generator, width: int, height: int, n: int = 60,
+def events_of(label: int, rng: np.random.Generator, width: int, height: int, n: int = 300,
               span_us: int = 30_000):
     """x, y, p, t of ``n`` events in the column band of ``label`` (10 bands across the width)."""
     band = max(1, width // 10)
