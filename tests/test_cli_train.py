@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from harness.cli import main
 
 

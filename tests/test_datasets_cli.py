@@ -33,7 +33,8 @@ def case(request, tmp_path_factory):
 def test_train_on_event_files_writes_model_and_metrics(case, capsys):
     name, root, _, common, steps = case
     out = root / "train"
-    assert main(["train", *common, "--epochs", "1", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    args = ["train", *common, "--epochs", "1", "--out", str(out), "--no-progress", "--device", "cpu"]
+    assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == name and metrics["train"]["encoding"] == "events"
     assert metrics["train"]["steps"] == steps and metrics["dataset_variant"].startswith(f"T{steps}-")
@@ -44,7 +45,8 @@ def test_train_on_event_files_writes_model_and_metrics(case, capsys):
 def test_run_on_event_files_feeds_the_frames_to_the_chip(case):
     name, root, data_dir, common, steps = case
     out = root / "run"
-    code = main(["run", "--profile", "loihi", "--method", "ptq", *common, "--dense-epochs", "1", "--epochs", "0",
+    code = main(["run", "--profile", "loihi", "--method", "ptq", *common, "--dense-epochs", "1",
+                 "--epochs", "0",
                  "--samples", "6", "--out", str(out), "--cache-dir", str(root / "cache")])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
