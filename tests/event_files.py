@@ -79,7 +79,7 @@ def write_dvs_gesture(root, seed=0):
     return root
 
 
-def write_shd(root, per_class=(2, 1), seed=0):
+def write_shd(root, per_class=(2, 1), seed=0, n=50):
     """shd_train.h5 / shd_test.h5 with vlen spikes/times (s), spikes/units and labels, 20 classes."""
     import h5py
 
@@ -89,8 +89,8 @@ def write_shd(root, per_class=(2, 1), seed=0):
         for label in range(20):
             for _ in range(count):
                 band = 35 * label
-                units.append(rng.integers(band, band + 35, 50).astype(np.uint16))
-                times.append(np.sort(rng.uniform(0.0, 0.8, 50)).astype(np.float16))
+                units.append(rng.integers(band, band + 35, n).astype(np.uint16))
+                times.append(np.sort(rng.uniform(0.0, 0.8, n)).astype(np.float16))
                 labels.append(label)
         with h5py.File(root / f"shd_{split}.h5", "w") as f:
             f.create_dataset("spikes/times", data=_ragged(times), dtype=h5py.vlen_dtype(np.float16))

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from compress.files import write_atomic, write_json_atomic
     from compress.models import build_model
     from compress.nir_io import save_nir
-    from compress.train import evaluate, fit, seed_everything
+    from compress.train import evaluate, fit, resolve_device, seed_everything
 
     model_cfg, train_cfg = _configs(args)
     dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(model, dataset, train_cfg)
     write_atomic(out / "model.nir", lambda tmp: save_nir(model.cpu(), tmp), suffix=".nir")
     metrics = {"dataset": args.dataset, "dataset_variant": dataset.variant, "model": asdict(model_cfg),
-               "train": asdict(train_cfg),
+               "train": asdict(train_cfg), "device_used": str(resolve_device(train_cfg.device)),
                "n_train": len(dataset.x_train), "n_test": len(dataset.x_test),
                "training_time_s": history.wall_time_s, "epochs_run_now": len(history.epochs)
                - history.resumed_from_epoch, "history": [asdict(e) for e in history.epochs],
@@ -130,7 +130,7 @@ def _print_summary(metrics: dict, out: pathlib.Path) -> None:
     table.add_row("synops per sample (effective)", f"{metrics['synops_per_sample']:.0f}")
     table.add_row("synops per sample (dense)", f"{metrics['dense_synops_per_sample']:.0f}")
     table.add_row("epochs", str(len(metrics["history"])))
-    table.add_row("training time (s)", f"{metrics['training_time_s']:.1f}")
+    table.add_row("training time (s)", f"{metrics['training_time_s']:.1f} on {metrics['device_used']}")
     console = Console()
     console.print(table)
     console.print(f"wrote {out / 'model.pt'}, {out / 'model.nir'}, {out / 'metrics.json'}")
