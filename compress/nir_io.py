@@ -3,7 +3,7 @@ Nat. Commun. 15:8122, 2024).
 
 Node names: ``input``, then the model's layer names (``flat``, ``fc<k>``/``conv<k>``, ``lif<k>``,
 ``pool<k>``, ``rec<k>``), then ``output``. A residual add is a node with two incoming edges (NIR sums
-them), a recurrent layer a cycle. BatchNorm is folded into the conv before it (:func:`fold_batchnorm`):
+them), a recurrent layer a cycle. BatchNorm is folded into the conv before it (:mod:`compress.fold`):
 the graph has no BatchNorm node. Linear -> ``nir.Linear`` (``nir.Affine`` with bias), Conv2d -> ``nir.Conv2d``
 (with ``input_shape``), SumPool2d -> ``nir.SumPool2d``, Flatten -> ``nir.Flatten`` (``start_dim=0``: NIR
 shapes exclude the batch). An MLP's graph flattens its (C, H, W) input in a ``flat`` node before ``fc1``.
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from compress.fold import without_batchnorm
 from compress.models import ModelConfig, SpikingNet, SumPool2d, build_model
 from compress.neurons import LIF, CubaLIF
 from hwprofiles.errors import UserError
@@ -62,32 +63,14 @@ def _neuron_node(layer: LIF, shape: tuple[int, ...]) -> nir.NIRNode:
     return nir.LIF(tau=full * tau_mem, **common)
 
 
-def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
-    """Conv weight and bias with an eval-mode BatchNorm after it folded in (Ioffe & Szegedy 2015; the
-    usual inference fold, e.g. Jacob et al., CVPR 2018): with s = gamma / sqrt(running_var + eps),
-    ``W' = s * W`` (per output channel) and ``b' = s * (b - running_mean) + beta``. Exact for any sign of
-    gamma, so the neuron thresholds stay as they are."""
-    gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
-    scale = gamma / torch.sqrt(bn.running_var + bn.eps)
-    shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    weight = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
-    return _np(weight), _np(scale * (bias - bn.running_mean) + shift)
-
-
-def _export_config(model: SpikingNet) -> ModelConfig:
-    """The config a graph without BatchNorm rebuilds: folded BN leaves biases in the conv layers."""
-    if model.config.batchnorm:
-        return replace(model.config, batchnorm=False, bias=True)
-    return model.config
-
-
 def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None = None) -> nir.NIRGraph:
     """The NIR graph of ``model``; ``metadata`` maps node names to extra node metadata.
 
     A layer with several sources becomes a node with several incoming edges (NIR sums them); a recurrent
-    source gives a cycle. Every ``bn<k>`` after ``conv<k>`` is folded into it (:func:`fold_batchnorm`).
+    source gives a cycle. Every ``bn<k>`` after ``conv<k>`` is folded into it first
+    (:func:`compress.fold.without_batchnorm`), so the graph has no BatchNorm.
     """
+    model = without_batchnorm(model)
     shape = tuple(model.input_shape)
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(shape)})}
     edges: list[tuple[str, str]] = []
@@ -99,16 +82,8 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
         layers = [("flat", nn.Flatten())] + layers
         sources = {k: tuple("flat" if s == "input" else s for s in v) for k, v in sources.items()}
         sources["flat"] = ("input",)
-    modules = dict(layers)
-    folded = {src[0]: modules[name] for name, src in sources.items()  # conv name -> its BatchNorm
-              if isinstance(modules.get(name), nn.BatchNorm2d)}
     for name, layer in layers:
         srcs = sources[name]
-        if isinstance(layer, nn.BatchNorm2d):
-            if len(srcs) != 1 or not isinstance(modules.get(srcs[0]), nn.Conv2d):
-                raise TypeError(f"layer '{name}': BatchNorm folds only into the Conv2d just before it")
-            alias[name] = alias[srcs[0]]
-            continue
         shape = shapes[alias[srcs[0]]] if srcs[0] in alias else None
         if shape is None:  # a recurrent source not exported yet: a Linear's input is its own width
             shape = (layer.in_features,)
@@ -120,12 +95,8 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
             node = nir.Affine(weight=w, bias=_np(layer.bias)) if has_bias else nir.Linear(weight=w)
             shape = (w.shape[0],)
         elif isinstance(layer, nn.Conv2d):
-            bn = folded.get(name)
-            if bn is not None:
-                w, bias = fold_batchnorm(layer, bn)
-            else:
-                w = _np(layer.weight)
-                bias = _np(layer.bias) if layer.bias is not None else np.zeros(w.shape[0], dtype=w.dtype)
+            w = _np(layer.weight)
+            bias = _np(layer.bias) if layer.bias is not None else np.zeros(w.shape[0], dtype=w.dtype)
             node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=layer.stride, padding=layer.padding,
                               dilation=layer.dilation, groups=layer.groups, bias=bias)
             shape = tuple(int(s) for s in node.output_type["output"])
@@ -152,7 +123,7 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
     last = alias[layers[-1][0]]
     nodes["output"] = nir.Output(output_type={"output": np.array(shapes[last])})
     edges.append((last, "output"))
-    config = _export_config(model)
+    config = model.config
     graph_meta = {CONFIG_KEY: json.dumps(config.to_dict()), "dt_s": config.dt_s,
                   "input_shape": np.array(model.input_shape)}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)

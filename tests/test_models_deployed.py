@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from compress.architectures import ModelConfigError, model_config
+from compress.fold import fold_batchnorm
 from compress.models import build_model
-from compress.nir_io import fold_batchnorm, from_nir, to_nir
+from compress.nir_io import from_nir, to_nir
 
 
 def _with_trained_bn(model, seed=0):
@@ -48,7 +49,7 @@ def test_fold_batchnorm_matches_conv_then_bn_in_eval_mode():
     bn = _with_trained_bn(torch.nn.Sequential(torch.nn.BatchNorm2d(5)))[0]
     x = torch.rand(2, 3, 6, 6)
     w, b = fold_batchnorm(conv, bn)
-    folded = torch.nn.functional.conv2d(x, torch.as_tensor(w), torch.as_tensor(b), padding=1)
+    folded = torch.nn.functional.conv2d(x, w, b, padding=1)
     assert torch.allclose(bn(conv(x)), folded, atol=1e-5)
 
 
@@ -140,3 +141,21 @@ def test_vgg11_maps_onto_loihi_across_more_than_one_chip():
     placement = place(net, loihi)
     assert placement.fit.chips_needed >= 2 and placement.fit.cores_used > 128
     assert np.isfinite(placement.fit.cores_used)
+
+
+def test_a_method_compresses_the_folded_network_so_the_export_stays_on_its_grid(tmp_path):
+    import nir as nir_lib
+
+    from compress.method import Budget
+    from compress.pipeline import run_method
+    from compress.train import TrainConfig
+
+    cfg = model_config("vgg11", conv_channels=(4, 6), pool_after=(1, 2))
+    train = TrainConfig(epochs=1, steps=3, device="cpu")
+    metrics = run_method("ptq", dataset="digits", budget=Budget(weight_bits=4), model_cfg=cfg,
+                         train_cfg=train, seed=0, out_dir=tmp_path / "m", cache_dir=tmp_path / "dense", progress=False)
+    assert metrics["budget_met"]["weight_bits"]  # measured on the folded weights the chip gets
+    graph = nir_lib.read(str(tmp_path / "m" / "model.nir"))
+    assert not any(name.startswith("bn") for name in graph.nodes)
+    w = np.asarray(graph.nodes["conv1"].weight)
+    assert len(np.unique(w)) <= 2 * 7 + 1  # a 4-bit symmetric grid: at most 15 values
