@@ -153,7 +153,8 @@ def test_a_method_compresses_the_folded_network_so_the_export_stays_on_its_grid(
     cfg = model_config("vgg11", conv_channels=(4, 6), pool_after=(1, 2))
     train = TrainConfig(epochs=1, steps=3, device="cpu")
     metrics = run_method("ptq", dataset="digits", budget=Budget(weight_bits=4), model_cfg=cfg,
-                         train_cfg=train, seed=0, out_dir=tmp_path / "m", cache_dir=tmp_path / "dense", progress=False)
+                         train_cfg=train, seed=0, out_dir=tmp_path / "m", cache_dir=tmp_path / "dense",
+                         progress=False)
     assert metrics["budget_met"]["weight_bits"]  # measured on the folded weights the chip gets
     graph = nir_lib.read(str(tmp_path / "m" / "model.nir"))
     assert not any(name.startswith("bn") for name in graph.nodes)
