@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from harness import options as opts
 from hwprofiles.errors import UserError
 
 
@@ -17,36 +18,30 @@ class TrainArgumentError(UserError):
     pass
 
 
+OPTIONS = (
+    opts.DATASET,
+    opts.ARCHITECTURE,
+    opts.OUT_FOLDER.but(help="output folder: model.pt, model.nir, metrics.json"),
+    opts.EPOCHS.but(help="training epochs (default 30)"),
+    opts.TRAIN_STEPS.but(help="time steps T per sample (default 16; event datasets: T frames)"),
+    opts.SEED,
+    opts.DEVICE,
+    opts.DATA_DIR,
+    *opts.EVENT_OPTIONS,
+    opts.Opt("--encoding", opts.Choice(("rate", "direct")),
+             "how pixels become input spikes (default rate; event datasets are their own spikes)"),
+    opts.Opt("--neuron", opts.Choice(("lif", "cuba")), "neuron model (default: the model's, lif)"),
+    opts.Opt("--reset", opts.Choice(("zero", "subtract")),
+             "reset after a spike (default: the model's, zero)"),
+    opts.Opt("--no-progress", None, "no progress bar"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train a dense SNN, evaluate it, export it to NIR",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True,
-                   help="digits | mnist | fashion-mnist | cifar10 | nmnist | dvs-gesture | shd | cifar10-dvs")
-    p.add_argument("--model", default="mlp",
-                   help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of ModelConfig fields")
-    p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
-    p.add_argument("--epochs", type=int, help="training epochs (default 30)")
-    p.add_argument("--steps", type=int, help="time steps T per sample (default 16); event datasets: T bins")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--data-dir", help="folder holding the dataset files (all but digits)")
-    add_event_arguments(p)
-    p.add_argument("--encoding", choices=("rate", "direct"),
-                   help="static images: rate (default) or direct; event datasets are their own spikes")
-    p.add_argument("--neuron", choices=("lif", "cuba"), help="neuron model (default: the model's, lif)")
-    p.add_argument("--reset", choices=("zero", "subtract"), help="reset (default: the model's, zero)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
-
-
-def add_event_arguments(p: argparse.ArgumentParser) -> None:
-    """How event datasets become frames (compress.datasets.events); T is --steps."""
-    p.add_argument("--bin-by", choices=("time", "count"), default="time",
-                   help="event datasets: T bins of equal time or of equal event count (default time)")
-    p.add_argument("--polarity", type=int, choices=(1, 2), default=2,
-                   help="event datasets: 2 channels (OFF, ON) or 1 (merged); default 2")
-    p.add_argument("--downsample", type=int, default=1,
-                   help="event datasets: integer factor on x and y (SHD: on the channel); default 1")
 
 
 def event_options(args: argparse.Namespace, steps: int):
@@ -56,9 +51,8 @@ def event_options(args: argparse.Namespace, steps: int):
 
     if args.dataset not in EVENT_DATASETS:
         return None
-    if args.downsample < 1:
-        raise TrainArgumentError(f"--downsample must be >= 1, got {args.downsample}")
-    return EventOptions(steps=steps, bin_by=args.bin_by, polarity=args.polarity, downsample=args.downsample)
+    return EventOptions(steps=steps, bin_by=args.bin_by, polarity=int(args.polarity),
+                        downsample=args.downsample)
 
 
 def _configs(args: argparse.Namespace):
@@ -66,10 +60,6 @@ def _configs(args: argparse.Namespace):
     from compress.data import EVENT_DATASETS
     from compress.train import TrainConfig
 
-    for name in ("epochs", "steps"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "epochs" else 1):
-            raise TrainArgumentError(f"--{name} must be positive, got {value}")
     changes = {k: getattr(args, k) for k in ("epochs", "steps") if getattr(args, k) is not None}
     if args.dataset in EVENT_DATASETS:
         if args.encoding is not None:
@@ -96,8 +86,6 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed,
                            events=event_options(args, train_cfg.steps))
     out = pathlib.Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise TrainArgumentError(f"--out '{out}' exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(args.seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
