@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import paths
 from hwprofiles.errors import UserError
@@ -113,6 +114,23 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """A preset network name of :data:`compress.architectures.PRESETS`, or a JSON file of ModelConfig
+    fields (its reader says what is wrong inside it)."""
+
+    def describe(self) -> str:
+        return ""
+
+    def __call__(self, text: str, flag: str = "") -> str:
+        from compress.architectures import PRESETS
+
+        if text in PRESETS or (text.endswith(".json") and Path(text).is_file()):
+            return text
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a JSON file of "
+                                         f"ModelConfig fields, got {text!r}")
+
+
+@dataclass(frozen=True)
 class Names:
     """A comma-separated list of at least one name."""
 
@@ -159,7 +177,7 @@ class Opt:
     """One command-line option: its flag, value type (None: an on/off switch), help and default."""
 
     flag: str
-    kind: Int | Float | Choice | Text | Names | OutFile | OutFolder | None
+    kind: Int | Float | Choice | Text | Architecture | Names | OutFile | OutFolder | None
     help: str
     default: object = None
     required: bool = False
@@ -220,8 +238,8 @@ SEED = Opt("--seed", Int(0, MAX_SEED), "random seed of the data split, weight in
            default=0)
 DEVICE = Opt("--device", Choice(("auto", "cpu", "cuda")), "torch device for training", default="auto")
 MODEL = Opt("--model", Choice(("mlp", "cnn")), "network architecture", default="mlp")
-ARCHITECTURE = MODEL.but(kind=Text(), help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of ModelConfig "
-                                           "fields (compress.architectures)")
+ARCHITECTURE = MODEL.but(kind=Architecture(), help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of "
+                                                   "ModelConfig fields (compress.architectures)")
 DATASET = Opt("--dataset", Text(), "digits | mnist | fashion-mnist | cifar10 | nmnist | dvs-gesture | shd | "
               "cifar10-dvs", required=True)
 DATA_DIR = Opt("--data-dir", Text(), "folder holding the dataset files (all but digits)")
