@@ -11,7 +11,6 @@ import argparse
 import pathlib
 
 from harness import options as opts
-from harness.options import OptionError  # noqa: F401 -- the name other commands import from here
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
 
@@ -44,11 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.split("\n\n")[0])
     opts.add(p, OPTIONS)
     p.set_defaults(func=run)
-
-
-def parse_options(pairs: list[str]) -> dict:
-    """['k=v', ...] -> {k: JSON value or the string} (unchecked; see harness.options.method_options)."""
-    return opts.parse_pairs(pairs)
 
 
 def build_budget(args: argparse.Namespace):

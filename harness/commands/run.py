@@ -29,11 +29,7 @@ SPEC_OPTIONS = (
     *opts.EVENT_OPTIONS,
     opts.CACHE_DIR.but(default=".cache/chipfit"),
 )
-"""Arguments shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
-
-
-def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    opts.add(p, SPEC_OPTIONS)
+"""Options shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
 
 
 def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):

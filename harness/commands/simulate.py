@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chipsim.place import STRATEGIES
 from harness import options as opts
 from harness.paths import describe_file
 from hwprofiles.errors import UserError
@@ -36,7 +37,7 @@ OPTIONS = (
     opts.SIM_STEPS.but(help="time steps (default: the input's; more pads with silence)"),
     opts.DT,
     opts.INTEGRATOR,
-    opts.Opt("--strategy", opts.Text(), "placement strategy (see harness map)", default="greedy"),
+    opts.Opt("--strategy", opts.Choice(STRATEGIES), "placement strategy (see harness map)", default="greedy"),
     opts.Opt("--out", opts.OutFile(), "write output spikes and spike counts here (.npz)", required=True),
     opts.JSON_OUT.but(help="write the cost here as JSON"),
 )

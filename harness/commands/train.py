@@ -11,12 +11,6 @@ import argparse
 import pathlib
 
 from harness import options as opts
-from hwprofiles.errors import UserError
-
-
-class TrainArgumentError(UserError):
-    pass
-
 
 OPTIONS = (
     opts.DATASET,
