@@ -57,7 +57,7 @@ def _configs(args: argparse.Namespace):
     changes = {k: getattr(args, k) for k in ("epochs", "steps") if getattr(args, k) is not None}
     if args.dataset in EVENT_DATASETS:
         if args.encoding is not None:
-            raise TrainArgumentError(f"--encoding does not apply to '{args.dataset}': its events are the "
+            raise opts.OptionError(f"--encoding does not apply to '{args.dataset}': its events are the "
                                      "input")
         encoding = "events"
     else:
