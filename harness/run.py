@@ -48,7 +48,7 @@ class RunSpec:
     epochs: int | None = None  # the method's training budget (None: the method default of harness compress)
     dense_epochs: int | None = None
     steps: int | None = None
-    strategy: str = "greedy"
+    strategy: str = "auto"  # chipsim.place: greedy where it fits, else channel groups x spatial tiles
     options: dict = field(default_factory=dict)
     data_dir: str | None = None
     samples: int | None = None  # test samples simulated on chip (None: the whole test set)

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from harness import options as opts
+from harness.commands.map import STRATEGY
 
 SPEC_OPTIONS = (
     opts.DATASET.but(required=False, default="digits"),
@@ -22,7 +23,7 @@ SPEC_OPTIONS = (
     opts.EPOCHS,
     opts.DENSE_EPOCHS,
     opts.TRAIN_STEPS.but(help="time steps per sample (default: harness train's)"),
-    opts.Opt("--strategy", opts.Choice(("greedy", "hops")), "placement strategy", default="greedy"),
+    STRATEGY,
     opts.SAMPLES,
     opts.CORES,
     opts.OPTION,
