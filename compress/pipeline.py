@@ -26,6 +26,7 @@ from compress.codebook import as_rows, layer_groups, qmax
 from compress.data import Dataset, load_dataset
 from compress.deploy import deploy
 from compress.files import write_atomic, write_json_atomic
+from compress.fold import has_batchnorm, without_batchnorm
 from compress.method import Budget, CompressResult
 from compress.models import ModelConfig, SpikingNet, build_model
 from compress.train import TrainConfig, evaluate, fit, save_checkpoint, seed_everything
@@ -70,6 +71,8 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
     cache = pathlib.Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     size = f"[{len(dataset.x_train)},{len(dataset.x_test)}]"
+    if dataset.variant:  # event frames: how they were binned
+        size += f"[{dataset.variant}]"
     key = dense_key(dataset.name + size, model_cfg, train_cfg, seed)
     seed_everything(seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
@@ -219,7 +222,7 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
     dense = dense_model(data, model_cfg, dense_cfg or train_cfg, seed, cache_dir, progress=progress)
     dense_eval = evaluate(dense, data, train_cfg)
-    model = copy.deepcopy(dense)
+    model = without_batchnorm(dense) if has_batchnorm(dense) else copy.deepcopy(dense)  # compress what ships
     seed_everything(seed)
     began = time.perf_counter()
     result: CompressResult = method.compress(model, data, budget, train_cfg)

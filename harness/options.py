@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import paths
 from hwprofiles.errors import UserError
@@ -116,6 +117,23 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """A preset network name of :data:`compress.architectures.PRESETS`, or a JSON file of ModelConfig
+    fields (its reader says what is wrong inside it)."""
+
+    def describe(self) -> str:
+        return ""
+
+    def __call__(self, text: str, flag: str = "") -> str:
+        from compress.architectures import PRESETS
+
+        if text in PRESETS or (text.endswith(".json") and Path(text).is_file()):
+            return text
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a JSON file of "
+                                         f"ModelConfig fields, got {text!r}")
+
+
+@dataclass(frozen=True)
 class Names:
     """A comma-separated list of at least one name."""
 
@@ -168,7 +186,7 @@ class Opt:
     """One command-line option: its flag, value type (None: an on/off switch), help and default."""
 
     flag: str
-    kind: Int | Float | Choice | Text | Names | OutFile | OutFolder | None
+    kind: Int | Float | Choice | Text | Architecture | Names | OutFile | OutFolder | None
     help: str
     default: object = None
     required: bool = False
@@ -229,8 +247,18 @@ SEED = Opt("--seed", Int(0, MAX_SEED), "random seed of the data split, weight in
            default=0)
 DEVICE = Opt("--device", Choice(("auto", "cpu", "cuda")), "torch device for training", default="auto")
 MODEL = Opt("--model", Choice(("mlp", "cnn")), "network architecture", default="mlp")
-DATASET = Opt("--dataset", Text(), "digits | mnist | fashion-mnist | cifar10", required=True)
-DATA_DIR = Opt("--data-dir", Text(), "folder holding the dataset files (mnist, fashion-mnist, cifar10)")
+ARCHITECTURE = MODEL.but(kind=Architecture(), help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of "
+                                                   "ModelConfig fields (compress.architectures)")
+DATASET = Opt("--dataset", Text(), "digits | mnist | fashion-mnist | cifar10 | nmnist | dvs-gesture | shd | "
+              "cifar10-dvs", required=True)
+DATA_DIR = Opt("--data-dir", Text(), "folder holding the dataset files (all but digits)")
+EVENT_OPTIONS = (  # how an event dataset's events become T = --steps frames (compress.datasets.events)
+    Opt("--bin-by", Choice(("time", "count")), "event datasets: bins of equal time or equal event count",
+        default="time"),
+    Opt("--polarity", Choice(("1", "2")), "event datasets: 2 channels (OFF, ON) or 1 (merged)", default="2"),
+    Opt("--downsample", Int(1, 1024), "event datasets: integer factor on x and y (SHD: on the channel)",
+        default=1),
+)
 PROFILE = Opt("--profile", Text(), "chip profile name (harness profiles list) or YAML path", required=True)
 METHOD = Opt("--method", Text(), "compression method (unknown: lists the known ones)", required=True)
 NIR = Opt("--nir", Text(), "NIR graph file (HDF5, nir.write)", required=True)

@@ -23,6 +23,7 @@ def readme_rows() -> dict[str, str]:
     """label -> value of the box-drawn table in README's quick start (rich's │ separators; a label rich
     wrapped onto a second line, with an empty value cell, continues the row above)."""
     text = (ROOT / "README.md").read_text()
+    text = text.split("## Quick start", 1)[-1].split("\n## ", 1)[0]  # other sections show other runs
     rows: dict[str, str] = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.split("│")]
