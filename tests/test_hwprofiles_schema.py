@@ -169,6 +169,13 @@ def test_core_memory():
     assert rejected("core", "core_memory", [{"kernel_entries": 1}]).key == "core_memory[0]"
 
 
+def test_a_blank_string_names_file_key_and_what_was_found():
+    with pytest.raises(ProfileError) as caught:
+        check("  ", TOP["description"], "f.yaml", "description")
+    assert (caught.value.file, caught.value.key, caught.value.expected, caught.value.got) == (
+        "f.yaml", "description", "a non-empty string", "  ")
+
+
 def test_bool_and_str_keys_may_be_bare():
     assert check(True, SECTIONS["core"]["weight_signed"], "f", "weight_signed") == (True, None, None)
     assert check(value(False), SECTIONS["core"]["weight_signed"], "f", "k") == (False, SRC, None)
@@ -256,6 +263,14 @@ def test_every_dataclass_field_has_exactly_one_rule():
      ("f.yaml", "layer_kinds", "a non-empty list of dense, conv, sumpool, recurrent", "dense")),
     ("core", "layer_kinds", ["dense", "dense"],
      ("f.yaml", "layer_kinds", "each name once", ["dense", "dense"])),
+    ("energy", "synapse_op_j", value("tiny"), ("f.yaml", "synapse_op_j", "a number", "tiny")),
+    ("energy", "synapse_op_j", value(math.inf), ("f.yaml", "synapse_op_j", "a finite number", math.inf)),
+    ("core", "neurons", {"value": 1, "source": "s", "typo": 2},
+     ("f.yaml", "neurons.typo", "only value, source, note", "an unknown key")),
+    ("core", "neurons", {"value": 1, "source": "s", "note": 3}, ("f.yaml", "neurons.note", "a string", 3)),
+    ("core", "neurons", 1024, ("f.yaml", "neurons", "a mapping {value: ..., source: '...'}", 1024)),
+    ("core", "weight_signed", 1, ("f.yaml", "weight_signed", "true or false", 1)),
+    ("neuron", "kind", "", ("f.yaml", "kind", "one of " + ", ".join(prof.NEURON_KINDS), "")),
     ("core", "neurons", {"value": 1}, ("f.yaml", "neurons.source",
                                        "a non-empty string naming where the value comes from", "nothing")),
 ])
