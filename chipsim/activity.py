@@ -57,6 +57,8 @@ class Activity:
     dt_s: float
     raster: tuple[np.ndarray, ...] | None = None  # per population, uint8 [steps, batch, size], if recorded
     population: dict[str, np.ndarray] | None = None  # counter -> int64 [batch, n_pops] (module docstring)
+    state: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None  # per population (u, v) after each step,
+    # [steps, batch, size] each, if recorded (``simulate(record_state=True)``)
 
     def __post_init__(self):
         shape = self.synops.shape

@@ -543,9 +543,14 @@ def _fixed_params(
     state_bits = model.state_bits or 16
     decay_bits = model.decay_bits or 12
     if model.kind == "loihi_cuba":
-        full = 2**decay_bits
-        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) if nrn.kind == "CubaLIF" else full
+        # Lava PyLifModelBitAcc: the current decays by du + 1, the voltage by dv, both 12-bit registers
+        top = 2**decay_bits - 1
+        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) - 1 if nrn.kind == "CubaLIF" else top
+        du = min(max(du, 0), top)
         dv = q.decay_constant(nrn.tau_mem_s, dt_s, integrator, decay_bits)
+        if dv > top:
+            notes.append(f"{name}: voltage decay {dv} (forget every step) clipped to the register's {top}")
+            dv = top
     elif model.kind == "xylo_shift":
         max_shift = min(2**decay_bits - 1, state_bits)
         du = q.decay_shift(nrn.tau_syn_s, dt_s, max_shift) if nrn.kind == "CubaLIF" else 0

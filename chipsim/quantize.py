@@ -103,3 +103,24 @@ def decay_shift(tau_s: float, dt_s: float, max_shift: int) -> int:
     if tau_s <= 0:
         return 0
     return int(min(max(round(math.log2(tau_s / dt_s)), 0), max_shift))
+
+
+def loihi_weights(w: np.ndarray, num_weight_bits: int = 8) -> np.ndarray:
+    """Integer weights as Loihi stores them (Lava 0.10.0 ``weightutils.clip_weights`` + ``truncate_weights``).
+
+    The sign mode is the matrix's: excitatory (all >= 0) clips to 0..255, inhibitory (all <= 0) to
+    -255..0, mixed to -256..255 and then drops one more low bit (the sign takes it), so mixed-sign weights
+    are even; ``8 - num_weight_bits`` further low bits are dropped (floor, as Lava's shifts do).
+    """
+    w = np.asarray(w, dtype=np.int64)
+    if w.size and w.min() >= 0:
+        mode = "excitatory"
+    elif w.size and w.max() <= 0:
+        mode = "inhibitory"
+    else:
+        mode = "mixed"
+    x = -w if mode == "inhibitory" else w
+    x = np.clip(x, -256 if mode == "mixed" else 0, 255)
+    drop = 8 - num_weight_bits + (mode == "mixed")
+    x = (x >> drop) << drop
+    return (-x if mode == "inhibitory" else x).astype(np.int32)

@@ -56,6 +56,8 @@ def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
         shift = int(prm.weight_shift)
         u_lo, u_hi = _int_range(prm.current_bits if prm.current_bits is not None else prm.state_bits)
         v_lo, v_hi = _int_range(prm.state_bits)
+        if prm.model == "loihi_cuba":  # Lava PyLifModelBitAcc: u wraps into (-2^23, 2^23], v >= -2^23 + 1
+            u_lo, u_hi, v_lo = u_lo + 1, u_hi + 1, v_lo + 1
         thr = int(prm.threshold) << shift if net.fixed_point else 0
         pop_int[p] = [engine.MODEL_CODES[prm.model], engine.RESET_SUBTRACT if prm.reset == "subtract" else 0,
                       thr, int(prm.decay_u), int(prm.decay_v), int(prm.decay_bits or 0), shift,
@@ -183,7 +185,8 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
 
 
 def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
-             steps: int | None = None, record_raster: bool = False, traced_samples: int = 4) -> Activity:
+             steps: int | None = None, record_raster: bool = False, traced_samples: int = 4,
+             record_state: bool = False) -> Activity:
     """Run ``net`` on ``input_spikes`` [steps, batch, n_in] (or [steps, n_in]: batch 1).
 
     ``steps`` truncates the input or pads it with silence. ``traced_samples``: how many samples (the first)
@@ -208,10 +211,12 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     n_out = net.populations[net.output].size
     out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
     raster = np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8)
+    state_rec = np.zeros((batch, 2, n_steps, n_total) if record_state else (batch, 2, 0, 0),
+                         np.int64 if net.fixed_point else np.float64)
     pair_packets = np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32)
     fixed = net.fixed_point
     engine.run_batch(
-        fixed, not binary, x, *a.values(), counters, pop_counters, spike_count, out_spikes, raster,
+        fixed, not binary, x, *a.values(), counters, pop_counters, spike_count, out_spikes, raster, state_rec,
         pair_packets,
         np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
@@ -228,6 +233,8 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
         pair_packets=pair_packets[:traced],
         input_binary=binary, dt_s=float(net.dt_s),
         raster=tuple(raster[:, :, s].transpose(1, 0, 2) for s in split) if record_raster else None,
+        state=tuple((state_rec[:, 0, :, s].transpose(1, 0, 2), state_rec[:, 1, :, s].transpose(1, 0, 2))
+                    for s in split) if record_state else None,
         population=_population_counters(pop_counters, spike_count, (x != 0).sum(axis=1), prep.routes, split),
     )
 
