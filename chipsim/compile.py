@@ -545,7 +545,8 @@ def _fixed_params(
     if model.kind == "loihi_cuba":
         # Lava PyLifModelBitAcc: the current decays by du + 1, the voltage by dv, both 12-bit registers
         top = 2**decay_bits - 1
-        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) - 1 if nrn.kind == "CubaLIF" else top
+        cuba = nrn.kind == "CubaLIF"
+        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) - 1 if cuba else top
         du = min(max(du, 0), top)
         dv = q.decay_constant(nrn.tau_mem_s, dt_s, integrator, decay_bits)
         if dv > top:

@@ -42,7 +42,8 @@ def network(d) -> ChipNetwork:
         pre, post = np.nonzero(w.T)
         indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
         projs.append(Projection(f"dense{k}", k, k + 1, "dense", indptr, post.astype(np.int32),
-                                w.T[pre, post].astype(np.int32), delay_steps=LOIHI.latency.synapse_delay_steps))
+                                w.T[pre, post].astype(np.int32),
+                                delay_steps=LOIHI.latency.synapse_delay_steps))
     return ChipNetwork("loihi", tuple(pops), tuple(projs), len(pops) - 1, 1e-3, True)
 
 
