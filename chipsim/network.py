@@ -154,6 +154,7 @@ class LayerQuantization:
     distinct_values: int
     rmse: float
     max_abs_error: float
+    exponent: int | None = None  # Loihi's weight exponent: weights = mantissa x 2^exponent; None: none
 
 
 @dataclass(frozen=True)
