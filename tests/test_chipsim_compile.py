@@ -365,7 +365,7 @@ def test_non_positive_dt_is_rejected():
 
 
 def integer_if_graph(w):
-    """Input -> Affine(w) -> IF(r=1, threshold 10): with dt = 1 the input gain is 1, weights reach v as given."""
+    """Input -> Affine(w) -> IF(r=1, threshold 10): at dt = 1 the gain is 1, weights reach v as given."""
     w = np.asarray(w, float)
     nodes = {"input": nir.Input(np.array([w.shape[1]])), "fc": nir.Affine(w, np.zeros(w.shape[0])),
              "if": nir.IF(r=np.ones(w.shape[0]), v_threshold=np.full(w.shape[0], 10.0)),
