@@ -65,3 +65,44 @@ def test_chipsim_and_sanafe_agree_on_spikes_events_packets_and_energy():
     assert result["packets"]["chipsim"] == result["packets"]["sanafe"]
     for unit in ("synapse", "soma"):
         assert result["energy_j"][unit]["relative_error"] < 0.02, unit
+
+
+def digits_conv_graph(seed=2):
+    """Input (1, 8, 8) (the digits) -> Conv2d 4x3x3 -> IF -> Affine 10 -> IF; r = 1/dt at the 1 ms step."""
+    rng = np.random.default_rng(seed)
+    nodes = {
+        "input": nir.Input(np.array([1, 8, 8])),
+        "conv": nir.Conv2d(input_shape=(8, 8), weight=rng.integers(-2, 6, size=(4, 1, 3, 3)).astype(float),
+                           stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(4)),
+        "if1": nir.IF(r=np.full((4, 8, 8), 1e3), v_threshold=np.full((4, 8, 8), 10.0)),
+        "flat": nir.Flatten(start_dim=0, input_type={"input": np.array([4, 8, 8])}),
+        "fc": nir.Affine(rng.integers(-3, 6, size=(10, 256)).astype(float), np.ones(10)),
+        "if2": nir.IF(r=np.full(10, 1e3), v_threshold=np.full(10, 40.0)),
+        "output": nir.Output(np.array([10])),
+    }
+    edges = [("input", "conv"), ("conv", "if1"), ("if1", "flat"), ("flat", "fc"), ("fc", "if2"),
+             ("if2", "output")]
+    return nir.NIRGraph(nodes, edges, type_check=False)
+
+
+def test_harness_validate_against_sanafe_passes_on_an_if_conv_net(tmp_path, capsys):
+    import json
+
+    from harness.cli import main
+
+    nir.write(tmp_path / "g.nir", digits_conv_graph())
+    code = main(["validate", "--profile", "loihi", "--nir", str(tmp_path / "g.nir"), "--against", "sanafe",
+                 "--samples", "1", "--steps", "30", "--json", str(tmp_path / "v.json")])
+    figures = json.loads((tmp_path / "v.json").read_text())
+    assert figures["samples"][0]["spikes"]["chipsim"] > 0
+    assert code == 0 and figures["passed"]
+    assert "PASSED" in capsys.readouterr().out
+
+
+def test_harness_validate_against_sanafe_refuses_a_leaky_network(capsys):
+    from harness.cli import main
+
+    code = main(["validate", "--profile", "loihi", "--random-net", "40", "--against", "sanafe",
+                 "--steps", "10"])
+    assert code == 2
+    assert "SANA-FE's loihi_lif" in capsys.readouterr().err
