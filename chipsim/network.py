@@ -196,3 +196,16 @@ def conv_synapse_count(conv: ConvKernel) -> int:
     in_bounds_x = ((cols >= 0) & (cols < w_in)).sum(axis=0)  # [kw]
     nonzero_taps = np.count_nonzero(conv.weight, axis=(0, 1))  # [kh, kw] (c_out, c_in) pairs per tap
     return int((nonzero_taps * in_bounds_y[:, None] * in_bounds_x[None, :]).sum())
+
+
+def pipeline_steps(net: ChipNetwork) -> int:
+    """Steps from an input spike to the earliest effect on the output population: the longest chain of
+    forward projections' delays from the input to the output (recurrent projections excluded). A run of T
+    input steps needs T + pipeline_steps steps on the chip for the output to see all of its input."""
+    reach = [None] * len(net.populations)
+    reach[0] = 0
+    for post in range(1, len(net.populations)):  # populations are in topological order
+        into = [reach[pr.pre] + int(pr.delay_steps) for pr in net.projections
+                if pr.post == post and pr.pre < post and reach[pr.pre] is not None]
+        reach[post] = max(into) if into else None
+    return int(reach[net.output] or 0)

@@ -106,7 +106,8 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         f"# chipfit run: {spec['method']} on {report['profile']['name']}",
         "",
         f"Dataset `{spec['dataset']}`, model `{spec['model']}`, seed {spec['seed']}, "
-        f"{report['accuracy']['samples']} test samples x {report['accuracy']['steps']} steps on chip.",
+        f"{report['accuracy']['samples']} test samples x {report['accuracy']['steps']} input steps on chip"
+        f" (+ {report['accuracy'].get('pipeline_steps', 0)} steps of the chip's synaptic delays).",
         "",
         "| figure | value |",
         "|---|---|",
