@@ -6,10 +6,10 @@ input (input_decay 0), fire on v > threshold, hard reset to 0, no leak with ``le
 projection delivers one step after the spike. That is chipfit's ``loihi_cuba`` with ``decay_u`` = 2^12 - 1
 (Lava's du register: the current is the step's input), ``decay_v`` = 0, reset to zero, no refractory period
 and a one-step synaptic delay, with weights and thresholds shifted by ``weight_shift``; other networks are
-refused. Input spikes come from SANA-FE ``input`` somas (``loihi_inputs[k]``, input i on core i // 1024),
-since chipfit's host has no core; their messages (111 pJ each, and their hops) are in SANA-FE's network
-energy but not in chipfit's, so the comparison removes the message part (the hops of input messages stay:
-an excess on SANA-FE's side when inputs and their targets sit on different tiles).
+refused. Input spikes come from SANA-FE ``input`` somas (``loihi_inputs[k]``, 1024 per core, on the
+cores after the last one chipfit uses), since chipfit's host has no core; their messages (111 pJ each, and
+their hops) are in SANA-FE's network energy but not in chipfit's, so the comparison removes the message
+part (the hops of input messages stay: an excess on SANA-FE's side).
 
 Synapses use SANA-FE's dense synapse unit (35.5 pJ, chipfit's ``synapse_op_j``); conv kernels are expanded
 to explicit synapses (SANA-FE would also count zero taps of a kernel; expanded, both count only stored
@@ -95,10 +95,15 @@ def run(net: ChipNetwork, core_of_neuron, x: np.ndarray) -> SanafeRun:
     snn = sanafe.Network()
     groups = []
     inp = snn.create_neuron_group("input", n_in, log_spikes=True)
-    for i in range(n_in):  # 1024 input somas per core: input i on core i // 1024
+    # 1024 input somas per core, and a core's neurons count inputs too: the inputs go on the cores after
+    # the last one chipfit uses
+    first = max(int(np.max(c, initial=-1)) for c in core_of_neuron[1:]) + 1
+    if first + (n_in - 1) // 1024 >= len(cores):
+        raise SanafeError(f"no free cores left for {n_in} input neurons in SANA-FE's Loihi")
+    for i in range(n_in):
         inp[i].set_attributes(model_attributes={"spikes": x[:, i].astype(int).tolist()},
                               soma_hw_name=f"loihi_inputs[{i % 1024}]")
-        inp[i].map_to_core(cores[i // 1024])
+        inp[i].map_to_core(cores[first + i // 1024])
     groups.append(inp)
     for p, pop in enumerate(net.populations[1:], start=1):
         shift = 2 ** pop.params.weight_shift
