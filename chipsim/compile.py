@@ -40,6 +40,7 @@ import nir
 import numpy as np
 
 from chipsim import quantize as q
+from chipsim import representable
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
@@ -77,6 +78,7 @@ def compile_graph(
         raise CompileError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
     dt_s = _resolve_dt(graph, profile, dt_s)
     nodes, edges = _flatten(graph)
+    representable.check_graph(nodes)
     _check_kinds(nodes, profile)
     preds = defaultdict(list)
     for src, dst in edges:
@@ -87,7 +89,8 @@ def compile_graph(
     chains = {tgt: _chains_into(tgt, preds, nodes, sources) for tgt in sorted(sources - {input_name})}
     order = _population_order(input_name, chains)
     output_pop = order.index(_output_source(output_name, preds, nodes))
-    return _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator)
+    return representable.check_network(
+        _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator))
 
 
 # ---------------------------------------------------------------- graph structure
@@ -577,8 +580,9 @@ def _fixed_params(
     threshold, clipped = q.threshold_mantissa(
         nrn.threshold, scale, strict=STRICT_THRESHOLD[model.kind], max_mantissa=max_mantissa
     )
-    if clipped:
-        notes.append(f"{name}: threshold {nrn.threshold:g}/scale {scale:g} clipped to mantissa {threshold}")
+    representable.check_threshold(name, nrn.threshold, scale, threshold, clipped, max_mantissa,
+                                  strict=STRICT_THRESHOLD[model.kind], state_bits=state_bits,
+                                  weight_shift=model.weight_shift, chip=profile.name)
     return NeuronParams(
         model=model.kind,
         threshold=threshold,

@@ -285,6 +285,8 @@ def build(net: ChipNetwork, float_method: str | None = None):
     synapses = []
     for j, proj in enumerate(net.projections):
         pre, post, w = synapse_lists(proj)
+        if pre.size == 0:  # Brian2 cannot connect an empty list (small random nets draw some)
+            continue
         syn = brian2.Synapses(groups[proj.pre], targets[proj.post], "w : 1", on_pre="inp_post += w",
                               name=f"proj{j}")
         syn.connect(i=pre.astype(np.int32), j=post.astype(np.int32))

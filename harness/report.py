@@ -54,11 +54,11 @@ def summary_rows(report: dict) -> list[tuple[str, str]]:
         ),
     ]
     if "dynamic_j" in energy:
-        static = energy["static_model"] or {}
+        static_model = energy["static_model"] or {}
         rows += [
             ("  dynamic (synapse + neuron + spike + routing + mac)", _j(energy["dynamic_j"])
              + ("" if energy["dynamic_j"] is not None else f" (known {_j(energy['dynamic_known_j'])})")),
-            (f"  static ({static.get('chips_powered', '?')} chip(s) powered x latency)",
+            (f"  static ({static_model.get('chips_powered', '?')} chip(s) powered x latency)",
              _j(energy["static_j"])),
         ]
     rows += [(f"  energy: {name}", _j(value)) for name, value in energy["per_inference_j"].items()]

@@ -88,6 +88,9 @@ def parse(path: str) -> Mapping:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ProfileError(path, "<file>", "a readable profile file", error.strerror or str(error)) from None
+    except UnicodeDecodeError as error:
+        found = f"byte 0x{error.object[error.start]:02x} at offset {error.start}, not UTF-8"
+        raise ProfileError(path, "<file>", "a UTF-8 text YAML file", found) from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as error:
