@@ -775,7 +775,9 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         grids = {}
         exp_max = profile.core.weight_exponent_max
         if exp_max is not None and profile.neuron.kind == "loihi_cuba":
-            scale, grids = _loihi_grids(raws, incoming, gain, exp_max)
+            top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
+            floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
+            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor)
         params = _fixed_params(tgt, nrn, profile, scale, dt_s, integrator, reset, notes)
         bias_v = (g_b * biases[tgt] + _input_gain(nrn.tau_mem_s, dt_s, integrator) * nrn.v_leak) * nrn.k
         bias, n_clipped = q.clip_signed(bias_v / scale * 2**profile.neuron.weight_shift, params.state_bits)
@@ -808,14 +810,16 @@ def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
     return raw.vals * gain[raw.cols]
 
 
-def _loihi_grids(raws, incoming, gain, exp_max) -> tuple[float, dict]:
+def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
     """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
-    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1."""
+    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
+    the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
     effs = {i: _eff_values(raws[i], gain) for i in incoming}
     modes = {i: q.sign_mode(e) for i, e in effs.items()}
     peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
     exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
+    scale = max(scale, min_scale)
     return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
 
 
