@@ -1,13 +1,17 @@
-"""`harness sweep`: every method on every chip profile over seeds; resumable, parallel.
+"""`harness sweep`: every method on every chip profile over seeds; resumable, on this machine or on Dask.
 
 Writes OUT/cells/<profile>-<method>-s<seed>/ (a full run report each), OUT/sweep.json, OUT/sweep.md (results
 table, fit matrix) and OUT/pareto.png (accuracy on chip vs energy per inference, Pareto front per profile).
-A second call skips the finished cells.
+A second call skips the finished cells. With --scheduler the cells run on a Dask cluster (docs/sweeps.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness.commands.compress import OptionError
@@ -21,7 +25,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profiles", required=True, help="comma-separated profile names or YAML paths")
     p.add_argument("--methods", required=True, help="comma-separated compression methods")
     p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1)")
-    p.add_argument("--workers", type=int, help="parallel processes (default: cores)")
+    p.add_argument("--workers", type=int, help="local processes (default: cores; not with --scheduler)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the cells on Dask: a scheduler address (tcp://host:8786), a scheduler file (.json), or "
+        "local:N for a LocalCluster of N processes here",
+    )
+    p.add_argument(
+        "--shared-cache",
+        action="store_true",
+        help="with --scheduler: the workers see --cache-dir at this path (else models travel through Dask)",
+    )
     p.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep)")
     add_spec_arguments(p)
     p.set_defaults(func=run)
@@ -34,10 +49,29 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a batch system's time limit) ends the sweep the way Ctrl-C does: workers stopped,
+    finished cells kept, one line on stderr."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run(args: argparse.Namespace) -> int:
     import hwprofiles
     from compress import methods
     from harness.sweep import sweep
+    from harness.sweep_dask import local_workers
 
     profiles = _names(args.profiles, "profiles")
     for profile in profiles:
@@ -49,9 +83,17 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError(f"--seeds must be >= 1, got {args.seeds}")
     if args.workers is not None and args.workers < 1:
         raise OptionError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler is not None:
+        local_workers(args.scheduler)  # a malformed local:N fails here, before any work
+        if args.workers is not None:
+            raise OptionError("--workers is for local processes; with --scheduler the cluster has workers")
+    elif args.shared_cache:
+        raise OptionError("--shared-cache needs --scheduler (local processes always share the cache)")
     specs = [spec_from(args, p, m, seed) for p in profiles for m in names for seed in range(args.seeds)]
     out = Path(args.out)
-    rows = sweep(specs, out, cache=Path(args.cache_dir), workers=args.workers)
+    with sigterm_as_interrupt():
+        rows = sweep(specs, out, cache=Path(args.cache_dir), workers=args.workers, scheduler=args.scheduler,
+                     shared_cache=args.shared_cache)
     print((out / "sweep.md").read_text())
     failed = [r for r in rows if "error" in r]
     print(
