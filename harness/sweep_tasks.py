@@ -18,6 +18,7 @@ so its result does not depend on the process that ran it or on what that process
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import tempfile
 import traceback
@@ -50,8 +51,31 @@ class CellResult:
         return {"error": self.error, "kind": self.kind, "traceback": self.traceback}
 
 
+class TaskError(Exception):
+    """An exception of a task, reduced to what pickles everywhere (message, kind, traceback): a user
+    error's own class may take other constructor arguments than its message, and cannot be rebuilt."""
+
+    def __init__(self, message: str, kind: str, trace: str | None):
+        super().__init__(message, kind, trace)
+        self.message, self.kind, self.trace = message, kind, trace
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        result = failure(error)
+        raise TaskError(result.error, result.kind, result.traceback) from None
+
+
 def failure(error: BaseException) -> CellResult:
     """The CellResult of a cell whose task (or a task it needs) raised ``error``."""
+    if isinstance(error, TaskError):
+        return CellResult(error=error.message, kind=error.kind, traceback=error.trace)
     if getattr(error, "exit_code", None) == 2:
         return CellResult(error=str(error), kind="user")
     if type(error).__name__ in ("KilledWorker", "BrokenProcessPool"):  # the workers running it kept dying
@@ -97,11 +121,12 @@ def _one_torch_thread() -> Iterator[None]:
 @contextlib.contextmanager
 def _workspace(cache: str | None, inputs: Bundle) -> Iterator[tuple[Path, set[str]]]:
     """The cache folder a task works in and the names it was given; a private one when ``cache`` is None."""
+    quiet = contextlib.redirect_stdout(io.StringIO())  # methods draw their own progress bars: not here
     if cache is not None:
-        with _one_torch_thread():
+        with _one_torch_thread(), quiet:
             yield Path(cache), set()
         return
-    with tempfile.TemporaryDirectory(prefix="chipfit-task-") as tmp, _one_torch_thread():
+    with tempfile.TemporaryDirectory(prefix="chipfit-task-") as tmp, _one_torch_thread(), quiet:
         root = Path(tmp)
         materialize(inputs, root)
         yield root, set(inputs)
@@ -118,7 +143,7 @@ def dense_task(spec: RunSpec, cache: str | None) -> Bundle:
     from compress.pipeline import dense_model
     from harness.run import configs
 
-    with _workspace(cache, {}) as (root, given):
+    with _reported(), _workspace(cache, {}) as (root, given):
         model_cfg, dense_cfg, _ = configs(spec)
         dense_model(spec.dataset, model_cfg, dense_cfg, spec.seed, root / "dense", data_dir=spec.data_dir,
                     progress=False)
@@ -130,7 +155,7 @@ def compress_task(spec: RunSpec, cache: str | None, dense: Bundle) -> Bundle:
     import hwprofiles
     from harness.run import budget_for, compressed_model
 
-    with _workspace(cache, dense) as (root, given):
+    with _reported(), _workspace(cache, dense) as (root, given):
         compressed_model(spec, budget_for(spec, hwprofiles.load(spec.profile)), root, progress=False)
         return _made(root, given, cache is not None)
 
