@@ -80,6 +80,11 @@ def describe(client) -> str:
     return f"Dask scheduler {client.scheduler.address}: {len(workers)} workers, {threads} threads; {where}"
 
 
+def given(bundle: Bundle) -> Bundle:
+    """A cached model's files as a task's result (the scheduler can rerun it, unlike scattered data)."""
+    return bundle
+
+
 def execute(
     work: Plan,
     cache: str | None,
@@ -104,8 +109,8 @@ def execute(
             for key, spec in work.compress.items()
         }
         models: dict = dict(compressed)
-        for key, bundle in work.cached.items():
-            models[key] = client.scatter([bundle], hash=False)[0] if bundle else {}
+        for key, bundle in work.cached.items():  # a task, not scattered data: a dead worker loses none
+            models[key] = client.submit(given, bundle, key=f"cached-{key}-{token}") if bundle else {}
         cells = {
             client.submit(cell_task, spec, cache, models[key], key=f"cell-{cell_name(spec)}-{token}"): index
             for index, (spec, key) in enumerate(work.cells)
@@ -117,12 +122,14 @@ def execute(
             task = bar.add_task("cells on Dask", total=len(cells), running=0, failed=0)
 
             def settle(index: int | None, future) -> None:
-                error = future.exception()
+                try:
+                    result = future.result()
+                except Exception as error:  # the cell's, or that of a task it needs (cancelled included)
+                    result = failure(error)
                 if index is None:  # a model: keep its files in our cache (nothing when the cache is shared)
-                    if error is None:
-                        on_cache(future.result())
+                    if not isinstance(result, CellResult):
+                        on_cache(result)
                     return
-                result = failure(error) if error is not None else future.result()
                 on_cell(work.cells[index][0], result)
                 counts["failed"] += result.error is not None
                 bar.update(task, advance=1, failed=counts["failed"])

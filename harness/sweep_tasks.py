@@ -23,6 +23,7 @@ import json
 import tempfile
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def failure(error: BaseException) -> CellResult:
         return CellResult(error=str(error), kind="user")
     if type(error).__name__ in ("KilledWorker", "BrokenProcessPool"):  # the workers running it kept dying
         return CellResult(error=f"the workers running this cell died repeatedly ({error})", kind="worker")
+    if isinstance(error, CancelledError):  # the cluster dropped it (scheduler restarted, data lost)
+        return CellResult(error=f"the cluster cancelled this cell ({error})", kind="worker")
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return CellResult(error=f"{type(error).__name__}: {error}", kind="bug", traceback=trace)
 
