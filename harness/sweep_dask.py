@@ -70,13 +70,18 @@ def connect(scheduler: str) -> Iterator:
             cluster.close()
 
 
-def describe(client) -> str:
-    """One line: the scheduler, its workers, and its dashboard's address."""
+def describe(client, *, here: bool) -> str:
+    """One line: the scheduler, its workers, and its dashboard's address (``here``: a LocalCluster, whose
+    dashboard is only a page asking for bokeh when this environment lacks it)."""
+    import importlib.util
+
     info = client.scheduler_info()
     workers = info.get("workers", {})
     threads = sum(w.get("nthreads", 0) for w in workers.values())
     where = (f"dashboard {client.dashboard_link}" if "dashboard" in info.get("services", {})
-             else "no dashboard (the scheduler needs bokeh>=3.1 for one)")
+             else "no dashboard")
+    if here and importlib.util.find_spec("bokeh") is None:
+        where += " (its plots need bokeh>=3.1: pip install 'chipfit[cluster]')"
     return f"Dask scheduler {client.scheduler.address}: {len(workers)} workers, {threads} threads; {where}"
 
 
@@ -97,7 +102,7 @@ def execute(
     """Submit ``work`` to ``scheduler`` and record each cell as it lands; ``cache`` None means the workers
     cannot see the cache folder."""
     with connect(scheduler) as client:
-        print(describe(client), file=sys.stderr)
+        print(describe(client, here=local_workers(scheduler) is not None), file=sys.stderr)
         token = uuid.uuid4().hex[:8]  # this sweep's tasks, told apart from others on a shared scheduler
         dense = {
             key: client.submit(dense_task, spec, cache, key=f"dense-{key}-{token}")
