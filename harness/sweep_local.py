@@ -63,6 +63,14 @@ def _phase(pool: _Pool, jobs: dict, handle: Callable[[object, Future], None],
         jobs = lost
 
 
+def _error(future: Future) -> Exception | None:
+    """The task's exception; a Ctrl-C that reached the worker too interrupts the sweep, it is no result."""
+    error = future.exception()
+    if error is not None and not isinstance(error, Exception):
+        raise KeyboardInterrupt
+    return error
+
+
 def execute(
     work: Plan,
     cache: str,
@@ -83,11 +91,11 @@ def execute(
             bar.update(task, running=running, failed=counts["failed"])
 
         def settle_model(key: str, future: Future) -> None:
-            if future.exception() is not None:
+            if _error(future) is not None:
                 failed[key] = future.exception()
 
         def settle_cell(index: int, future: Future) -> None:
-            error = future.exception()
+            error = _error(future)
             done(work.cells[index][0], failure(error) if error is not None else future.result())
 
         def done(spec, result: CellResult) -> None:
