@@ -258,8 +258,11 @@ def sweep(
         table = [rows[cell_name(s)] for s in specs]
         summary = {"cells": table, "specs": [dataclasses.asdict(s) for s in specs]}
         write_json_atomic(out / "sweep.json", summary)
-        plots.pareto_plot([r for r in table if "error" not in r], out / "pareto.png",
-                          "Accuracy on chip vs energy per inference")
+        ok = [r for r in table if "error" not in r]
+        if ok:
+            plots.pareto_plot(ok, out / "pareto.png", "Accuracy on chip vs energy per inference")
+        else:
+            (out / "pareto.png").unlink(missing_ok=True)
         write_text_atomic(out / "sweep.md", markdown(table))
     return table
 
@@ -317,5 +320,8 @@ def markdown(rows: list[dict]) -> str:
         lines.append(
             f"| {profile} | " + " | ".join(fit_matrix.get((profile, m), "-") for m in methods) + " |"
         )
-    lines += ["", "## Accuracy on chip vs energy (Pareto front marked)", "", "![pareto](pareto.png)", ""]
+    if any("error" not in r for r in rows):
+        lines += ["", "## Accuracy on chip vs energy (Pareto front marked)", "", "![pareto](pareto.png)", ""]
+    else:
+        lines += ["", "No cell finished: no Pareto plot.", ""]
     return "\n".join(lines)
