@@ -251,8 +251,8 @@ def sweep(
             else:
                 from harness.sweep_dask import execute
 
-                execute(work, None if private else str(cache), on_cell, on_cache, scheduler=scheduler,
-                        progress=progress)
+                shared = None if private else str(cache.resolve())  # a worker's working folder is its own
+                execute(work, shared, on_cell, on_cache, scheduler=scheduler, progress=progress)
         else:
             _say(f"all {len(specs)} cells are finished: nothing to run")
         table = [rows[cell_name(s)] for s in specs]
