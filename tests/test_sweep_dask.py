@@ -161,3 +161,18 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot reach the Dask scheduler" in err[0] and "tcp://127.0.0.1:9" in err[0]
+
+
+def test_with_shared_cache_the_workers_read_the_models_in_the_client_cache(cluster, one_machine, tmp_path):
+    cache = one_machine.parent / "cache"  # the one-machine sweep's: every model is there
+    before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    argv = ["sweep", "--profiles", "truenorth", "--methods", "magnitude", "--seeds", "2", *TINY,
+            "--out", str(tmp_path), "--cache-dir", str(cache), "--scheduler", cluster.scheduler_address,
+            "--shared-cache"]
+    assert cli.main(argv) == 0
+    rows = json.loads((tmp_path / "sweep.json").read_text())["cells"]
+    local = json.loads((one_machine / "sweep.json").read_text())["cells"]
+    assert rows == [r for r in local if (r["profile"], r["method"]) == ("truenorth", "magnitude")]
+    report = json.loads((tmp_path / "cells" / "truenorth-magnitude-s1" / "report.json").read_text())
+    assert report["compression"]["cached_in"].startswith(str(cache))
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == before  # nothing recomputed
