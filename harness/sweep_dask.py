@@ -50,7 +50,7 @@ def connect(scheduler: str) -> Iterator:
     try:
         if n is not None:
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
             client = Client(cluster)
         elif scheduler.endswith(".json"):
             if not Path(scheduler).is_file():
