@@ -36,10 +36,11 @@ class _Pool:
         self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     def terminate(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        """Kill the workers, then join the pool's manager thread (which sees them die and fails the pending
+        futures): left running, it races interpreter exit on a closed pipe (Python 3.11)."""
         for child in set(multiprocessing.active_children()) - self.before:
             child.terminate()
-        self.executor.shutdown(wait=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _phase(pool: _Pool, jobs: dict, handle: Callable[[object, Future], None],
