@@ -56,7 +56,8 @@ def compression_key_of(spec: RunSpec) -> str:
 
 def dense_key_of(spec: RunSpec) -> str:
     """One name per distinct dense model (what the dense model depends on, hashed)."""
-    inputs = (spec.dataset, spec.model, spec.seed, spec.steps, spec.dense_epochs, spec.data_dir)
+    inputs = (spec.dataset, spec.model, spec.seed, spec.steps, spec.dense_epochs, spec.data_dir,
+              sorted(spec.events.items()))
     return f"{spec.dataset}-{spec.model}-s{spec.seed}-{hashlib.sha256(repr(inputs).encode()).hexdigest()[:8]}"
 
 

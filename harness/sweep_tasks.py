@@ -144,11 +144,11 @@ def _made(root: Path, given: set[str], shared: bool) -> Bundle:
 def dense_task(spec: RunSpec, cache: str | None) -> Bundle:
     """Train (or find) the dense model ``spec`` starts from; the files made when the cache is private."""
     from compress.pipeline import dense_model
-    from harness.run import configs
+    from harness.run import configs, dataset_of
 
     with _reported(), _workspace(cache, {}) as (root, given):
         model_cfg, dense_cfg, _ = configs(spec)
-        dense_model(spec.dataset, model_cfg, dense_cfg, spec.seed, root / "dense", data_dir=spec.data_dir,
+        dense_model(dataset_of(spec), model_cfg, dense_cfg, spec.seed, root / "dense", data_dir=spec.data_dir,
                     progress=False)
         return _made(root, given, cache is not None)
 
