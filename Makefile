@@ -7,7 +7,7 @@ export BRIAN2_CACHE_DIR := $(CURDIR)/.cache/brian2
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export MPLBACKEND := Agg
 
-.PHONY: install warm run test lint bench mutation clean
+.PHONY: install warm run test lint bench mutation clean lava-fixtures
 
 install: $(STAMP)
 
@@ -40,3 +40,16 @@ mutation: install
 
 clean:
 	rm -rf $(VENV) .cache runs
+
+# Lava's bit-accurate Loihi model, the reference of tests/test_lava_fixtures.py. lava-nc 0.10.0 needs
+# Python < 3.11: a side venv (ignored), never made by `make test`; the fixtures it writes are committed.
+LAVA_PYTHON ?= $(shell command -v python3.10 || echo /root/.pyenv/versions/3.10.13/bin/python)
+LAVA_VENV := .lava-venv
+
+$(LAVA_VENV)/.installed:
+	test -x $(LAVA_VENV)/bin/python || $(LAVA_PYTHON) -m venv $(LAVA_VENV)
+	$(LAVA_VENV)/bin/python -m pip install -q --disable-pip-version-check lava-nc==0.10.0
+	touch $@
+
+lava-fixtures: $(LAVA_VENV)/.installed
+	$(LAVA_VENV)/bin/python tests/fixtures/lava/generate.py tests/fixtures/lava

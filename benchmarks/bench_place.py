@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from chipsim.network import ChipNetwork, ConvKernel, NeuronParams, Population, Projection  # noqa: E402
 
-PARAMS = NeuronParams(model="loihi_cuba", threshold=64, decay_u=4096, decay_v=0, state_bits=24,
+PARAMS = NeuronParams(model="loihi_cuba", threshold=64, decay_u=4095, decay_v=0, state_bits=24,
                       current_bits=24, decay_bits=12, weight_shift=6)
 
 

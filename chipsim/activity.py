@@ -65,6 +65,8 @@ class Activity:
     population: dict[str, np.ndarray] | None = None  # counter -> int64 [batch, n_pops] (module docstring)
     n_samples: int | None = None  # streamed: samples simulated (counters keep fewer rows)
     totals: dict | None = None  # streamed: counter name -> sum over all samples, steps and cores
+    state: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None  # per population (u, v) after each step,
+    # [steps, batch, size] each, if recorded (``simulate(record_state=True)``)
 
     def __post_init__(self):
         shape = self.synops.shape

@@ -546,9 +546,15 @@ def _fixed_params(
     state_bits = model.state_bits or 16
     decay_bits = model.decay_bits or 12
     if model.kind == "loihi_cuba":
-        full = 2**decay_bits
-        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) if nrn.kind == "CubaLIF" else full
+        # Lava PyLifModelBitAcc: the current decays by du + 1, the voltage by dv, both 12-bit registers
+        top = 2**decay_bits - 1
+        cuba = nrn.kind == "CubaLIF"
+        du = q.decay_constant(nrn.tau_syn_s, dt_s, integrator, decay_bits) - 1 if cuba else top
+        du = min(max(du, 0), top)
         dv = q.decay_constant(nrn.tau_mem_s, dt_s, integrator, decay_bits)
+        if dv > top:
+            notes.append(f"{name}: voltage decay {dv} (forget every step) clipped to the register's {top}")
+            dv = top
     elif model.kind == "xylo_shift":
         max_shift = min(2**decay_bits - 1, state_bits)
         du = q.decay_shift(nrn.tau_syn_s, dt_s, max_shift) if nrn.kind == "CubaLIF" else 0
@@ -766,6 +772,12 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         max_abs = max((_max_eff(raws[i], gain) for i in incoming), default=0.0)
         bits, signed = profile.core.weight_bits or 8, profile.core.weight_signed
         scale = q.weight_scale(max_abs, bits, signed)
+        grids = {}
+        exp_max = profile.core.weight_exponent_max
+        if exp_max is not None and profile.neuron.kind == "loihi_cuba":
+            top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
+            floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
+            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor)
         params = _fixed_params(tgt, nrn, profile, scale, dt_s, integrator, reset, notes)
         bias_v = (g_b * biases[tgt] + _input_gain(nrn.tau_mem_s, dt_s, integrator) * nrn.v_leak) * nrn.k
         bias, n_clipped = q.clip_signed(bias_v / scale * 2**profile.neuron.weight_shift, params.state_bits)
@@ -774,7 +786,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         populations.append(Population(tgt, n, shapes[tgt], params, bias))
         for i in incoming:
             projections[i], quant[i] = _fixed_projection(
-                raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]])
+                raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
+                grids.get(i),
             )
     projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
                                                                                              strict=True)]
@@ -788,6 +801,34 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         quantization=tuple(quant),
         notes=tuple(notes),
     )
+
+
+def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
+    """The projection's weights with the post neurons' input gains folded in (NIR units)."""
+    if raw.conv is not None and np.ptp(gain) == 0:
+        return np.asarray(raw.conv.weight) * gain[0]
+    return raw.vals * gain[raw.cols]
+
+
+def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
+    """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
+    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
+    the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
+    effs = {i: _eff_values(raws[i], gain) for i in incoming}
+    modes = {i: q.sign_mode(e) for i, e in effs.items()}
+    peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
+    exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
+    scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
+    scale = max(scale, min_scale)
+    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
+
+
+def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
+    """Integer weights: the chip's mantissa x 2^exponent grid where it has one (``grid``), else symmetric."""
+    if grid is None:
+        return q.quantize_weights(w, scale, bits, signed)
+    mode, e = grid
+    return (q.loihi_round(np.asarray(w) / scale / 2**e, mode) << e).astype(np.int32)
 
 
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
@@ -827,11 +868,13 @@ def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection,
 
 
 def _fixed_projection(
-    raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int
+    raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
+    grid=None,
 ) -> tuple[Projection, LayerQuantization]:
+    exponent = None if grid is None else grid[1]
     if raw.conv is not None and np.ptp(gain) == 0:
         g = raw.conv
-        kernel = q.quantize_weights(g.weight * gain[0], scale, bits, signed)
+        kernel = _quantize(g.weight * gain[0], scale, bits, signed, grid)
         nz = g.weight != 0
         err_w, err_hat = g.weight[nz], kernel[nz] * scale / gain[0] if gain[0] else g.weight[nz]
         conv = ConvKernel(kernel, g.stride, g.padding, g.in_shape, g.out_shape)
@@ -848,10 +891,10 @@ def _fixed_projection(
             kernel_shape=raw.kernel_shape,
         )
         return proj, LayerQuantization(
-            raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err
+            raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     g = gain[raw.cols]
-    w_int = q.quantize_weights(raw.vals * g, scale, bits, signed)
+    w_int = _quantize(raw.vals * g, scale, bits, signed, grid)
     w_hat = np.divide(w_int * scale, g, out=raw.vals.copy(), where=g != 0)
     rmse, max_err = _errors(raw.vals, w_hat)
     keep = w_int != 0  # a weight that rounds to 0 is not a stored synapse
@@ -873,7 +916,8 @@ def _fixed_projection(
         weight_table_scope=scope,
         kernel_shape=raw.kernel_shape,
     )
-    return proj, LayerQuantization(raw.name, bits, scale, int(np.unique(weights).size), rmse, max_err)
+    return proj, LayerQuantization(raw.name, bits, scale, int(np.unique(weights).size), rmse, max_err,
+                                   exponent)
 
 
 def _errors(w: np.ndarray, w_hat: np.ndarray) -> tuple[float, float]:

@@ -10,12 +10,12 @@ the ones that fired become ``p``'s spike list for this step. The update runs one
 over each run of same-core neurons (so LLVM vectorises it and the active/idle counts are written once per
 run); the fired list is compacted from a 0/1 flag array afterwards.
 
-Fixed point: state in int64, clipped to the state's signed range every update (never wraps); input sums in
-int32 (a fan-in of 2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout.
-Models, as in Davies et al. IEEE Micro 2018 / Lava ``PyLifModelBitAcc`` (loihi_cuba), Cassidy et al.
-IJCNN 2013 (truenorth_lif), Rockpool Xylo (xylo_shift), sinabs IAF (speck_iaf). Deviations: Lava wraps u
-at 24 bits and floors the decay product; we saturate and round toward zero, as network.py (and
-brian2-loihi) fix.
+Fixed point: state in int64, clipped to the state's range every update, except loihi_cuba's current,
+which wraps once into (-2^23, 2^23] as Lava's bit-accurate model does; input sums in int32 (a fan-in of
+2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout. Models, as in
+Davies et al. IEEE Micro 2018 / Lava 0.10.0 ``PyLifModelBitAcc`` (loihi_cuba: bit for bit against Lava's
+fixtures in tests/fixtures/lava), Cassidy et al. IJCNN 2013 (truenorth_lif), Rockpool Xylo (xylo_shift),
+sinabs IAF (speck_iaf).
 
 Counters (``K_*``) are per step, per compact core, in int32. Synaptic events are counted where they are
 delivered (on the post neuron's core, in the step they are added), from the per-projection core counts of
@@ -164,20 +164,28 @@ def _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns
             ns[c] += hops_ns[g]
 
 
+@nb.njit(cache=True, inline="always")
+def _wrap(x, lo, hi):
+    """Wrap once into [lo, hi] (span hi - lo + 1) without a branch, as Lava's bit-accurate Loihi wraps u."""
+    span = hi - lo + 1
+    return x - span * (x > hi) + span * (x < lo)
+
+
 @nb.njit(cache=True)
 def _update_loihi(prm, acc, u, v, ref, bias, fired):
     """loihi_cuba over one run of neurons (slices of the state arrays); sets ``fired`` [n] to 0/1 and
-    returns how many updates were active."""
+    returns how many updates were active. The current decays by ``decay_u + 1`` (Lava's ``du`` plus its
+    ``ds_offset``), the voltage by ``decay_v``; u wraps into [u_lo, u_hi], v saturates."""
     dbits, shift = prm[P_DECAY_BITS], prm[P_SHIFT]
     mask = (np.int64(1) << dbits) - 1
-    keep_u, keep_v = (mask + 1) - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]
+    keep_u, keep_v = mask - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]
     thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
     u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
     n_active = 0
     for i in range(acc.size):
         x = np.int64(acc[i])
         uo, vo, bi, r = np.int64(u[i]), np.int64(v[i]), np.int64(bias[i]), ref[i]  # typable for float too
-        un = _sat(_shift0(uo * keep_u, dbits, mask) + (x << shift), u_lo, u_hi)
+        un = _wrap(_shift0(uo * keep_u, dbits, mask) + (x << shift), u_lo, u_hi)
         vc = _sat(_shift0(vo * keep_v, dbits, mask) + un + bi, v_lo, v_hi)
         vn, rn, f = _settle(vc, vo, r, thr, thr, subtract, v_lo, v_hi, refr)
         u[i], v[i], ref[i], fired[i] = un, vn, rn, f
@@ -336,7 +344,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                 sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair,
                 hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
-                pair_packets, traced, acc, u, v):
+                state_rec, pair_packets, traced, acc, u, v):
     """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values.
 
     The spike lists of the last ``ring`` steps are kept (a ring buffer, slot ``t % ring``), so a projection
@@ -345,6 +353,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
     n_pops = pop_off.size - 1
     n_total = pop_off[n_pops]
     record = raster.shape[0] > 0
+    record_state = state_rec.shape[1] > 0
     ring = 2
     for j in range(proj_pre.size):
         ring = max(ring, proj_delay[j] + 1)
@@ -398,6 +407,9 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct,
                                   pop_counters[p])
             cnt[cur, p] = n
+            if record_state:
+                state_rec[0, t, lo:hi] = u[lo:hi]
+                state_rec[1, t, lo:hi] = v[lo:hi]
             _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row,
                   traced)
             for k in range(n):
@@ -414,12 +426,13 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
               indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
               sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair,
               hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
-              pair_packets, acc_proto, state_proto):
+              state_rec, pair_packets, acc_proto, state_proto):
     """Run every sample of ``inputs`` [batch, steps, n_in] in parallel; fills the output arrays in place.
 
     Outputs: counters [batch, steps, 9, cores], pop_counters [batch, n_pops, 4] (int64, ``PC_*``: events
     into and updates of each population, over the whole run), spike_count [batch, n_total], out_spikes
-    [batch, steps, n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets
+    [batch, steps, n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), state_rec
+    [batch, 2, steps, n_total] (u and v after each step; [batch, 2, 0, 0]: not recorded), pair_packets
     [traced, steps, n_pairs] (only samples b < traced fill it; [1, steps, 0]: none).
     ``acc_proto``/``state_proto`` fix the dtypes (size 0).
     """
@@ -437,5 +450,4 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                     dest_pair, hops_ew, hops_ns, out_pop, counters[b], pop_counters[b], spike_count[b],
-                    out_spikes[b],
-                    raster[b], pp, (b < n_traced) & has_pairs, acc, u, v)
+                    out_spikes[b], raster[b], state_rec[b], pp, (b < n_traced) & has_pairs, acc, u, v)

@@ -26,10 +26,13 @@ state's bits, [-2^(b-1), 2^(b-1)-1], never wraps; ``x >>0 D`` is a shift of |x| 
 (rounds toward zero, as Loihi and brian2-loihi do); ``>>`` is an arithmetic shift (floor); ``in`` is the
 sum of the weights of the synapses that received a spike this step.
 
-- ``loihi_cuba`` (Davies et al. 2018; Lava PyLifModelBitAcc; brian2-loihi):
-  u = sat_u((u * (2^D - decay_u)) >>0 D + (in << weight_shift));
-  v = sat_v((v * (2^D - decay_v)) >>0 D + u + bias);
-  spike if v > threshold << weight_shift. ``decay_u = 2^D`` makes u the plain input (a LIF).
+- ``loihi_cuba`` (Davies et al. 2018; Lava 0.10.0 PyLifModelBitAcc, bit for bit):
+  u = wrap_u((u * (2^D - (decay_u + 1))) >>0 D + (in << weight_shift));
+  v = clip((v * (2^D - decay_v)) >>0 D + u + bias, -(2^(b-1) - 1), 2^(b-1) - 1);
+  spike if v > threshold << weight_shift. ``decay_u`` and ``decay_v`` are Lava's 12-bit registers du, dv
+  (0..2^D - 1): the current decays by du + 1 (Lava's ``ds_offset``), so ``decay_u = 2^D - 1`` makes u the
+  plain input (a LIF) and u always decays a little; ``wrap_u`` wraps once into (-2^(b-1), 2^(b-1)], as
+  Lava does (not a saturation).
 - ``truenorth_lif`` (Cassidy et al., IJCNN 2013): v = sat_v(v + in + bias - decay_v) (``decay_v`` is the
   linear leak per step); spike if v >= threshold.
 - ``xylo_shift`` (Rockpool Xylo Audio 2): u = sat_u(u - (u >> decay_u) + in); v = sat_v(v - (v >> decay_v)
@@ -58,7 +61,8 @@ import numpy as np
 class NeuronParams:
     """Scalar dynamics of one population, in the chip's units (integers in fixed point, floats otherwise).
 
-    Fixed point: ``decay_u`` and ``decay_v`` are decay constants in 0..2**decay_bits (Loihi's du, dv);
+    Fixed point: ``decay_u`` and ``decay_v`` are the chip's decay registers (Loihi: Lava's du, dv in
+    0..2**decay_bits - 1, the current decaying by du + 1; Xylo: bit shifts);
     ``threshold`` is the threshold mantissa (compared as ``threshold << weight_shift``); ``bias`` is per
     neuron in state units. Float (``float_lif``): ``tau_syn_s``/``tau_mem_s`` are time constants in s
     (``tau_syn_s = 0`` for a plain LIF, ``inf`` for IF), ``r`` the NIR resistance, ``v_leak``,
@@ -150,6 +154,7 @@ class LayerQuantization:
     distinct_values: int
     rmse: float
     max_abs_error: float
+    exponent: int | None = None  # Loihi's weight exponent: weights = mantissa x 2^exponent; None: none
 
 
 @dataclass(frozen=True)
@@ -191,3 +196,16 @@ def conv_synapse_count(conv: ConvKernel) -> int:
     in_bounds_x = ((cols >= 0) & (cols < w_in)).sum(axis=0)  # [kw]
     nonzero_taps = np.count_nonzero(conv.weight, axis=(0, 1))  # [kh, kw] (c_out, c_in) pairs per tap
     return int((nonzero_taps * in_bounds_y[:, None] * in_bounds_x[None, :]).sum())
+
+
+def pipeline_steps(net: ChipNetwork) -> int:
+    """Steps from an input spike to the earliest effect on the output population: the longest chain of
+    forward projections' delays from the input to the output (recurrent projections excluded). A run of T
+    input steps needs T + pipeline_steps steps on the chip for the output to see all of its input."""
+    reach = [None] * len(net.populations)
+    reach[0] = 0
+    for post in range(1, len(net.populations)):  # populations are in topological order
+        into = [reach[pr.pre] + int(pr.delay_steps) for pr in net.projections
+                if pr.post == post and pr.pre < post and reach[pr.pre] is not None]
+        reach[post] = max(into) if into else None
+    return int(reach[net.output] or 0)

@@ -103,3 +103,90 @@ def decay_shift(tau_s: float, dt_s: float, max_shift: int) -> int:
     if tau_s <= 0:
         return 0
     return int(min(max(round(math.log2(tau_s / dt_s)), 0), max_shift))
+
+
+def loihi_weights(w: np.ndarray, num_weight_bits: int = 8) -> np.ndarray:
+    """Integer weights as Loihi stores them (Lava 0.10.0 ``weightutils.clip_weights`` + ``truncate_weights``).
+
+    The sign mode is the matrix's: excitatory (all >= 0) clips to 0..255, inhibitory (all <= 0) to
+    -255..0, mixed to -256..255 and then drops one more low bit (the sign takes it), so mixed-sign weights
+    are even; ``8 - num_weight_bits`` further low bits are dropped (floor, as Lava's shifts do).
+    """
+    w = np.asarray(w, dtype=np.int64)
+    if w.size and w.min() >= 0:
+        mode = "excitatory"
+    elif w.size and w.max() <= 0:
+        mode = "inhibitory"
+    else:
+        mode = "mixed"
+    x = -w if mode == "inhibitory" else w
+    x = np.clip(x, -256 if mode == "mixed" else 0, 255)
+    drop = 8 - num_weight_bits + (mode == "mixed")
+    x = (x >> drop) << drop
+    return (-x if mode == "inhibitory" else x).astype(np.int32)
+
+
+def sign_mode(w: np.ndarray) -> str:
+    """Lava's sign mode of a weight matrix: 'excitatory' (all >= 0), 'inhibitory' (all <= 0) or 'mixed'."""
+    w = np.asarray(w)
+    if w.size == 0 or w.min() >= 0:
+        return "excitatory"
+    return "inhibitory" if w.max() <= 0 else "mixed"
+
+
+def loihi_mantissa_top(mode: str) -> int:
+    """Largest mantissa magnitude of an 8-bit Loihi weight: 254 mixed (even values), 255 single-sign."""
+    return 254 if mode == "mixed" else 255
+
+
+def loihi_round(x: np.ndarray, mode: str) -> np.ndarray:
+    """Nearest value of Loihi's 8-bit mantissa grid (Lava's clip + truncate, rounding to nearest instead
+    of Lava's floor): even values in -256..254 when mixed, 0..255 or -255..0 for one sign."""
+    x = np.asarray(x, dtype=np.float64)
+    if mode == "mixed":
+        return np.clip(2 * np.rint(x / 2), -256, 254).astype(np.int64)
+    lo, hi = (0, 255) if mode == "excitatory" else (-255, 0)
+    return np.clip(np.rint(x), lo, hi).astype(np.int64)
+
+
+def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int) -> int:
+    """Smallest weight exponent e in 0..exponent_max with max_abs / scale <= top * 2^e: the finest grid that
+    holds the projection's largest weight (so the least quantization error for it)."""
+    top = loihi_mantissa_top(mode)
+    need = max_abs / scale / top if scale > 0 else 0.0
+    e = 0
+    while e < exponent_max and need > 2**e * (1 + 1e-12):
+        e += 1
+    return e
+
+
+def loihi_scale(max_abs: list[float], modes: list[str], exponent_max: int, integer_exact: bool) -> float:
+    """NIR weight units per LSB for one post population on Loihi's mantissa x 2^exponent grid.
+
+    ``integer_exact`` (every effective weight already an integer on the grid at some exponent): 1, so the
+    compile keeps those integers. Otherwise the projection with the smallest weights uses its whole
+    mantissa (exponent 0) and larger ones take exponents, as far as ``exponent_max`` reaches.
+    """
+    if integer_exact:
+        return 1.0
+    live = [(m, loihi_mantissa_top(mode)) for m, mode in zip(max_abs, modes, strict=True) if m > 0]
+    if not live:
+        return 1.0
+    finest = min(m / top for m, top in live)
+    reach = max(m / (top * 2**exponent_max) for m, top in live)
+    return float(max(finest, reach))
+
+
+def on_loihi_grid(w: np.ndarray, exponent_max: int) -> bool:
+    """True when ``w`` are integers that Loihi stores exactly: mantissa x 2^e for one e in 0..exponent_max."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size == 0:
+        return True
+    if not np.array_equal(w, np.rint(w)):
+        return False
+    mode = sign_mode(w)
+    for e in range(exponent_max + 1):
+        m = w / 2**e
+        if np.array_equal(m, np.rint(m)) and np.array_equal(loihi_round(m, mode), m):
+            return True
+    return False

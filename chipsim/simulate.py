@@ -8,6 +8,7 @@ the routes (``chipsim.routing``) and wraps the counters in an :class:`~chipsim.a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -56,6 +57,8 @@ def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
         shift = int(prm.weight_shift)
         u_lo, u_hi = _int_range(prm.current_bits if prm.current_bits is not None else prm.state_bits)
         v_lo, v_hi = _int_range(prm.state_bits)
+        if prm.model == "loihi_cuba":  # Lava PyLifModelBitAcc: u wraps into (-2^23, 2^23], v >= -2^23 + 1
+            u_lo, u_hi, v_lo = u_lo + 1, u_hi + 1, v_lo + 1
         thr = int(prm.threshold) << shift if net.fixed_point else 0
         pop_int[p] = [engine.MODEL_CODES[prm.model], engine.RESET_SUBTRACT if prm.reset == "subtract" else 0,
                       thr, int(prm.decay_u), int(prm.decay_v), int(prm.decay_bits or 0), shift,
@@ -183,7 +186,7 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
 
 
 def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster: bool,
-         threads: int | None = None) -> dict:
+         threads: int | None = None, record_state: bool = False) -> dict:
     """One engine call over the samples of ``x`` [batch, steps, n_in]: every output array, by name."""
     net, a = prep.net, prep.arrays
     batch, n_steps, _ = x.shape
@@ -196,6 +199,8 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         spike_count=np.zeros((batch, n_total), np.int32),
         out_spikes=np.zeros((batch, n_steps, net.populations[net.output].size), np.uint8),
         raster=np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8),
+        state_rec=np.zeros((batch, 2, n_steps, n_total) if record_state else (batch, 2, 0, 0),
+                           np.int64 if net.fixed_point else np.float64),
         pair_packets=np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32),
     )
     fixed = net.fixed_point
@@ -274,7 +279,8 @@ COUNTER_NAMES = {engine.K_SYNOPS: "synops", engine.K_MACS: "macs", engine.K_ACTI
 
 
 def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
-             steps: int | None = None, record_raster: bool = False, traced_samples: int = 4) -> Activity:
+             steps: int | None = None, record_raster: bool = False, traced_samples: int = 4,
+             record_state: bool = False) -> Activity:
     """Run ``net`` on ``input_spikes`` [steps, batch, n_in] (or [steps, n_in]: batch 1).
 
     ``steps`` truncates the input or pads it with silence. ``traced_samples``: how many samples (the first)
@@ -287,9 +293,16 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
     x, binary = _check_input(prep.net, input_spikes, steps)
     traced = _traced(prep, x.shape[0], x.shape[1], traced_samples)
-    r = _run(prep, x, binary, traced, record_raster)
-    return _activity(prep, r["counters"], r["spike_count"], r["out_spikes"], r["pair_packets"][:traced],
-                     binary, r["population"], r["raster"] if record_raster else None)
+    r = _run(prep, x, binary, traced, record_raster, record_state=record_state)
+    activity = _activity(prep, r["counters"], r["spike_count"], r["out_spikes"], r["pair_packets"][:traced],
+                         binary, r["population"], r["raster"] if record_raster else None)
+    if not record_state:
+        return activity
+    off = prep.arrays["pop_off"]
+    rec = r["state_rec"]
+    state = tuple((rec[:, 0, :, int(off[p]):int(off[p + 1])].transpose(1, 0, 2),
+                   rec[:, 1, :, int(off[p]):int(off[p + 1])].transpose(1, 0, 2)) for p in range(off.size - 1))
+    return dataclasses.replace(activity, state=state)
 
 
 CHUNK_BYTES = 64 * 2**20

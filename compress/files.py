@@ -9,9 +9,10 @@ file that cannot be written is a one-line :class:`WriteError` (exit 2), not a tr
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,17 @@ class WriteError(UserError):
     """A result that could not be written (a read-only folder, a full disk): names the path and why."""
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it; set straight back
-    os.umask(mask)
-    return mask
+def _create_temporary(folder: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file in ``folder`` opened as a plain ``open`` would make it (0666, the kernel applies the
+    umask), unlike ``mkstemp``'s 0600. The umask is never read: reading it means setting it, process-wide,
+    which races with other threads creating files."""
+    for _ in range(100):
+        name = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
@@ -34,13 +42,12 @@ def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = 
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, tmp = _create_temporary(path.parent, f".{path.name}.", suffix)
     except OSError as error:
         raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(fd)
     try:
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as error:  # a full disk, a target that became a folder: the place, not the program
         Path(tmp).unlink(missing_ok=True)

@@ -117,9 +117,10 @@ def _signed_range(bits: int | None) -> tuple[float, float]:
 # refractory step (v held, input ignored for v, no spike); rc counts refractory steps left.
 _BOOKKEEPING = "refr = int(rc > 0)\nrc = rc - refr\n"
 _FIXED_UPDATE = {
-    "loihi_cuba": (
-        "u_dec = u * (scale_d - decay_u)\n"
-        "u = clip(sign(u_dec) * floor(abs(u_dec) / scale_d) + inp * scale_w, u_min, u_max)\n"
+    "loihi_cuba": (  # Lava PyLifModelBitAcc: the current decays by du + 1 and wraps once into [u_min, u_max]
+        "u_dec = u * (scale_d - decay_u - 1)\n"
+        "u_raw = sign(u_dec) * floor(abs(u_dec) / scale_d) + inp * scale_w\n"
+        "u = u_raw - (u_max - u_min + 1) * int(u_raw > u_max) + (u_max - u_min + 1) * int(u_raw < u_min)\n"
         "v_dec = v * (scale_d - decay_v)\n"
         "v_new = clip(sign(v_dec) * floor(abs(v_dec) / scale_d) + u + bias, v_min, v_max)\n"
     ),
@@ -207,8 +208,11 @@ def _fixed_group(p: NeuronParams, size: int, bias: np.ndarray, k: int):
     group.scale_d = float(2 ** (p.decay_bits or 0))
     group.scale_w = float(shift)
     group.decay_u, group.decay_v = float(p.decay_u), float(p.decay_v)
-    group.u_min, group.u_max = _signed_range(p.current_bits if p.current_bits is not None else p.state_bits)
-    group.v_min, group.v_max = _signed_range(p.state_bits)
+    u_min, u_max = _signed_range(p.current_bits if p.current_bits is not None else p.state_bits)
+    v_min, v_max = _signed_range(p.state_bits)
+    if p.model == "loihi_cuba":  # Lava: u in (-2^(b-1), 2^(b-1)], v >= -2^(b-1) + 1
+        u_min, u_max, v_min = u_min + 1, u_max + 1, v_min + 1
+    group.u_min, group.u_max, group.v_min, group.v_max = u_min, u_max, v_min, v_max
     group.run_regularly(_BOOKKEEPING + _FIXED_UPDATE[p.model] + _HOLD, when="groups", order=10 * k + 3,
                         name=f"pop{k}_update")
     return group, group, []

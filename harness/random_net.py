@@ -70,7 +70,7 @@ def _fixed_params(model: NeuronModel, rng: np.random.Generator, layer: Layer, dr
     decay_u = decay_v = 0
     if kind == "loihi_cuba":
         full = 2 ** (model.decay_bits or 12)
-        decay_u = int(full if rng.random() < 0.3 else rng.integers(full // 4, full))
+        decay_u = int(full - 1 if rng.random() < 0.3 else rng.integers(full // 4, full))  # register du
         decay_v = int(rng.integers(full // 64, full // 4))
         if saturate:  # no leak: u and v integrate until they clip
             decay_u = decay_v = 0

@@ -106,7 +106,8 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         f"# chipfit run: {spec['method']} on {report['profile']['name']}",
         "",
         f"Dataset `{spec['dataset']}`, model `{spec['model']}`, seed {spec['seed']}, "
-        f"{report['accuracy']['samples']} test samples x {report['accuracy']['steps']} steps on chip.",
+        f"{report['accuracy']['samples']} test samples x {report['accuracy']['steps']} input steps on chip"
+        f" (+ {report['accuracy'].get('pipeline_steps', 0)} steps of the chip's synaptic delays).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -139,12 +140,13 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         "",
         "## Quantization",
         "",
-        "| projection | bits | scale | distinct | rmse | max error |",
-        "|---|---|---|---|---|---|",
+        "| projection | bits | exponent | scale | distinct | rmse | max error |",
+        "|---|---|---|---|---|---|---|",
     ]
     for q in report["quantization"]:
         lines.append(
-            f"| {q['projection']} | {q['bits']} | {q['scale']:.4g} | {q['distinct_values']} | "
+            f"| {q['projection']} | {q['bits']} | {'-' if q.get('exponent') is None else q['exponent']} | "
+            f"{q['scale']:.4g} | {q['distinct_values']} | "
             f"{q['rmse']:.4g} | {q['max_abs_error']:.4g} |"
         )
     if report["notes"] or report["fit"]["notes"]:

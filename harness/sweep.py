@@ -1,65 +1,177 @@
-"""Sweep methods x chips x seeds: every cell is one :func:`harness.run.run`, resumable and parallel.
+"""Sweep methods x chips x seeds: every cell is one :func:`harness.run.run`, resumable, on this machine or on
+a Dask cluster.
 
-A cell is finished when its ``report.json`` exists (written last and atomically), so a rerun skips it. The
-work runs in three phases so parallel workers never train the same model twice: dense models (one per
-seed, in this process), compressed models (one per distinct compression input, in parallel: two chips with
-the same budget share one), then the on-chip runs (in parallel). A cell that fails on bad input (a layer
-the chip cannot take, say) records its one-line error and the sweep goes on.
+The sweep folder holds one ``cells/<profile>-<method>-s<seed>/`` per cell. A cell is finished when its
+``report.json`` is a run report of exactly that cell's spec (written last and atomically): a rerun skips it,
+and recomputes, saying so, a cell whose report.json is truncated or foreign. The work is three kinds of task
+(:mod:`harness.sweep_tasks`) so no two workers train the same model: dense models (one per seed), compressed
+models (one per distinct compression input: two chips with the same budget share one), then the on-chip
+cells. The tasks run in a local process pool (:mod:`harness.sweep_local`) or on a Dask scheduler
+(:mod:`harness.sweep_dask`); either way a cell's files come back to this process, which alone writes the
+sweep folder, under a lock (a second sweep into the same folder is refused). A cell that fails (bad input,
+a bug, workers that keep dying) records its error in error.json and the sweep goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from compress.files import write_json_atomic, write_text_atomic
+from compress.files import to_jsonable, write_atomic, write_json_atomic, write_text_atomic
 from harness import plots
-from harness.run import RunSpec
+from harness.run import REPORT_SCHEMA, REPORT_VERSION, RunSpec
+from harness.sweep_tasks import TMP_SUFFIX, Bundle, CellResult, snapshot
+from hwprofiles.errors import UserError
+
+LOCK_NAME = ".sweep.lock"
+
+
+class SweepError(UserError):
+    pass
+
+
+def cell_name(spec: RunSpec) -> str:
+    return f"{Path(spec.profile).stem}-{spec.method}-s{spec.seed}"
 
 
 def cell_dir(out: Path, spec: RunSpec) -> Path:
-    return out / "cells" / f"{Path(spec.profile).stem}-{spec.method}-s{spec.seed}"
+    return out / "cells" / cell_name(spec)
 
 
 def compression_key_of(spec: RunSpec) -> str:
+    """The compressed model's cache folder name under ``cache/compressed``."""
     import hwprofiles
     from harness.run import budget_for, compression_key
 
     return f"{spec.method}-{compression_key(spec, budget_for(spec, hwprofiles.load(spec.profile)))}"
 
 
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _compress(spec: RunSpec, cache: str) -> str:
-    import hwprofiles
-    from harness.run import budget_for, compressed_model
-
-    budget = budget_for(spec, hwprofiles.load(spec.profile))
-    folder, _ = compressed_model(spec, budget, Path(cache), progress=False)
-    return str(folder)
+def dense_key_of(spec: RunSpec) -> str:
+    """One name per distinct dense model (what the dense model depends on, hashed)."""
+    inputs = (spec.dataset, spec.model, spec.seed, spec.steps, spec.dense_epochs, spec.data_dir,
+              sorted(spec.events.items()))
+    return f"{spec.dataset}-{spec.model}-s{spec.seed}-{hashlib.sha256(repr(inputs).encode()).hexdigest()[:8]}"
 
 
-def _run_cell(spec: RunSpec, out: str, cache: str) -> dict:
-    from harness.run import run
+@dataclass(frozen=True)
+class Plan:
+    """The tasks of a sweep: cells to run, the compressions and dense models they need that are not cached,
+    and the compressed models already cached (their files, empty when the workers share the cache)."""
 
+    cells: tuple[tuple[RunSpec, str], ...]  # (spec, compression key)
+    compress: dict[str, RunSpec]  # compression key -> a spec that makes it
+    dense_of: dict[str, str]  # compression key -> dense key
+    dense: dict[str, RunSpec]  # dense key -> a spec that trains it
+    cached: dict[str, Bundle]  # compression key -> its files
+
+
+def plan(todo: Sequence[RunSpec], cache: Path, *, ship_cache: bool) -> Plan:
+    """What must run for ``todo``; with ``ship_cache`` the cached compressed models' files are read, to be
+    sent to workers that cannot see ``cache``."""
+    cells, compress, dense_of, dense, cached = [], {}, {}, {}, {}
+    for spec in todo:
+        key = compression_key_of(spec)
+        cells.append((spec, key))
+        if key in compress or key in cached:
+            continue
+        folder = cache / "compressed" / key
+        if (folder / "metrics.json").exists() and (folder / "model.nir").exists():
+            cached[key] = snapshot(cache, f"compressed/{key}") if ship_cache else {}
+            continue
+        compress[key] = spec
+        dense_of[key] = dense_key_of(spec)
+        dense.setdefault(dense_of[key], spec)
+    return Plan(tuple(cells), compress, dense_of, dense, cached)
+
+
+def finished_report(folder: Path, spec: RunSpec) -> tuple[dict | None, str | None]:
+    """(report, None) for a finished cell; (None, why) when report.json must be recomputed; (None, None)
+    when there is none."""
+    path = folder / "report.json"
+    if not path.exists():
+        return None, None
     try:
-        report = run(spec, Path(out), cache=Path(cache), progress=False)
-    except Exception as error:  # a user error ends this cell only; a bug still surfaces in the table
-        if getattr(error, "exit_code", None) != 2:
-            raise
-        result = {"error": str(error)}
-        write_json_atomic(Path(out) / "error.json", result)
-        return result
-    return report
+        report = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return None, "is not JSON (truncated by a killed run?)"
+    if not isinstance(report, dict) or (report.get("schema"), report.get("version")) != (
+        REPORT_SCHEMA,
+        REPORT_VERSION,
+    ):
+        return None, f"is not a {REPORT_SCHEMA} version {REPORT_VERSION} report"
+    ours = to_jsonable(spec.to_dict())
+    theirs = report.get("spec")
+    if theirs != ours:
+        if not isinstance(theirs, dict):
+            return None, "has no spec"
+        key = next(k for k in ours if theirs.get(k) != ours[k])
+        return None, f"was made for {key}={theirs.get(key)!r}, this sweep has {key}={ours[key]!r}"
+    try:
+        summarize(spec, report)
+    except (KeyError, TypeError) as error:
+        return None, f"lacks {error}"
+    return report, None
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.sweep.lock`` (an advisory flock, released by the kernel even when the process is killed)
+    or refuse: two sweeps writing one folder would run the same cells twice."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise SweepError(
+                f"{out}: another sweep ({holder}) is writing into this folder; wait for it to end or give "
+                "another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(out: Path) -> int:
+    """Delete the temporary files of atomic writes that a killed sweep left in ``out`` (under the lock, no
+    writer is running); return how many."""
+    leftovers = [p for p in out.rglob(f".*{TMP_SUFFIX}") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
+
+
+def record(out: Path, spec: RunSpec, result: CellResult, cache: Path, *, private_cache: bool) -> dict:
+    """Write one cell's result into the sweep folder (each file atomically, report.json last) and return
+    its row. A failed cell gets error.json, and loses a stale report.json."""
+    folder = cell_dir(out, spec)
+    if result.error is not None:
+        write_json_atomic(folder / "error.json", result.error_record())
+        (folder / "report.json").unlink(missing_ok=True)
+        return summarize(spec, {"error": result.error})
+    for name, data in sorted(result.files.items()):
+        write_atomic(folder / name, lambda tmp, data=data: tmp.write_bytes(data))
+    report = dict(result.report)
+    if private_cache:  # the worker's cache was a temporary folder: the files are now in ours
+        compression = dict(report["compression"])
+        compression["cached_in"] = str(cache / compression["cached_in"])
+        report["compression"] = compression
+    write_json_atomic(folder / "report.json", report)
+    (folder / "error.json").unlink(missing_ok=True)
+    return summarize(spec, report)
 
 
 def summarize(spec: RunSpec, report: dict) -> dict:
@@ -81,54 +193,79 @@ def summarize(spec: RunSpec, report: dict) -> dict:
     }
 
 
+def _say(text: str) -> None:
+    print(f"harness sweep: {text}", file=sys.stderr)
+
+
 def sweep(
-    specs: Sequence[RunSpec], out: Path, *, cache: Path, workers: int | None = None, progress: bool = True
+    specs: Sequence[RunSpec],
+    out: Path,
+    *,
+    cache: Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    shared_cache: bool = False,
+    progress: bool = True,
 ) -> list[dict]:
-    """Run every spec not yet finished under ``out``; write sweep.json, sweep.md and pareto.png."""
-    from rich.progress import Progress
+    """Run every spec not yet finished under ``out``; write sweep.json, sweep.md and pareto.png.
 
-    from compress.pipeline import dense_model
-    from harness.run import configs, dataset_of
+    Without ``scheduler`` the cells run in ``workers`` local processes sharing ``cache``. With one (an
+    address, a scheduler file, or ``local:N`` for a LocalCluster of N processes) they run on Dask workers,
+    which receive the models they need through the scheduler and send their results back, unless
+    ``shared_cache`` says they see ``cache`` at the same path.
+    """
+    names = [cell_name(s) for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SweepError(f"two cells would share the folder cells/{twice[0]}: give profiles distinct names")
+    out = Path(out)
+    with sweep_lock(out):
+        removed = remove_leftovers(out)
+        if removed:
+            _say(f"removed {removed} unfinished temporary file(s) left in {out} by a killed run")
+        rows: dict[str, dict] = {}
+        todo = []
+        for spec in specs:
+            report, why = finished_report(cell_dir(out, spec), spec)
+            if report is not None:
+                rows[cell_name(spec)] = summarize(spec, report)
+                continue
+            if why is not None:
+                _say(f"{cell_dir(out, spec) / 'report.json'} {why}: recomputing that cell")
+            todo.append(spec)
+        if todo:
+            private = scheduler is not None and not shared_cache
+            work = plan(todo, cache, ship_cache=private)
 
-    out.mkdir(parents=True, exist_ok=True)
-    workers = workers or max(1, min(len(specs), os.cpu_count() or 1))
-    todo = [s for s in specs if not (cell_dir(out, s) / "report.json").exists()]
-    context = multiprocessing.get_context("spawn")  # torch and numba threads do not survive fork
-    with Progress(disable=not progress) as bar:
-        dense_inputs = {(s.dataset, s.model, s.seed, s.steps, s.dense_epochs, s.data_dir): s for s in todo}
-        task = bar.add_task("dense models", total=len(dense_inputs))
-        for spec in dense_inputs.values():
-            model_cfg, dense_cfg, _ = configs(spec)
-            dense_model(dataset_of(spec), model_cfg, dense_cfg, spec.seed, cache / "dense",
-                        data_dir=spec.data_dir, progress=False)
-            bar.advance(task)
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-            distinct = list({compression_key_of(s): s for s in todo}.values())
-            task = bar.add_task("compress", total=len(distinct))
-            futures = [pool.submit(_compress, s, str(cache)) for s in distinct]
-            for future in as_completed(futures):
-                try:
-                    future.result()
-                except Exception as error:  # the cell's run reports it (user error) or re-raises (bug)
-                    if getattr(error, "exit_code", None) != 2:
-                        raise
-                bar.advance(task)
-            task = bar.add_task("on chip", total=len(todo))
-            futures = {pool.submit(_run_cell, s, str(cell_dir(out, s)), str(cache)): s for s in todo}
-            for future in as_completed(futures):
-                future.result()
-                bar.advance(task)
-    rows = []
-    for spec in specs:
-        folder = cell_dir(out, spec)
-        path = folder / "report.json" if (folder / "report.json").exists() else folder / "error.json"
-        rows.append(summarize(spec, json.loads(path.read_text())))
-    write_json_atomic(out / "sweep.json", {"cells": rows, "specs": [dataclasses.asdict(s) for s in specs]})
-    plots.pareto_plot(
-        [r for r in rows if "error" not in r], out / "pareto.png", "Accuracy on chip vs energy per inference"
-    )
-    write_text_atomic(out / "sweep.md", markdown(rows))
-    return rows
+            def on_cell(spec: RunSpec, result: CellResult) -> None:
+                rows[cell_name(spec)] = record(out, spec, result, cache, private_cache=private)
+
+            def on_cache(bundle: Bundle) -> None:
+                from harness.sweep_tasks import materialize
+
+                materialize(bundle, cache)
+
+            if scheduler is None:
+                from harness.sweep_local import execute
+
+                execute(work, str(cache), on_cell, workers=workers, progress=progress)
+            else:
+                from harness.sweep_dask import execute
+
+                shared = None if private else str(cache.resolve())  # a worker's working folder is its own
+                execute(work, shared, on_cell, on_cache, scheduler=scheduler, progress=progress)
+        else:
+            _say(f"all {len(specs)} cells are finished: nothing to run")
+        table = [rows[cell_name(s)] for s in specs]
+        summary = {"cells": table, "specs": [dataclasses.asdict(s) for s in specs]}
+        write_json_atomic(out / "sweep.json", summary)
+        ok = [r for r in table if "error" not in r]
+        if ok:
+            plots.pareto_plot(ok, out / "pareto.png", "Accuracy on chip vs energy per inference")
+        else:
+            (out / "pareto.png").unlink(missing_ok=True)
+        write_text_atomic(out / "sweep.md", markdown(table))
+    return table
 
 
 def _mean(values: list[float]) -> str:
@@ -184,5 +321,8 @@ def markdown(rows: list[dict]) -> str:
         lines.append(
             f"| {profile} | " + " | ".join(fit_matrix.get((profile, m), "-") for m in methods) + " |"
         )
-    lines += ["", "## Accuracy on chip vs energy (Pareto front marked)", "", "![pareto](pareto.png)", ""]
+    if any("error" not in r for r in rows):
+        lines += ["", "## Accuracy on chip vs energy (Pareto front marked)", "", "![pareto](pareto.png)", ""]
+    else:
+        lines += ["", "No cell finished: no Pareto plot.", ""]
     return "\n".join(lines)

@@ -89,6 +89,7 @@ class CoreLimits:
     max_channels: int | None = None  # most channels of a conv layer
     max_input_channels: int | None = None  # input channels the chip takes (Xylo Audio 2: 16)
     max_output_neurons: int | None = None  # output neurons the chip reads out (Xylo Audio 2: 8)
+    weight_exponent_max: int | None = None  # weights are mantissa x 2^e, e in 0..this (Loihi); None: none
 
 
 @dataclass(frozen=True)

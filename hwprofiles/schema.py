@@ -95,6 +95,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "max_channels": LIMIT,
         "max_input_channels": LIMIT,
         "max_output_neurons": LIMIT,
+        "weight_exponent_max": Rule("int", nullable=True, low=0, high=15),
     },
     "neuron": {
         "kind": Rule("enum", choices=NEURON_KINDS),

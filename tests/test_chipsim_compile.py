@@ -48,17 +48,19 @@ def affine_lif(w, b, **lif):
 def test_snntorch_style_affine_lif_maps_with_unit_gain_on_loihi():
     w = [[0.5, -1.0], [0.25, 0.0], [1.0, 0.75]]
     net = compile_graph(affine_lif(w, [0.1, 0.0, -0.2]), LOIHI, dt_s=DT)
-    scale = 1.0 / 127  # max|w| = 1 at 8 signed bits
+    scale = 1.0 / 254  # max|w| = 1 on Loihi's mixed-sign mantissa (even values up to 254, Lava)
     proj = net.projections[0]
     assert net.quantization[0].scale == pytest.approx(scale)
     # CSR over pre: input 0 -> posts 0, 1, 2; input 1 -> posts 0, 2 (the zero weight is not stored)
     assert proj.indptr.tolist() == [0, 3, 5]
     assert proj.targets.tolist() == [0, 1, 2, 0, 2]
-    assert proj.weights.tolist() == [64, 32, 127, -127, 95]  # round(w * 127)
+    assert proj.weights.tolist() == [128, 64, 254, -254, 190]  # w * 254 to the nearest even value
+    assert net.quantization[0].exponent == 0
     params = net.populations[1].params
-    assert params.decay_u == 4096 and params.decay_v == round(4096 * 0.1)  # LIF: no current; 1 - beta = 0.1
-    assert params.threshold == 127  # largest m with m * scale <= 1.0, strict '>' on Loihi
-    assert net.populations[1].bias.tolist() == [round(0.1 * 127 * 64), 0, round(-0.2 * 127 * 64)]
+    # LIF: no current (register du = 4095: u decays by du + 1 = 4096, the plain input); 1 - beta = 0.1
+    assert params.decay_u == 4095 and params.decay_v == round(4096 * 0.1)
+    assert params.threshold == 254  # largest m with m * scale <= 1.0, strict '>' on Loihi
+    assert net.populations[1].bias.tolist() == [round(0.1 * 254 * 64), 0, round(-0.2 * 254 * 64)]
 
 
 def test_nir_file_round_trip_compiles_the_same(tmp_path):
@@ -77,15 +79,17 @@ def test_dt_comes_from_graph_metadata_before_the_profile():
     assert compile_graph(graph, LOIHI, dt_s=5e-4).dt_s == 5e-4
 
 
-def test_integer_weights_times_scale_are_within_half_a_step_of_the_float_weights():
+def test_integer_weights_times_scale_are_within_half_a_grid_step_of_the_float_weights():
+    """Loihi's mixed-sign grid is the even values: half a step is one LSB (scale)."""
     w = np.random.default_rng(1).normal(size=(30, 20))
     net = compile_graph(affine_lif(w, np.zeros(30)), LOIHI, dt_s=DT)
     proj, scale = net.projections[0], net.quantization[0].scale
     dense = np.zeros((20, 30))
     rows = np.repeat(np.arange(20), np.diff(proj.indptr))
     dense[rows, proj.targets] = proj.weights * scale
-    assert np.all(np.abs(dense - w.T) <= scale / 2 + 1e-12)
-    assert net.quantization[0].max_abs_error <= scale / 2 + 1e-12
+    assert np.all(np.abs(dense - w.T) <= scale + 1e-12)
+    assert net.quantization[0].max_abs_error <= scale + 1e-12
+    assert np.all(proj.weights % 2 == 0)
 
 
 @pytest.mark.parametrize("strict", [True, False])
@@ -123,8 +127,9 @@ def test_cubalif_on_loihi_gets_both_decays_and_unit_gain_from_snntorch_conventio
     )
     net = compile_graph(chain(nir.Linear(np.array([[1.0, 0.5], [0.0, -1.0]])), cuba, n_in=2), LOIHI, dt_s=DT)
     params = net.populations[1].params
-    assert (params.decay_u, params.decay_v) == (round(4096 * 0.2), round(4096 * 0.1))
-    assert net.projections[0].weights.tolist() == [127, 64, -127]
+    # Lava's du register: the current decays by du + 1 = round(4096 * 0.2)
+    assert (params.decay_u, params.decay_v) == (round(4096 * 0.2) - 1, round(4096 * 0.1))
+    assert net.projections[0].weights.tolist() == [254, 128, -254]
 
 
 def test_xylo_decay_is_a_bit_shift_of_log2_tau_over_dt():
@@ -357,3 +362,33 @@ def test_missing_and_non_hdf5_files_are_compile_errors(tmp_path):
 def test_non_positive_dt_is_rejected():
     with pytest.raises(CompileError, match="positive"):
         compile_graph(affine_lif([[1.0]], [0.0]), LOIHI, dt_s=0.0)
+
+
+def integer_if_graph(w):
+    """Input -> Affine(w) -> IF(r=1, threshold 10): at dt = 1 the gain is 1, weights reach v as given."""
+    w = np.asarray(w, float)
+    nodes = {"input": nir.Input(np.array([w.shape[1]])), "fc": nir.Affine(w, np.zeros(w.shape[0])),
+             "if": nir.IF(r=np.ones(w.shape[0]), v_threshold=np.full(w.shape[0], 10.0)),
+             "output": nir.Output(np.array([w.shape[0]]))}
+    return nir.NIRGraph(nodes, [("input", "fc"), ("fc", "if"), ("if", "output")], type_check=False)
+
+
+def test_integer_weights_on_loihis_grid_compile_to_exactly_those_integers():
+    # even mantissas x 2^1: 508 = 254 << 1 is beyond the 8-bit mantissa, yet exact with exponent 1
+    w = [[200, -100], [508, 36]]
+    net = compile_graph(integer_if_graph(w), hwprofiles.load("loihi"), dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    dense = np.zeros((2, 2), int)
+    for i in range(2):
+        for k in range(proj.indptr[i], proj.indptr[i + 1]):
+            dense[proj.targets[k], i] = proj.weights[k]
+    assert dense.tolist() == w
+    assert quant.scale == 1.0 and quant.exponent == 1 and quant.rmse == 0.0
+    assert net.populations[1].params.threshold == 10
+
+
+def test_loihi_weights_take_the_smallest_exponent_that_holds_them():
+    # float weights: the largest lands on the top mixed-sign mantissa 254 at exponent 0, on even values
+    net = compile_graph(integer_if_graph([[0.5, -1.0]]), hwprofiles.load("loihi"), dt_s=1.0)
+    assert net.quantization[0].exponent == 0
+    assert sorted(net.projections[0].weights.tolist()) == [-254, 128]  # 0.5 * 254 = 127 -> nearest even

@@ -92,3 +92,12 @@ def test_the_output_of_a_chain_lags_by_its_depth_and_keeps_every_spike():
     x[[0, 2, 4]] = True
     out = simulate(net, single_core_placement(net, profile), x).output_spikes[:, 0, 0]
     assert np.flatnonzero(out).tolist() == [3, 5, 7]
+
+
+def test_pipeline_steps_is_the_longest_delay_chain_to_the_output():
+    from chipsim.network import pipeline_steps
+
+    assert pipeline_steps(compile_graph(chain_graph(), hwprofiles.load("loihi"), dt_s=1.0)) == 3
+    assert pipeline_steps(compile_graph(chain_graph(delays={2: 3}), hwprofiles.load("truenorth"),
+                                        dt_s=1.0)) == 6
+    assert pipeline_steps(compile_graph(chain_graph(), hwprofiles.load("speck"), dt_s=1.0)) == 0

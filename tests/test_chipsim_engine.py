@@ -47,11 +47,16 @@ def v_trace(net, pl, x):
 
 def loihi_reference(inputs, w, decay_u, decay_v, bias, threshold, reset="zero", refractory=0, bits=24,
                     u_bits=None):
-    """Pure-Python loihi_cuba of network.py's docstring; returns (spikes, u trace, v trace)."""
+    """Pure-Python loihi_cuba of network.py's docstring (Lava's: u decays by du + 1 and wraps once into
+    (-2^(b-1), 2^(b-1)], v is clipped to +-(2^(b-1) - 1)); returns (spikes, u trace, v trace)."""
     u_bits = bits if u_bits is None else u_bits
 
     def sat(x, b):
-        return min(max(x, -(2 ** (b - 1))), 2 ** (b - 1) - 1)
+        return min(max(x, -(2 ** (b - 1)) + 1), 2 ** (b - 1) - 1)
+
+    def wrap(x, b):
+        half = 2 ** (b - 1)
+        return x - 2 * half if x > half else x + 2 * half if x <= -half else x
 
     def rz(x, d):
         return x >> d if x >= 0 else -((-x) >> d)
@@ -60,7 +65,7 @@ def loihi_reference(inputs, w, decay_u, decay_v, bias, threshold, reset="zero", 
     spikes, us, vs = [], [], []
     for row in inputs:
         x = sum(wi for wi, s in zip(w, row, strict=True) if s)
-        u = sat(rz(u * (4096 - decay_u), 12) + x * 64, u_bits)
+        u = wrap(rz(u * (4096 - decay_u - 1), 12) + x * 64, u_bits)
         fired = False
         if ref > 0:
             ref -= 1
@@ -100,7 +105,7 @@ def simple_reference(model, ins, threshold, reset, bits, decay_u=0, decay_v=0, b
 
 
 def test_single_loihi_neuron_integrates_to_threshold():
-    params = NeuronParams(threshold=10, decay_u=4096, **LOIHI)
+    params = NeuronParams(threshold=10, decay_u=4095, **LOIHI)
     net, pl = one_layer(params, [[4]])
     # u = 4<<6 = 256 every step; v = 256, 512, 768 > 640: spike, reset to 0
     assert v_trace(net, pl, np.ones((6, 1), np.uint8)).tolist() == [0, 0, 1, 0, 0, 1]
@@ -118,26 +123,29 @@ def test_loihi_trajectory_matches_docstring_with_negative_values():
 
 
 def test_loihi_decay_rounds_toward_zero_for_negative_state():
-    # one inhibitory spike: u = -3 << 6 = -192; next u = (-192 * 4095) >>0 12 = -191 (a floor gives -192).
-    # decay_v = 4096 makes v = u + bias: with bias 192, v = 0 then 1 > threshold 0: a spike at step 1 only
-    # if the rounding is toward zero.
+    # one inhibitory spike: u = -3 << 6 = -192; next u = (-192 * (4096 - (0 + 1))) >>0 12 = -191 (a floor
+    # gives -192). decay_v = 4095 makes v = u + bias + (v * 1) >>0 12 = u + bias here: with bias 192, v = 0
+    # then 1 > threshold 0: a spike at step 1 only if the rounding is toward zero.
     x = np.array([[1], [0]], np.uint8)
-    assert loihi_reference(x, [-3], 1, 4096, 0, 0)[1] == [-192, -191]
-    net, pl = one_layer(NeuronParams(threshold=0, decay_u=1, decay_v=4096, **LOIHI), [[-3]], bias=192)
+    assert loihi_reference(x, [-3], 0, 4095, 0, 0)[1] == [-192, -191]
+    net, pl = one_layer(NeuronParams(threshold=0, decay_u=0, decay_v=4095, **LOIHI), [[-3]], bias=192)
     assert v_trace(net, pl, x).tolist() == [0, 1]
 
 
 SATURATION_CASES = {  # name: (bits, weights, input rows, threshold, reset, bias, decay_u, decay_v)
-    "v_positive": (dict(state_bits=12, current_bits=24), [10], [[1]] * 10, 31, "subtract", 0, 4096, 0),
+    "v_positive": (dict(state_bits=12, current_bits=24), [10], [[1]] * 10, 31, "subtract", 0, 4095, 0),
     "v_negative": (dict(state_bits=12, current_bits=24), [-10, 10], [[1, 0]] * 4 + [[0, 1]] * 6, 7, "zero", 0,
-                   4096, 0),
-    "u_positive": (dict(state_bits=24, current_bits=10), [100], [[1]] * 6, 8, "zero", 0, 4096, 4096),
-    "u_negative": (dict(state_bits=24, current_bits=10), [-100], [[1]] * 6, 0, "zero", 513, 4096, 4096),
+                   4095, 0),
+    # 64 inputs every step, u barely decays: it passes 2^23 (or -2^23) within 20 steps and wraps
+    "u_positive": (dict(state_bits=24, current_bits=24), [127] * 64, [[1] * 64] * 20, 131071, "zero", 0, 0,
+                   4095),
+    "u_negative": (dict(state_bits=24, current_bits=24), [-128] * 64, [[1] * 64] * 20, 0, "zero", 0, 0, 4095),
 }
 
 
 @pytest.mark.parametrize("case", sorted(SATURATION_CASES))
-def test_loihi_state_saturates_at_its_bounds(case):
+def test_loihi_state_saturates_or_wraps_at_its_bounds(case):
+    """v saturates at +-(2^(b-1) - 1); u wraps (Lava's bit-accurate model)."""
     bits, w, rows, thr, reset, bias, du, dv = SATURATION_CASES[case]
     x = np.array(rows, np.uint8)
     params = NeuronParams(threshold=thr, reset=reset, decay_u=du, decay_v=dv, **(LOIHI | bits))

@@ -13,6 +13,11 @@ def _sat(x, bits):
     return min(max(x, -(1 << (bits - 1))), (1 << (bits - 1)) - 1)
 
 
+def _wrap(x, bits):
+    half = 1 << (bits - 1)
+    return x - 2 * half if x > half else x + 2 * half if x <= -half else x
+
+
 def _rz(x, d):
     return x >> d if x >= 0 else -((-x) >> d)
 
@@ -31,8 +36,8 @@ def reference(prm: NeuronParams, w: np.ndarray, bias: np.ndarray, x: np.ndarray,
         ins = [int(w[row == 1, j].sum()) for j in range(n)]
         for j in range(n):
             xi, uo, vo, b = ins[j], u[j], v[j], int(bias[j])
-            if prm.model == "loihi_cuba":
-                u[j] = _sat(_rz(uo * (one - prm.decay_u), prm.decay_bits) + (xi << shift), u_bits)
+            if prm.model == "loihi_cuba":  # Lava: du + 1, u wraps once, v >= -(2^(b-1) - 1)
+                u[j] = _wrap(_rz(uo * (one - prm.decay_u - 1), prm.decay_bits) + (xi << shift), u_bits)
             elif prm.model == "xylo_shift":
                 u[j] = _sat(uo - (uo >> prm.decay_u) + xi, u_bits)
             fired = False
@@ -40,7 +45,8 @@ def reference(prm: NeuronParams, w: np.ndarray, bias: np.ndarray, x: np.ndarray,
                 ref[j] -= 1
             else:
                 if prm.model == "loihi_cuba":
-                    vc = _sat(_rz(vo * (one - prm.decay_v), prm.decay_bits) + u[j] + b, prm.state_bits)
+                    vc = max(_sat(_rz(vo * (one - prm.decay_v), prm.decay_bits) + u[j] + b, prm.state_bits),
+                             -(2 ** (prm.state_bits - 1)) + 1)
                     fired = vc > thr
                 elif prm.model == "xylo_shift":
                     vc = _sat(vo - (vo >> prm.decay_v) + u[j] + b, prm.state_bits)

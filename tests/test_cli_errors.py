@@ -227,8 +227,9 @@ def test_32_bit_weights_are_quantized_exactly(tmp_path):
 
     # a threshold of 1 at scale 1/(2^31-1) needs > 32 threshold bits and (with Loihi's shift of 6) 39 bits
     # of state; fan-in 1, so one step's input stays inside the engine's int32 sum
+    # weight_exponent_max null: a plain 32-bit weight grid, not Loihi's 8-bit mantissa x 2^e
     profile = hwprofiles.load(profile_with(tmp_path, "weight_bits", "32", threshold_bits="40",
-                                           state_bits="48", current_bits="48"))
+                                           state_bits="48", current_bits="48", weight_exponent_max="null"))
     w = np.array([[1.0], [-0.5], [0.25], [1.0]])
     net = compile_graph(load_graph(write_graph(tmp_path / "g.nir", weight=w, n_in=1)), profile, dt_s=DT)
     top = 2**31 - 1
@@ -238,7 +239,7 @@ def test_32_bit_weights_are_quantized_exactly(tmp_path):
 
 def test_an_input_sum_beyond_int32_is_refused(tmp_path, capsys):
     path = profile_with(tmp_path, "weight_bits", "32", threshold_bits="40", state_bits="48",
-                        current_bits="48")
+                        current_bits="48", weight_exponent_max="null")
     line = refused(["map", "--nir", str(write_graph(tmp_path / "g.nir")), "--profile", str(path)], capsys)
     assert "population 'lif'" in line and "int32" in line
 

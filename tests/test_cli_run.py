@@ -40,6 +40,15 @@ def test_run_writes_a_versioned_report_with_every_section(loihi_run):
     assert report["accuracy"]["samples"] == 24 and report["accuracy"]["steps"] == 4
     assert report["fit"]["fits"] is True and report["fit"]["nearest_budget"] is None
     assert report["latency"]["per_inference_s"] > 0
+    energy = report["energy"]
+    assert energy["total_j"] == pytest.approx(energy["dynamic_j"] + energy["static_j"])
+    assert energy["static_model"]["chips_powered"] == report["fit"]["chips_needed"]
+    # two projections of Loihi's one-step delay: the run simulates 4 + 2 steps
+    assert (report["accuracy"]["pipeline_steps"], report["accuracy"]["steps_on_chip"]) == (2, 6)
+    rows = report["counters"]["per_population"]
+    assert [r["population"] for r in rows] == list(report["spikes"]["per_inference_by_layer"])
+    assert sum(r["synops"] for r in rows) == pytest.approx(report["synops"]["per_inference_on_chip"])
+
 
 def test_run_energy_agrees_with_the_counts_of_the_report(loihi_run):
     """Each energy component against the report's own counts and loihi.yaml's figures (pJ): synapse 35.5,

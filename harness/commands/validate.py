@@ -33,6 +33,9 @@ OPTIONS = (
     opts.SEED,
     opts.Opt("--float", None, "compare the float NIR reference on any profile"),
     opts.Opt("--target", opts.Choice(("cython", "numpy")), "Brian2 code target", default="cython"),
+    opts.Opt("--against", opts.Choice(("brian2", "sanafe")),
+             "the reference: the Brian2 twin, or SANA-FE's Loihi with chipfit's core mapping",
+             default="brian2"),
     opts.JSON_OUT.but(help="write the figures to this JSON file"),
     opts.Opt("--plot", opts.OutFile((".png",)), "write a raster PNG of both simulators, divergences marked"),
 )
@@ -106,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
     profile = _profile(args)
     net, x, what = _network(args, profile)
+    if args.against == "sanafe":
+        return _against_sanafe(args, net, profile, x, what)
     comparisons = validate.validate(net, profile, x, target=args.target)
     figures = validate.report(net, comparisons, profile=profile.name, network=what, steps=args.steps,
                               samples=int(x.shape[1]), seed=args.seed, brian2_target=args.target)
@@ -117,6 +122,62 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         validate.plot(net, comparisons[0], args.plot)
     return 0 if figures["passed"] else 1
+
+
+SANAFE_ENERGY_TOLERANCE = 0.02  # relative, per SANA-FE unit compared (synapse, soma)
+
+
+def _against_sanafe(args, net, profile, x, what) -> int:
+    """Every sample in chipsim and SANA-FE on chipfit's placement; pass = identical per-neuron spike counts,
+    equal synaptic events and packets, synapse and soma energy within SANAFE_ENERGY_TOLERANCE."""
+    import numpy as np
+
+    from chipsim.cost import cost
+    from chipsim.place import place
+    from chipsim.simulate import simulate
+    from harness import sanafe_model
+
+    sanafe_model.check(net)
+    placement = place(net, profile)
+    steps = x.shape[0]
+    samples = []
+    for s in range(x.shape[1]):
+        xs = np.asarray(x[:, s]).astype(bool)
+        activity = simulate(net, placement, xs[:, None].astype(np.uint8), steps=steps + 1, record_raster=True)
+        priced = cost(activity, placement, profile, net)
+        theirs = sanafe_model.run(net, placement.core_of_neuron, xs)
+        samples.append(sanafe_model.compare(net, activity, priced, theirs, profile, steps))
+    passed = all(r["spike_counts_identical"]
+                 and r["synaptic_events"]["chipsim"] == r["synaptic_events"]["sanafe"]
+                 and r["packets"]["chipsim"] == r["packets"]["sanafe"]
+                 and all(r["energy_j"][u]["relative_error"] <= SANAFE_ENERGY_TOLERANCE
+                         for u in ("synapse", "soma"))
+                 for r in samples)
+    figures = {"against": "sanafe", "profile": profile.name, "network": what, "neurons": net.n_neurons,
+               "cores_used": int(placement.fit.cores_used), "steps": steps, "passed": passed,
+               "energy_tolerance": SANAFE_ENERGY_TOLERANCE, "samples": samples}
+    from rich.console import Console
+
+    console = Console()
+    for i, r in enumerate(samples):
+        console.print(f"sample {i}: spikes chipsim {r['spikes']['chipsim']} / SANA-FE "
+                      f"{r['spikes']['sanafe']} (per neuron identical: {r['spike_counts_identical']}); "
+                      "synaptic events "
+                      f"{r['synaptic_events']['chipsim']} / {r['synaptic_events']['sanafe']}; packets "
+                      f"{r['packets']['chipsim']} / {r['packets']['sanafe']}")
+        for unit, e in r["energy_j"].items():
+            console.print(f"  energy {unit}: {e['chipsim']:.4g} / {e['sanafe']:.4g} J "
+                          f"({100 * e['relative_error']:.2f}%)")
+        lat = r["latency_s"]
+        console.print(f"  latency {lat['chipsim']:.4g} / {lat['sanafe']:.4g} s "
+                      f"({100 * lat['relative_error']:.1f}%)")
+    console.print("PASSED" if passed else "FAILED")
+    print(json.dumps({"passed": passed}))
+    if args.json:
+        from compress.files import write_json_atomic
+
+        write_json_atomic(pathlib.Path(args.json), figures)
+    return 0 if passed else 1
 
 
 def _print(figures: dict) -> None:
