@@ -164,7 +164,10 @@ def test_report_has_every_key_docs_report_md_documents(report):
                         "spikes", "synops", "energy", "counters", "model", "quantization", "compression",
                         "notes", "timing_s", "artifacts"}
     assert (rep["schema"], rep["version"]) == ("chipfit.run_report", 1)
-    assert set(rep["accuracy"]) == {"float", "exported", "on_chip", "samples", "steps"}
+    assert set(rep["accuracy"]) == {"float", "exported", "on_chip", "samples", "steps", "pipeline_steps",
+                                    "steps_on_chip"}
+    # one projection with Loihi's one-step synaptic delay: the run goes 1 step past the 5 input steps
+    assert (rep["accuracy"]["pipeline_steps"], rep["accuracy"]["steps_on_chip"]) == (1, STEPS + 1)
     assert set(rep["latency"]) == {"per_inference_s", "throughput_per_s", "per_step_s", "compute_step_s",
                                    "network_step_s", "barrier_s", "traced_samples"}
     assert set(rep["spikes"]) == {"per_inference_by_layer", "per_inference"}
@@ -202,7 +205,7 @@ def test_latency_and_energy_are_the_cost_model_on_the_same_run(report):
     loihi = hwprofiles.load("loihi")
     net = compile_graph(tiny_graph(), loihi)
     pl = place(net, loihi)
-    c = cost(simulate(net, pl, spikes()), pl, loihi, net)
+    c = cost(simulate(net, pl, spikes(), steps=STEPS + 1), pl, loihi, net)  # + the one-step delay
     lat = rep["latency"]
     assert lat["per_inference_s"] == pytest.approx(c.latency_s)
     assert lat["throughput_per_s"] == pytest.approx(c.throughput_per_s)
@@ -220,7 +223,9 @@ def test_latency_and_energy_are_the_cost_model_on_the_same_run(report):
     assert c.static_j == pytest.approx(0.104 * c.latency_s)
     assert c.dynamic_j == pytest.approx(c.total_j - c.static_j)
     assert rep["energy"]["unknown"] == []
-    assert rep["notes"] == list(c.notes)
+    delay_note = ("the chip's synaptic delays put the output 1 steps behind the input: simulated 5 + 1 steps "
+                  "(silence after the input) so the output sees every input step")
+    assert rep["notes"] == [*c.notes, delay_note]
 
 
 def test_compressed_model_uses_the_cache_and_computes_only_when_absent(tmp_path, monkeypatch):
