@@ -110,7 +110,7 @@ def torch_gain(module, gain=GAIN):
     import torch
 
     with torch.no_grad():
-        for p in module.parameters():
+        for p in torch.nn.Module.parameters(module):  # Rockpool overrides .parameters()
             if p.ndim >= 2:
                 p.mul_(gain)
 
@@ -271,7 +271,53 @@ def sinabs() -> None:
         attempt("sinabs", model, run, inp, holder)
 
 
-FRAMEWORKS = {"snntorch": snntorch, "norse": norse, "sinabs": sinabs}
+# ---------------------------------------------------------------- Rockpool 3.1.0
+
+
+def rockpool() -> None:
+    import torch
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import LIFTorch, LinearTorch
+    from rockpool.nn.modules.torch.nir import to_nir
+
+    info0 = {"framework": "rockpool", "versions": versions("rockpool", "nir", "nirtorch", "torch"),
+             "neuron": "rockpool.nn.modules.LIFTorch(n) (defaults: tau_mem = tau_syn = 20 ms, dt 1 ms, threshold 1,"
+                       " StepPWL multi-spike, subtract)",
+             "exporter": "rockpool.nn.modules.torch.nir.to_nir(net)", "seed": SEED,
+             "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+
+    def run(net, x):
+        with torch.no_grad():
+            out = net(torch.from_numpy(x)[None])
+        out = out[0] if isinstance(out, tuple) else out
+        return out[0].detach().numpy()
+
+    torch.manual_seed(SEED)
+    mlp = Sequential(LinearTorch((MLP[0], MLP[1])), LIFTorch(MLP[1]), LinearTorch((MLP[1], MLP[2])), LIFTorch(MLP[2]))
+    torch_gain(mlp)
+    x = spikes((MLP[0],))
+
+    def mlp_build():
+        y = run(mlp, x)
+        mlp.reset_state()
+        return to_nir(mlp), y
+
+    attempt("rockpool", "mlp", mlp_build, x, dict(info0))
+
+    xc = spikes(CNN_IN)
+
+    def cnn_build():
+        torch.manual_seed(SEED)
+        conv = torch.nn.Conv2d(1, 4, 3)
+        net = Sequential(conv, LIFTorch(4 * 6 * 6))
+        return to_nir(net), None
+
+    info = dict(info0, exporter="rockpool.nn.modules.torch.nir.to_nir(Sequential(torch.nn.Conv2d(1, 4, 3), ...))",
+                note="Rockpool's NIR exporter maps LinearTorch, LIFTorch, LIFNeuronTorch and ExpSynTorch only")
+    attempt("rockpool", "cnn", cnn_build, xc, info)
+
+
+FRAMEWORKS = {"snntorch": snntorch, "norse": norse, "sinabs": sinabs, "rockpool": rockpool}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(FRAMEWORKS):
