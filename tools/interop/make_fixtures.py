@@ -33,6 +33,7 @@ T = 20  # steps
 SEED = 0
 GAIN = 3.0  # MLP
 GAIN_CNN = 8.0  # the pool averages 4 inputs
+ROCKPOOL_GAIN = 0.3  # Rockpool's LIFTorch adds the whole synaptic current to v every step (multi-spike)
 NORSE_GAIN = 8.0  # Norse's CubaLIF takes dt/tau_mem = 0.1 of its current per step
 MLP = (16, 12, 4)  # inputs, hidden, outputs
 CNN_IN = (1, 8, 8)  # C, H, W; conv 4x3x3 -> 4x6x6, pool 2 -> 4x3x3, flatten 36 -> linear 4
@@ -284,7 +285,7 @@ def rockpool() -> None:
              "neuron": "rockpool.nn.modules.LIFTorch(n) (defaults: tau_mem = tau_syn = 20 ms, dt 1 ms, threshold 1,"
                        " StepPWL multi-spike, subtract)",
              "exporter": "rockpool.nn.modules.torch.nir.to_nir(net)", "seed": SEED,
-             "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+             "gain": {"mlp": ROCKPOOL_GAIN}}
 
     def run(net, x):
         with torch.no_grad():
@@ -294,7 +295,7 @@ def rockpool() -> None:
 
     torch.manual_seed(SEED)
     mlp = Sequential(LinearTorch((MLP[0], MLP[1])), LIFTorch(MLP[1]), LinearTorch((MLP[1], MLP[2])), LIFTorch(MLP[2]))
-    torch_gain(mlp)
+    torch_gain(mlp, ROCKPOOL_GAIN)
     x = spikes((MLP[0],))
 
     def mlp_build():
@@ -317,7 +318,57 @@ def rockpool() -> None:
     attempt("rockpool", "cnn", cnn_build, xc, info)
 
 
-FRAMEWORKS = {"snntorch": snntorch, "norse": norse, "sinabs": sinabs, "rockpool": rockpool}
+# ---------------------------------------------------------------- Spyx 1.0.0
+
+
+def spyx() -> None:
+    import jax.numpy as jnp
+    import spyx.nn as snn
+    from flax import nnx
+    from spyx.nir import to_nir
+
+    info0 = {"framework": "spyx", "versions": versions("spyx", "nir", "jax", "flax"),
+             "neuron": "spyx.nn.LIF(shape, rngs=...) (defaults: beta per neuron ~ 0.5 + N(0, 0.25) truncated,"
+                       " threshold 1, superspike heaviside)",
+             "exporter": "spyx.nir.to_nir(model, {'input': shape}, {'output': n_out}, dt=1)", "seed": SEED,
+             "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+
+    def run(model, x):  # x [T, *shape] -> [T, n_out]; one sample, time-major
+        state = model.initial_state(1)
+        out = []
+        for t in range(T):
+            z, state = model(jnp.asarray(x[t][None]), state)
+            out.append(np.asarray(z[0]))
+        return np.stack(out)
+
+    def gain_all(model, gain):
+        for layer in model.layers:
+            if hasattr(layer, "kernel"):
+                layer.kernel.value = layer.kernel.value * gain
+
+    for variant, beta in (("", None), ("_beta09", 0.9)):
+        rngs = nnx.Rngs(SEED)
+        mlp = snn.Sequential(nnx.Linear(MLP[0], MLP[1], rngs=rngs), snn.LIF((MLP[1],), beta=beta, rngs=rngs),
+                             nnx.Linear(MLP[1], MLP[2], rngs=rngs), snn.LIF((MLP[2],), beta=beta, rngs=rngs))
+        gain_all(mlp, GAIN)
+        x = spikes((MLP[0],))
+        info = dict(info0, neuron=info0["neuron"] if beta is None else "spyx.nn.LIF(shape, beta=0.9, rngs=...)")
+        attempt("spyx", "mlp" + variant, lambda mlp=mlp, x=x: (
+            to_nir(mlp, {"input": np.array([MLP[0]])}, {"output": np.array([MLP[2]])}, dt=1), run(mlp, x)), x, info)
+
+        rngs = nnx.Rngs(SEED)
+        cnn = snn.Sequential(nnx.Conv(1, 4, (3, 3), padding="VALID", rngs=rngs), snn.LIF((6, 6, 4), beta=beta, rngs=rngs),
+                             snn.SumPool((2, 2), (2, 2), "VALID"), snn.Flatten(),
+                             nnx.Linear(36, 4, rngs=rngs), snn.LIF((4,), beta=beta, rngs=rngs))
+        gain_all(cnn, GAIN_CNN / 4)  # SumPool sums where the others average
+        xc = spikes(CNN_IN)  # [T, C, H, W]; Spyx runs channels-last
+        info = dict(info0, neuron=info["neuron"], layout="Spyx runs NHWC: input fed as x.transpose(0, 2, 3, 1)")
+        attempt("spyx", "cnn" + variant, lambda cnn=cnn, xc=xc: (
+            to_nir(cnn, {"input": np.array(CNN_IN)}, {"output": np.array([4])}, dt=1),
+            run(cnn, xc.transpose(0, 2, 3, 1))), xc, info)
+
+
+FRAMEWORKS = {"snntorch": snntorch, "norse": norse, "sinabs": sinabs, "rockpool": rockpool, "spyx": spyx}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(FRAMEWORKS):
