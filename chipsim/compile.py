@@ -36,6 +36,7 @@ import nir
 import numpy as np
 
 from chipsim import quantize as q
+from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
@@ -581,18 +582,47 @@ def _fixed_params(
     )
 
 
-def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str]) -> str:
-    meta = node.metadata if isinstance(getattr(node, "metadata", None), Mapping) else {}
-    asked = meta.get("reset")
+def _meta(node) -> Mapping:
+    return node.metadata if isinstance(getattr(node, "metadata", None), Mapping) else {}
+
+
+def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str], violations: list[Violation]) -> str:
+    """The node's reset (metadata 'reset', NIR's default 'zero'); one the chip lacks is a fit violation."""
+    asked = _meta(node).get("reset")
     if asked is not None and str(asked) not in ("zero", "subtract"):
         raise CompileError(f"node '{name}': metadata reset must be 'zero' or 'subtract', got {asked!r}")
     supported = profile.neuron.resets_supported
     if asked is not None and str(asked) not in supported:
-        raise CompileError(f"node '{name}': reset '{asked}' is not supported by {profile.name} ({supported})")
+        violations.append(Violation(
+            "reset_mode", None, 1, 0, name,
+            f"the graph resets by '{asked}'; {profile.name} resets only by {', '.join(supported)}"
+            f" (simulated with '{profile.neuron.reset}')",
+        ))
+        return profile.neuron.reset
     if asked is None and "zero" not in supported:  # NIR's default is reset to zero; the chip cannot
         notes.append(f"{name}: NIR resets to zero; {profile.name} only resets by '{profile.neuron.reset}'")
         return profile.neuron.reset
     return str(asked or "zero")
+
+
+def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violation]) -> tuple[str, bool]:
+    """(spike mode, reset after decay) from node metadata ('spike': 'single' | 'multi'; 'reset_after_decay').
+
+    Only the float reference runs multi-spike neurons and snnTorch's subtract-after-decay order; a chip
+    gets a fit violation for the first and a note-free approximation (subtract at the spike) for the second.
+    """
+    meta = _meta(node)
+    spike = str(meta.get("spike", "single"))
+    if spike not in ("single", "multi"):
+        raise CompileError(f"node '{name}': metadata spike must be 'single' or 'multi', got {spike!r}")
+    if spike == "multi" and profile.fixed_point:
+        violations.append(Violation(
+            "spike_mode", None, 1, 0, name,
+            f"the graph's neurons fire several spikes a step (multi-spike); {profile.name} fires one"
+            " (simulated single-spike)",
+        ))
+        spike = "single"
+    return spike, bool(meta.get("reset_after_decay", False))
 
 
 # ---------------------------------------------------------------- assembling the network
@@ -678,6 +708,7 @@ def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tu
 def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator) -> ChipNetwork:
     fixed = profile.fixed_point
     notes: list[str] = []
+    violations: list[Violation] = []
     raws: list[_Raw] = []
     biases = {}
     for tgt in order[1:]:
@@ -702,7 +733,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
     for post, tgt in enumerate(order[1:], start=1):
         n = math.prod(shapes[tgt])
         nrn = _neuron(tgt, nodes[tgt], n)
-        reset = _reset_mode(tgt, nodes[tgt], profile, notes)
+        reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
+        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
         if not fixed:
             params = NeuronParams(
@@ -716,6 +748,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 v_leak=nrn.v_leak,
                 w_in=nrn.w_in_ref,
                 integrator=integrator,
+                spike=spike,
+                reset_after_decay=reset_after_decay and reset == "subtract",
             )
             for i in incoming:
                 projections[i], quant[i] = _float_projection(
@@ -747,6 +781,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         fixed_point=fixed,
         quantization=tuple(quant),
         notes=tuple(notes),
+        violations=tuple(violations),
     )
 
 

@@ -44,8 +44,10 @@ N_COUNTERS = 9
 # columns of pop_int (int64 [P, 12])
 P_MODEL, P_RESET, P_THRESHOLD, P_DECAY_U, P_DECAY_V, P_DECAY_BITS, P_SHIFT, P_REFRACTORY = range(8)
 P_U_LO, P_U_HI, P_V_LO, P_V_HI = range(8, 12)
-# columns of pop_float (float64 [P, 7]): I += A*(w_in*in - I); v += B*(v_leak - v) + C*I
-F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN = range(7)
+P_MULTI = 12  # float only: 1 = multi-spike (floor(v / threshold) spikes a step, sinabs/Rockpool), 0 = one
+# columns of pop_float (float64 [P, 8]): I += A*(w_in*in - I); v += B*(v_leak - v) + C*I; a subtractive
+# reset takes F_SUB per spike (the threshold, or threshold / (1 - B) where snnTorch subtracts after decay)
+F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN, F_SUB = range(8)
 
 
 @nb.njit(cache=True, inline="always")
@@ -268,12 +270,18 @@ def _core_runs(pop_off, core_of):
 
 
 @nb.njit(cache=True)
-def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, ct):
-    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C)."""
+def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, ct, mult):
+    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C).
+
+    Single-spike: fires when v > threshold. Multi-spike (``P_MULTI``): n = floor(v / threshold) >= 1 spikes
+    (sinabs' MultiSpike, Rockpool's floor), written to ``mult[g]``, and a subtractive reset takes n * F_SUB.
+    """
     subtract = prm[P_RESET] == RESET_SUBTRACT
+    multi = prm[P_MULTI] != 0
     refr = prm[P_REFRACTORY]
     a, bb, c = fprm[F_A], fprm[F_B], fprm[F_C]
     v_leak, thr, v_reset, w_in = fprm[F_V_LEAK], fprm[F_THRESHOLD], fprm[F_V_RESET], fprm[F_W_IN]
+    sub = fprm[F_SUB]
     n_fired = 0
     core = core_of[lo] if hi > lo else 0
     n_active = 0
@@ -293,9 +301,11 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
             vn = vo
         else:
             vn = vo + bb * (v_leak - vo) + c * un
-            fired = vn > thr
+            count = np.floor(vn / thr) if multi and thr > 0 else 1.0
+            fired = vn >= thr if multi else vn > thr
             if fired:
-                vn = vn - thr if subtract else v_reset
+                vn = vn - count * sub if subtract else v_reset
+                mult[g] = count
                 ref[g] = refr
                 fired_list[n_fired] = g
                 n_fired += 1
@@ -327,6 +337,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
+    mult = np.ones(n_total, np.float64)  # spikes per firing neuron this step (float multi-spike only)
+    any_multi = not fixed and np.any(pop_int[:, P_MULTI] != 0)
     for t in range(steps):
         cur = t % 2
         prev = 1 - cur
@@ -355,25 +367,30 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 lst = spk[cur] if pre < p else spk[prev]
                 is_mac = analog and pre == 0
                 events_row = ct[K_MACS] if is_mac else ct[K_SYNOPS]
+                values = in_values if is_mac else no_values
+                if any_multi and pre > 0 and pop_int[pre, P_MULTI] != 0:
+                    values = mult[pop_off[pre]:pop_off[pre + 1]]
                 _deliver(p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
                          weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core,
-                         sc_count, acc, in_values if is_mac else no_values, events_row)
+                         sc_count, acc, values, events_row)
             fired = spk[cur, lo:hi]
             if fixed:
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
                                   bias, flag, fired, ct)
             else:
-                n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct)
+                n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct,
+                                  mult)
             cnt[cur, p] = n
             _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row,
                   traced)
             for k in range(n):
                 g = fired[k]
-                spike_count[g] += 1
+                m = np.int64(mult[g]) if any_multi else 1
+                spike_count[g] += m
                 if record:
                     raster[t, g] = 1
                 if p == out_pop:
-                    out_spikes[t, g - out_lo] = 1
+                    out_spikes[t, g - out_lo] = m
 
 
 @nb.njit(cache=True, parallel=True)

@@ -20,6 +20,8 @@ neighbours: fewer NoC hops where a layer chain wraps a mesh row. A network that 
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 
@@ -93,6 +95,8 @@ def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "greedy") -> P
     core_of = np.full(bins.size, -1, np.int64)
     core_of[bins >= 0] = core_of_bin[bins[bins >= 0]]
     fit = _fit_report(net, syn, cost, core_of, profile, strategy)
+    if net.violations:  # what the graph asks that the chip's neurons cannot do (compile found it)
+        fit = dataclasses.replace(fit, fits=False, violations=(*net.violations, *fit.violations))
     off = net.offsets()
     per_pop = tuple(core_of[off[i] : off[i + 1]].astype(np.int32) for i in range(len(net.populations)))
     return Placement(per_pop, fit, cpc, profile.mesh.width, profile.mesh.height, profile.mesh.cores_per_tile)

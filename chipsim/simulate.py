@@ -43,9 +43,9 @@ def _int_range(bits: int | None) -> tuple[int, int]:
 
 
 def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
-    """pop_int [P, 12] and pop_float [P, 7] (columns as ``engine.P_*`` / ``engine.F_*``)."""
-    pop_int = np.zeros((len(net.populations), 12), np.int64)
-    pop_float = np.zeros((len(net.populations), 7), np.float64)
+    """pop_int [P, 13] and pop_float [P, 8] (columns as ``engine.P_*`` / ``engine.F_*``)."""
+    pop_int = np.zeros((len(net.populations), 13), np.int64)
+    pop_float = np.zeros((len(net.populations), 8), np.float64)
     for p, pop in enumerate(net.populations[1:], start=1):
         prm = pop.params
         if prm.model not in engine.MODEL_CODES:
@@ -59,7 +59,7 @@ def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
         thr = int(prm.threshold) << shift if net.fixed_point else 0
         pop_int[p] = [engine.MODEL_CODES[prm.model], engine.RESET_SUBTRACT if prm.reset == "subtract" else 0,
                       thr, int(prm.decay_u), int(prm.decay_v), int(prm.decay_bits or 0), shift,
-                      int(prm.refractory_steps), u_lo, u_hi, v_lo, v_hi]
+                      int(prm.refractory_steps), u_lo, u_hi, v_lo, v_hi, int(prm.spike == "multi")]
         if not net.fixed_point:
             pop_float[p] = _float_coefficients(prm, net.dt_s)
     return pop_int, pop_float
@@ -80,7 +80,10 @@ def _float_coefficients(prm, dt_s: float) -> list[float]:
     else:
         b = gain(prm.tau_mem_s)
         c = b * prm.r
-    return [a, b, c, prm.v_leak, prm.threshold, prm.v_reset, prm.w_in]
+    # snnTorch's subtract (reset_delay): the next step subtracts the threshold after decaying v; subtracting
+    # threshold / (1 - B) at the spike gives the same v after that decay (B < 1)
+    sub = prm.threshold / (1.0 - b) if prm.reset_after_decay and b < 1 else prm.threshold
+    return [a, b, c, prm.v_leak, prm.threshold, prm.v_reset, prm.w_in, sub]
 
 
 def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
