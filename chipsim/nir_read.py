@@ -45,7 +45,9 @@ class Convention:
 
     dialect: str  # the dialect applied
     detected: str  # why: 'given' (--from), the evidence auto found, or 'could not tell'
-    dt_s: float | None  # None: none given, none in the graph, none the dialect knows (compile uses the profile)
+    dt_s: (
+        float | None
+    )  # None: none given, none in the graph, none the dialect knows (compile uses the profile)
     dt_from: str  # 'option' | 'graph' | 'dialect default' | 'none'
     reset: str | None  # 'zero' | 'subtract' on every neuron node (None: no neuron nodes)
     reset_after_decay: bool
@@ -56,7 +58,11 @@ class Convention:
     def describe(self) -> str:
         dt = "the profile's time step" if self.dt_s is None else f"dt {self.dt_s:g} s ({self.dt_from})"
         order = " after the next decay" if self.reset_after_decay else ""
-        lag = f", the framework's outputs lag {self.output_delay_steps} step(s)" if self.output_delay_steps else ""
+        lag = (
+            f", the framework's outputs lag {self.output_delay_steps} step(s)"
+            if self.output_delay_steps
+            else ""
+        )
         return (
             f"read as {self.dialect} ({self.detected}): {dt}, reset {self.reset}{order}, {self.spike}-spike,"
             f" {self.integrator} integration{lag}"
@@ -83,12 +89,16 @@ def read_file(path: str | Path) -> nir.NIRGraph:
         try:
             return nir.read(str(path))
         except Exception as error:
-            raise NIRReadError(f"{path}: not a readable NIR graph ({type(error).__name__}: {error})") from None
+            raise NIRReadError(
+                f"{path}: not a readable NIR graph ({type(error).__name__}: {error})"
+            ) from None
     except Exception as error:  # h5py/nir raise many kinds for a file that is not a NIR graph
         raise NIRReadError(f"{path}: not a readable NIR graph ({type(error).__name__}: {error})") from None
 
 
-def load(path: str | Path, source: str = "auto", dt_s: float | None = None, reset: str | None = None) -> Imported:
+def load(
+    path: str | Path, source: str = "auto", dt_s: float | None = None, reset: str | None = None
+) -> Imported:
     """Read ``path`` and translate it from ``source`` (see :func:`import_graph`)."""
     return import_graph(read_file(path), source, dt_s=dt_s, reset=reset)
 
@@ -110,7 +120,9 @@ def import_graph(
         name, evidence = dialects.detect(graph)
         if name is None:
             name = "nir"
-            warnings.append(f"could not tell which framework wrote the graph ({evidence}); assumed canonical NIR")
+            warnings.append(
+                f"could not tell which framework wrote the graph ({evidence}); assumed canonical NIR"
+            )
             evidence = "could not tell"
     else:
         name, evidence = source, "given"
@@ -132,8 +144,14 @@ def import_graph(
     warnings += dialect_notes(semantics.notes) + tau_warnings(graph, dt)
     neurons = [n for n in graph.nodes.values() if isinstance(n, NEURONS)]
     convention = Convention(
-        name, evidence, dt, dt_from, reset_used if neurons else None,
-        semantics.reset_after_decay and reset_used == "subtract", semantics.spike, semantics.integrator,
+        name,
+        evidence,
+        dt,
+        dt_from,
+        reset_used if neurons else None,
+        semantics.reset_after_decay and reset_used == "subtract",
+        semantics.spike,
+        semantics.integrator,
         semantics.output_delay_steps,
     )
     return Imported(graph, convention, tuple(warnings))
@@ -187,7 +205,7 @@ def replace_fields(node, **fields):
 
 
 def drop_batch_dims(graph: nir.NIRGraph) -> nir.NIRGraph:
-    """Input shapes without a leading batch dimension of 1 ([1, 64] -> [64], [1, 1, 28, 28] -> [1, 28, 28])."""
+    """Input shapes without a leading batch dim of 1 ([1, 64] -> [64]; [1, 1, 28, 28] -> [1, 28, 28])."""
     nodes = {}
     for name, node in graph.nodes.items():
         if isinstance(node, nir.Input):
@@ -245,8 +263,11 @@ def fold_avgpool(graph: nir.NIRGraph) -> tuple[nir.NIRGraph, list[str]]:
         k = np.atleast_1d(np.asarray(node.kernel_size)).astype(int)
         area = int(k[0]) * int(k[-1])
         stride = node.stride if node.stride is not None else node.kernel_size
-        nodes[name] = nir.SumPool2d(kernel_size=np.asarray(node.kernel_size), stride=np.asarray(stride),
-                                    padding=np.asarray(node.padding if node.padding is not None else (0, 0)))
+        nodes[name] = nir.SumPool2d(
+            kernel_size=np.asarray(node.kernel_size),
+            stride=np.asarray(stride),
+            padding=np.asarray(node.padding if node.padding is not None else (0, 0)),
+        )
         nxt = succ.get(name, [])
         while len(nxt) == 1 and isinstance(nodes[nxt[0]], nir.Flatten):
             nxt = succ.get(nxt[0], [])

@@ -21,7 +21,6 @@ neighbours: fewer NoC hops where a layer chain wraps a mesh row. A network that 
 from __future__ import annotations
 
 import dataclasses
-
 import math
 from dataclasses import dataclass
 

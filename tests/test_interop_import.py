@@ -17,8 +17,13 @@ from hwprofiles import load
 
 DATA = Path(__file__).parent / "data" / "interop"
 CASES = sorted((p.parent.name, p.stem) for p in DATA.glob("*/*.nir"))
-EXPECTED_DIALECT = {"snntorch": "snntorch", "norse": "norse", "sinabs": "sinabs", "rockpool": "rockpool",
-                    "spyx": "spyx"}
+EXPECTED_DIALECT = {
+    "snntorch": "snntorch",
+    "norse": "norse",
+    "sinabs": "sinabs",
+    "rockpool": "rockpool",
+    "spyx": "spyx",
+}
 # Spyx's default LIF draws beta per neuron; chipsim takes one time constant per node
 PER_NEURON_TAU = {("spyx", "mlp"), ("spyx", "cnn")}
 

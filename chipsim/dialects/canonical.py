@@ -24,10 +24,15 @@ def detect(graph) -> str | None:
 
 
 def to_canonical(graph):
-    resets = {str(n.metadata.get("reset")) for n in neuron_nodes(graph).values()
-              if isinstance(getattr(n, "metadata", None), Mapping) and n.metadata.get("reset")}
+    resets = {
+        str(n.metadata.get("reset"))
+        for n in neuron_nodes(graph).values()
+        if isinstance(getattr(n, "metadata", None), Mapping) and n.metadata.get("reset")
+    }
     if len(resets) > 1:
-        raise NIRReadError(f"neuron nodes ask for different resets {sorted(resets)}; chipsim takes one per graph")
+        raise NIRReadError(
+            f"neuron nodes ask for different resets {sorted(resets)}; chipsim takes one per graph"
+        )
     graph, notes = fold_avgpool(graph)
     return graph, Semantics(dt_s=None, reset=resets.pop() if resets else "zero", notes=tuple(notes))
 

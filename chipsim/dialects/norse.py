@@ -29,7 +29,9 @@ def detect(graph) -> str | None:
     for n in cells.values():
         tau = np.asarray(n.tau_mem if isinstance(n, nir.CubaLIF) else n.tau, np.float64)
         w_in = np.asarray(getattr(n, "w_in", 1.0), np.float64)
-        if not (np.allclose(np.asarray(n.r, np.float64), 1) and np.allclose(w_in, 1) and np.all(tau < DT_S / 10)):
+        if not (
+            np.allclose(np.asarray(n.r, np.float64), 1) and np.allclose(w_in, 1) and np.all(tau < DT_S / 10)
+        ):
             return None
     return "CubaLIF/LIF with r = 1, no w_in and tau < 1e-4 s (Norse writes tau = dt/tau_inv)"
 
@@ -39,14 +41,25 @@ def to_canonical(graph):
     for name, n in neuron_nodes(graph).items():
         if isinstance(n, nir.CubaLIF):
             tau_syn = np.asarray(n.tau_syn, np.float64) / DT_S
-            nodes[name] = nir.CubaLIF(tau_mem=np.asarray(n.tau_mem, np.float64) / DT_S, tau_syn=tau_syn,
-                                      r=np.asarray(n.r), w_in=np.asarray(n.w_in) * tau_syn / DT_S,
-                                      v_leak=np.asarray(n.v_leak), v_threshold=np.asarray(n.v_threshold),
-                                      v_reset=np.asarray(n.v_reset), metadata=dict(n.metadata or {}))
+            nodes[name] = nir.CubaLIF(
+                tau_mem=np.asarray(n.tau_mem, np.float64) / DT_S,
+                tau_syn=tau_syn,
+                r=np.asarray(n.r),
+                w_in=np.asarray(n.w_in) * tau_syn / DT_S,
+                v_leak=np.asarray(n.v_leak),
+                v_threshold=np.asarray(n.v_threshold),
+                v_reset=np.asarray(n.v_reset),
+                metadata=dict(n.metadata or {}),
+            )
         elif isinstance(n, nir.LIF):
-            nodes[name] = nir.LIF(tau=np.asarray(n.tau, np.float64) / DT_S, r=np.asarray(n.r),
-                                  v_leak=np.asarray(n.v_leak), v_threshold=np.asarray(n.v_threshold),
-                                  v_reset=np.asarray(n.v_reset), metadata=dict(n.metadata or {}))
+            nodes[name] = nir.LIF(
+                tau=np.asarray(n.tau, np.float64) / DT_S,
+                r=np.asarray(n.r),
+                v_leak=np.asarray(n.v_leak),
+                v_threshold=np.asarray(n.v_threshold),
+                v_reset=np.asarray(n.v_reset),
+                metadata=dict(n.metadata or {}),
+            )
     notes = ("Norse: taus read as written/dt (to_nir writes dt/tau_inv), w_in = tau_syn/dt (i += input)",)
     return copy_graph(graph, nodes), Semantics(dt_s=DT_S, reset="zero", notes=notes)
 
@@ -62,12 +75,25 @@ def export(graph, dt_s: float):
     for name, n in neuron_nodes(graph).items():
         reset = (n.metadata or {}).get("reset", "zero")
         if reset != "zero":
-            raise NIRReadError(f"node '{name}': resets by '{reset}'; Norse's importer resets to zero (v_reset)")
+            raise NIRReadError(
+                f"node '{name}': resets by '{reset}'; Norse's importer resets to zero (v_reset)"
+            )
         if isinstance(n, nir.CubaLIF):
-            nodes[name] = nir.CubaLIF(tau_mem=np.asarray(n.tau_mem) * scale, tau_syn=np.asarray(n.tau_syn) * scale,
-                                      r=np.asarray(n.r), w_in=np.asarray(n.w_in), v_leak=np.asarray(n.v_leak),
-                                      v_threshold=np.asarray(n.v_threshold), v_reset=np.asarray(n.v_reset))
+            nodes[name] = nir.CubaLIF(
+                tau_mem=np.asarray(n.tau_mem) * scale,
+                tau_syn=np.asarray(n.tau_syn) * scale,
+                r=np.asarray(n.r),
+                w_in=np.asarray(n.w_in),
+                v_leak=np.asarray(n.v_leak),
+                v_threshold=np.asarray(n.v_threshold),
+                v_reset=np.asarray(n.v_reset),
+            )
         elif isinstance(n, nir.LIF):
-            nodes[name] = nir.LIF(tau=np.asarray(n.tau) * scale, r=np.asarray(n.r), v_leak=np.asarray(n.v_leak),
-                                  v_threshold=np.asarray(n.v_threshold), v_reset=np.asarray(n.v_reset))
+            nodes[name] = nir.LIF(
+                tau=np.asarray(n.tau) * scale,
+                r=np.asarray(n.r),
+                v_leak=np.asarray(n.v_leak),
+                v_threshold=np.asarray(n.v_threshold),
+                v_reset=np.asarray(n.v_reset),
+            )
     return copy_graph(graph, nodes)

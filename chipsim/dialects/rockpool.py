@@ -37,7 +37,9 @@ def detect(graph) -> str | None:
     cells = neuron_nodes(graph)
     if not cells or not all(isinstance(n, nir.CubaLIF) for n in cells.values()):
         return None
-    has_linear = any(isinstance(n, nir.Linear) and not isinstance(n, nir.Affine) for n in graph.nodes.values())
+    has_linear = any(
+        isinstance(n, nir.Linear) and not isinstance(n, nir.Affine) for n in graph.nodes.values()
+    )
     dts = [_dt_from_r(np.asarray(n.tau_mem, np.float64), np.asarray(n.r, np.float64)) for n in cells.values()]
     spread = np.ptp(np.concatenate([d.ravel() for d in dts]))
     if has_linear and spread < 1e-9 and all(np.allclose(np.asarray(n.w_in), 1) for n in cells.values()):
@@ -54,17 +56,29 @@ def to_canonical(graph):
         dt = _dt_from_r(tau_m, np.asarray(n.r, np.float64))
         dts.append(float(np.median(dt)))
         alpha, beta = np.exp(-dt / tau_m), np.exp(-dt / tau_s)
-        nodes[name] = nir.CubaLIF(tau_mem=tau_m, tau_syn=tau_s, r=1 / (1 - alpha), w_in=beta / (1 - beta),
-                                  v_leak=np.asarray(n.v_leak), v_threshold=np.asarray(n.v_threshold),
-                                  v_reset=np.zeros_like(np.asarray(n.v_threshold)), metadata=dict(n.metadata or {}))
+        nodes[name] = nir.CubaLIF(
+            tau_mem=tau_m,
+            tau_syn=tau_s,
+            r=1 / (1 - alpha),
+            w_in=beta / (1 - beta),
+            v_leak=np.asarray(n.v_leak),
+            v_threshold=np.asarray(n.v_threshold),
+            v_reset=np.zeros_like(np.asarray(n.v_threshold)),
+            metadata=dict(n.metadata or {}),
+        )
     dt_s = dts[0] if dts else 1e-3
     if dts and not all(math.isclose(d, dt_s, rel_tol=1e-6) for d in dts):
         raise NIRReadError(f"Rockpool CubaLIF nodes imply different time steps {dts}")
-    notes = (f"Rockpool: dt {dt_s:g} s from r = tau*exp(-dt/tau)/dt; multi-spike, subtract (LIFTorch defaults)",)
-    return copy_graph(graph, nodes), Semantics(dt_s=dt_s, reset="subtract", spike="multi", integrator="exact",
-                                               notes=notes)
+    notes = (
+        f"Rockpool: dt {dt_s:g} s from r = tau*exp(-dt/tau)/dt; multi-spike, subtract (LIFTorch defaults)",
+    )
+    return copy_graph(graph, nodes), Semantics(
+        dt_s=dt_s, reset="subtract", spike="multi", integrator="exact", notes=notes
+    )
 
 
 def export(graph, dt_s: float):
-    raise NIRReadError("export to Rockpool is not implemented: its importer's LIFTorch is multi-spike with"
-                       " subtract and takes no w_in (see docs/interop.md)")
+    raise NIRReadError(
+        "export to Rockpool is not implemented: its importer's LIFTorch is multi-spike with"
+        " subtract and takes no w_in (see docs/interop.md)"
+    )

@@ -25,10 +25,14 @@ DT_S = 1.0  # one step; sinabs has no time unit
 
 def detect(graph) -> str | None:
     cells = neuron_nodes(graph)
-    if cells and all(isinstance(n, nir.IF) and np.allclose(np.asarray(n.r, np.float64), 1) for n in cells.values()):
+    if cells and all(
+        isinstance(n, nir.IF) and np.allclose(np.asarray(n.r, np.float64), 1) for n in cells.values()
+    ):
         return "only IF neurons with r = 1 (sinabs' IAF exports so)"
-    if cells and all(isinstance(n, (nir.IF, nir.LIF)) for n in cells.values()) and any(
-        isinstance(n, nir.LIF) and float(np.min(n.tau)) >= 1.0 for n in cells.values()
+    if (
+        cells
+        and all(isinstance(n, (nir.IF, nir.LIF)) for n in cells.values())
+        and any(isinstance(n, nir.LIF) and float(np.min(n.tau)) >= 1.0 for n in cells.values())
     ):
         return "LIF taus >= 1 (sinabs writes tau in steps)"
     return None
@@ -37,8 +41,9 @@ def detect(graph) -> str | None:
 def to_canonical(graph):
     lif = any(isinstance(n, nir.LIF) for n in neuron_nodes(graph).values())
     notes = ["sinabs: dt = 1 step; MultiSpike with MembraneSubtract assumed (sinabs' defaults)"]
-    return graph, Semantics(dt_s=DT_S, reset="subtract", spike="multi",
-                            integrator="exact" if lif else "euler", notes=tuple(notes))
+    return graph, Semantics(
+        dt_s=DT_S, reset="subtract", spike="multi", integrator="exact" if lif else "euler", notes=tuple(notes)
+    )
 
 
 def export(graph, dt_s: float):
@@ -49,11 +54,15 @@ def export(graph, dt_s: float):
     for name, n in neuron_nodes(graph).items():
         meta = n.metadata or {}
         if not isinstance(n, nir.IF):
-            raise NIRReadError(f"node '{name}' ({type(n).__name__}): sinabs' importer runs LIF without leak"
-                               " normalisation; chipfit exports IF only to sinabs")
+            raise NIRReadError(
+                f"node '{name}' ({type(n).__name__}): sinabs' importer runs LIF without leak"
+                " normalisation; chipfit exports IF only to sinabs"
+            )
         if meta.get("reset") != "subtract" or meta.get("spike") != "multi":
-            raise NIRReadError(f"node '{name}': sinabs' importer is multi-spike with subtract; the graph asks"
-                               f" reset '{meta.get('reset', 'zero')}', spike '{meta.get('spike', 'single')}'")
+            raise NIRReadError(
+                f"node '{name}': sinabs' importer is multi-spike with subtract; the graph asks"
+                f" reset '{meta.get('reset', 'zero')}', spike '{meta.get('spike', 'single')}'"
+            )
         gain = dt_s * np.asarray(n.r, np.float64)
         nodes[name] = nir.IF(r=np.ones_like(gain), v_threshold=np.asarray(n.v_threshold) / gain)
     return copy_graph(graph, nodes)

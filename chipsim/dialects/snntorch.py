@@ -38,8 +38,10 @@ def detect(graph) -> str | None:
 
 def to_canonical(graph):
     graph, notes = fold_avgpool(graph)
-    notes.append("snnTorch: assumed reset_mechanism='subtract' with reset_delay (its defaults); the graph"
-                 " does not record them (--reset zero for reset_mechanism='zero')")
+    notes.append(
+        "snnTorch: assumed reset_mechanism='subtract' with reset_delay (its defaults); the graph"
+        " does not record them (--reset zero for reset_mechanism='zero')"
+    )
     return graph, Semantics(dt_s=DT_S, reset="subtract", reset_after_decay=True, notes=tuple(notes))
 
 
@@ -58,19 +60,30 @@ def export(graph, dt_s: float):
             tau = np.asarray(node.tau, np.float64)
             gain = dt_s * np.asarray(node.r, np.float64) / tau
             tau_new = tau * DT_S / dt_s
-            nodes[name] = nir.LIF(tau=tau_new, r=tau_new / DT_S, v_leak=np.asarray(node.v_leak) / gain,
-                                  v_threshold=np.asarray(node.v_threshold) / gain,
-                                  v_reset=np.asarray(node.v_reset) / gain)
+            nodes[name] = nir.LIF(
+                tau=tau_new,
+                r=tau_new / DT_S,
+                v_leak=np.asarray(node.v_leak) / gain,
+                v_threshold=np.asarray(node.v_threshold) / gain,
+                v_reset=np.asarray(node.v_reset) / gain,
+            )
         elif isinstance(node, nir.CubaLIF):
             tau_m, tau_s = np.asarray(node.tau_mem, np.float64), np.asarray(node.tau_syn, np.float64)
             gain = (dt_s * np.asarray(node.r) / tau_m) * (dt_s * np.asarray(node.w_in) / tau_s)
             tm, ts = tau_m * DT_S / dt_s, tau_s * DT_S / dt_s
-            nodes[name] = nir.CubaLIF(tau_mem=tm, tau_syn=ts, r=tm / DT_S, w_in=ts / DT_S,
-                                      v_leak=np.asarray(node.v_leak) / gain,
-                                      v_threshold=np.asarray(node.v_threshold) / gain,
-                                      v_reset=np.asarray(node.v_reset) / gain)
+            nodes[name] = nir.CubaLIF(
+                tau_mem=tm,
+                tau_syn=ts,
+                r=tm / DT_S,
+                w_in=ts / DT_S,
+                v_leak=np.asarray(node.v_leak) / gain,
+                v_threshold=np.asarray(node.v_threshold) / gain,
+                v_reset=np.asarray(node.v_reset) / gain,
+            )
         else:
-            raise NIRReadError(f"node '{name}' ({type(node).__name__}): snnTorch's importer takes LIF and CubaLIF")
+            raise NIRReadError(
+                f"node '{name}' ({type(node).__name__}): snnTorch's importer takes LIF and CubaLIF"
+            )
     return copy_graph(graph, _sum_to_avg(graph, nodes))
 
 
@@ -90,5 +103,7 @@ def _sum_to_avg(graph, nodes: dict) -> dict:
         if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear, nir.Conv2d)):
             raise NIRReadError(f"node '{name}' (SumPool2d): no weight node after it to take its k^2")
         target = nodes[nxt[0]]
-        nodes[nxt[0]] = replace_fields(target, weight=np.asarray(target.weight, np.float64) * int(k[0]) * int(k[-1]))
+        nodes[nxt[0]] = replace_fields(
+            target, weight=np.asarray(target.weight, np.float64) * int(k[0]) * int(k[-1])
+        )
     return nodes

@@ -48,18 +48,33 @@ def detect(graph) -> str | None:
 def to_canonical(graph):
     dts = _dts(graph)
     if not dts:
-        raise NIRReadError("the Spyx dialect needs LIF nodes with r = beta in (0, 1) (what spyx.nir.to_nir writes)")
+        raise NIRReadError(
+            "the Spyx dialect needs LIF nodes with r = beta in (0, 1) (what spyx.nir.to_nir writes)"
+        )
     dt = dts[0]
     nodes = dict(graph.nodes)
     for name, n in neuron_nodes(graph).items():
         tau = np.asarray(n.tau, np.float64)
-        nodes[name] = nir.LIF(tau=tau, r=tau / dt, v_leak=np.asarray(n.v_leak), v_threshold=np.asarray(n.v_threshold),
-                              v_reset=np.zeros_like(np.asarray(n.v_threshold)), metadata=dict(n.metadata or {}))
+        nodes[name] = nir.LIF(
+            tau=tau,
+            r=tau / dt,
+            v_leak=np.asarray(n.v_leak),
+            v_threshold=np.asarray(n.v_threshold),
+            v_reset=np.zeros_like(np.asarray(n.v_threshold)),
+            metadata=dict(n.metadata or {}),
+        )
     nodes, notes = _channels_last_flatten(graph, nodes)
-    notes.append(f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; its outputs lag"
-                 f" {len(neuron_nodes(graph))} step(s), one per LIF layer")
-    return copy_graph(graph, nodes), Semantics(dt_s=dt, reset="subtract", reset_after_decay=True,
-                                               notes=tuple(notes), output_delay_steps=len(neuron_nodes(graph)))
+    notes.append(
+        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; its outputs lag"
+        f" {len(neuron_nodes(graph))} step(s), one per LIF layer"
+    )
+    return copy_graph(graph, nodes), Semantics(
+        dt_s=dt,
+        reset="subtract",
+        reset_after_decay=True,
+        notes=tuple(notes),
+        output_delay_steps=len(neuron_nodes(graph)),
+    )
 
 
 def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
@@ -76,10 +91,12 @@ def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
         c, h, w = (int(s) for s in shape)
         nxt = succ.get(name, [])
         if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
-            raise NIRReadError(f"node '{name}' (Flatten): Spyx flattens channels-last; no weight node after it")
+            raise NIRReadError(
+                f"node '{name}' (Flatten): Spyx flattens channels-last; no weight node after it"
+            )
         target = nodes[nxt[0]]
         weight = np.asarray(target.weight, np.float64)
-        # column j of the Spyx weight is input (y, x, ch) flattened as y*W*C + x*C + ch; reorder to ch*H*W + y*W + x
+        # Spyx column j is input (y, x, ch) at y*W*C + x*C + ch; reorder to ch*H*W + y*W + x
         hwc = np.arange(c * h * w).reshape(h, w, c)
         perm = hwc.transpose(2, 0, 1).ravel()  # chw position -> hwc column
         new = target.__class__.__new__(target.__class__)

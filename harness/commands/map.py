@@ -12,10 +12,10 @@ import argparse
 import dataclasses
 import math
 
-from chipsim.compile import compile_graph, load_graph
 from chipsim.fit import Placement
 from chipsim.network import ChipNetwork
 from chipsim.place import STRATEGIES, place
+from harness import nir_input
 from hwprofiles import load
 from hwprofiles.errors import UserError
 
@@ -31,8 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
     p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
     p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="placement strategy")
-    p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
-    p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
+    nir_input.add_arguments(p)
     p.add_argument("--json", help="write the fit report here as JSON")
     p.set_defaults(func=run)
 
@@ -41,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
         raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     profile = load(args.profile)
-    graph = load_graph(args.nir)
-    net = compile_graph(graph, profile, dt_s=args.dt, integrator=args.integrator)
+    net, _ = nir_input.read(args, args.nir, profile)
     placement = place(net, profile, args.strategy)
     report = map_report(net, placement)
     print_report(report)

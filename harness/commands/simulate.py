@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import nir_input
 from hwprofiles.errors import UserError
 
 
@@ -34,8 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True,
                    help=".npz with 'spikes' [steps, batch, inputs] or [steps, inputs]")
     p.add_argument("--steps", type=int, help="time steps (default: the input's; more pads with silence)")
-    p.add_argument("--dt", type=float, help="time step, s (default: the graph's dt_s, else the profile's)")
-    p.add_argument("--integrator", choices=("euler", "exact"), default="euler")
+    nir_input.add_arguments(p)
     p.add_argument("--strategy", default="greedy", help="placement strategy (see harness map)")
     p.add_argument("--out", required=True, help="write output spikes and spike counts here (.npz)")
     p.add_argument("--json", help="write the cost here as JSON")
@@ -57,7 +57,6 @@ def load_input(path: str) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chipsim.compile import compile_graph, load_graph
     from chipsim.cost import cost
     from chipsim.place import place
     from chipsim.simulate import simulate
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise SimulateArgumentError(f"--steps must be >= 1, got {args.steps}")
     spikes = load_input(args.input)
     profile = load(args.profile)
-    net = compile_graph(load_graph(args.nir), profile, dt_s=args.dt, integrator=args.integrator)
+    net, _ = nir_input.read(args, args.nir, profile)
     placement = place(net, profile, args.strategy)
     activity = simulate(net, placement, spikes, steps=args.steps)
     priced = cost(activity, placement, profile, net)

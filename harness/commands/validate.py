@@ -11,6 +11,7 @@ import json
 import pathlib
 import tempfile
 
+from harness import nir_input
 from hwprofiles.errors import UserError
 
 DEFAULT_STEPS = 200
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--float", action="store_true", help="compare the float NIR reference on any profile")
     p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code target")
+    nir_input.add_arguments(p)
     p.add_argument("--json", help="write the figures to this JSON file")
     p.add_argument("--plot", help="write a raster PNG of both simulators, divergences marked")
     p.set_defaults(func=run)
@@ -58,9 +60,7 @@ def _network(args, profile):
         x = poisson_input(args.steps, net.populations[0].size, INPUT_RATE, args.seed)
         return net, x, f"random network, {args.random_net} neurons, seed {args.seed}"
     path = args.nir if args.nir else _compress(args, profile)
-    from chipsim.compile import compile_graph, load_graph
-
-    net = compile_graph(load_graph(path), profile)
+    net, _ = nir_input.read(args, path, profile, quiet=not args.nir)
     return net, _digits_input(net, args), f"NIR graph {path}"
 
 

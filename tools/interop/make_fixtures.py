@@ -120,15 +120,20 @@ def torch_gain(module, gain=GAIN):
 
 
 def snntorch() -> None:
+    import nirtorch
     import snntorch as snn
     import torch
-    import nirtorch
     from snntorch import utils as sutils
     from snntorch.export_nir import _extract_snntorch_module, export_to_nir
 
-    info0 = {"framework": "snntorch", "versions": versions("snntorch", "nirtorch", "nir", "torch"),
-             "neuron": "snn.Leaky(beta=0.9, init_hidden=True) (beta has no default; 0.9 as in the docs)",
-             "exporter": "snntorch.export_nir.export_to_nir(net, torch.zeros(1, *shape))", "seed": SEED, "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+    info0 = {
+        "framework": "snntorch",
+        "versions": versions("snntorch", "nirtorch", "nir", "torch"),
+        "neuron": "snn.Leaky(beta=0.9, init_hidden=True) (beta has no default; 0.9 as in the docs)",
+        "exporter": "snntorch.export_nir.export_to_nir(net, torch.zeros(1, *shape))",
+        "seed": SEED,
+        "gain": {"mlp": GAIN, "cnn": GAIN_CNN},
+    }
 
     def run(net, x):
         sutils.reset(net)
@@ -145,19 +150,28 @@ def snntorch() -> None:
             return export_to_nir(net, sample)
         except Exception as error:  # noqa: BLE001
             info["exporter_error"] = error_text(error)
-            info["fixture_graph"] = ("export_to_nir without its final graph.infer_types(): "
-                                     "nirtorch.extract_nir_graph(net, _extract_snntorch_module, sample, "
-                                     "model_name='snntorch', ignore_submodules_of=[snn.RLeaky, snn.RSynaptic])")
-            graph = nirtorch.extract_nir_graph(net, _extract_snntorch_module, sample, model_name="snntorch",
-                                               ignore_submodules_of=[snn.RLeaky, snn.RSynaptic])
+            info["fixture_graph"] = (
+                "export_to_nir without its final graph.infer_types(): "
+                "nirtorch.extract_nir_graph(net, _extract_snntorch_module, sample, "
+                "model_name='snntorch', ignore_submodules_of=[snn.RLeaky, snn.RSynaptic])"
+            )
+            graph = nirtorch.extract_nir_graph(
+                net,
+                _extract_snntorch_module,
+                sample,
+                model_name="snntorch",
+                ignore_submodules_of=[snn.RLeaky, snn.RSynaptic],
+            )
             if hw is not None:
                 fill_nones(graph, info)
             return graph
 
     torch.manual_seed(SEED)
     mlp = torch.nn.Sequential(
-        torch.nn.Linear(MLP[0], MLP[1]), snn.Leaky(beta=0.9, init_hidden=True),
-        torch.nn.Linear(MLP[1], MLP[2]), snn.Leaky(beta=0.9, init_hidden=True, output=True),
+        torch.nn.Linear(MLP[0], MLP[1]),
+        snn.Leaky(beta=0.9, init_hidden=True),
+        torch.nn.Linear(MLP[1], MLP[2]),
+        snn.Leaky(beta=0.9, init_hidden=True, output=True),
     )
     torch_gain(mlp)
     x = spikes((MLP[0],))
@@ -166,15 +180,23 @@ def snntorch() -> None:
 
     torch.manual_seed(SEED)
     cnn = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3), snn.Leaky(beta=0.9, init_hidden=True),
-        torch.nn.AvgPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(36, 4), snn.Leaky(beta=0.9, init_hidden=True, output=True),
+        torch.nn.Conv2d(1, 4, 3),
+        snn.Leaky(beta=0.9, init_hidden=True),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 4),
+        snn.Leaky(beta=0.9, init_hidden=True, output=True),
     )
     torch_gain(cnn, GAIN_CNN)
     x = spikes(CNN_IN)
     info = dict(info0)
-    attempt("snntorch", "cnn", lambda: (export(cnn, torch.zeros(1, *CNN_IN), info, CNN_IN[1:]), run(cnn, x)), x,
-            info)
+    attempt(
+        "snntorch",
+        "cnn",
+        lambda: (export(cnn, torch.zeros(1, *CNN_IN), info, CNN_IN[1:]), run(cnn, x)),
+        x,
+        info,
+    )
 
 
 # ---------------------------------------------------------------- Norse 1.1.0
@@ -184,10 +206,14 @@ def norse() -> None:
     import norse.torch as nt
     import torch
 
-    info0 = {"framework": "norse", "versions": versions("norse", "nir", "nirtorch", "torch"),
-             "neuron": "norse.torch.LIFCell() (defaults: tau_syn_inv 200/s, tau_mem_inv 100/s, v_th 1, dt 1 ms)",
-             "exporter": "norse.torch.to_nir(net, torch.zeros(1, *shape))", "seed": SEED,
-             "gain": {"mlp": NORSE_GAIN, "cnn": GAIN_CNN}}
+    info0 = {
+        "framework": "norse",
+        "versions": versions("norse", "nir", "nirtorch", "torch"),
+        "neuron": "norse.torch.LIFCell() (defaults: tau_syn_inv 200/s, tau_mem_inv 100/s, v_th 1, dt 1 ms)",
+        "exporter": "norse.torch.to_nir(net, torch.zeros(1, *shape))",
+        "seed": SEED,
+        "gain": {"mlp": NORSE_GAIN, "cnn": GAIN_CNN},
+    }
 
     def run(net, x):
         out, state = [], None
@@ -198,15 +224,22 @@ def norse() -> None:
         return np.stack(out)
 
     torch.manual_seed(SEED)
-    mlp = nt.SequentialState(torch.nn.Linear(MLP[0], MLP[1]), nt.LIFCell(), torch.nn.Linear(MLP[1], MLP[2]),
-                             nt.LIFCell())
+    mlp = nt.SequentialState(
+        torch.nn.Linear(MLP[0], MLP[1]), nt.LIFCell(), torch.nn.Linear(MLP[1], MLP[2]), nt.LIFCell()
+    )
     torch_gain(mlp, NORSE_GAIN)
     x = spikes((MLP[0],))
     attempt("norse", "mlp", lambda: (nt.to_nir(mlp, torch.zeros(1, MLP[0])), run(mlp, x)), x, dict(info0))
 
     torch.manual_seed(SEED)
-    cnn = nt.SequentialState(torch.nn.Conv2d(1, 4, 3), nt.LIFCell(), torch.nn.AvgPool2d(2), torch.nn.Flatten(),
-                             torch.nn.Linear(36, 4), nt.LIFCell())
+    cnn = nt.SequentialState(
+        torch.nn.Conv2d(1, 4, 3),
+        nt.LIFCell(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 4),
+        nt.LIFCell(),
+    )
     torch_gain(cnn, GAIN_CNN)
     x = spikes(CNN_IN)
 
@@ -228,14 +261,20 @@ def sinabs() -> None:
     import sinabs.layers as sl
     import torch
 
-    info0 = {"framework": "sinabs", "versions": versions("sinabs", "nir", "nirtorch", "torch"),
-             "neuron": "sinabs.layers.IAF() / IAFSqueeze(batch_size=1) (defaults: threshold 1, MultiSpike, "
-                       "MembraneSubtract, min_v_mem None)",
-             "exporter": "sinabs.to_nir(net, torch.zeros(...))", "seed": SEED,
-             "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+    info0 = {
+        "framework": "sinabs",
+        "versions": versions("sinabs", "nir", "nirtorch", "torch"),
+        "neuron": "sinabs.layers.IAF() / IAFSqueeze(batch_size=1) (defaults: threshold 1, MultiSpike, "
+        "MembraneSubtract, min_v_mem None)",
+        "exporter": "sinabs.to_nir(net, torch.zeros(...))",
+        "seed": SEED,
+        "gain": {"mlp": GAIN, "cnn": GAIN_CNN},
+    }
 
     torch.manual_seed(SEED)
-    mlp = torch.nn.Sequential(torch.nn.Linear(MLP[0], MLP[1]), sl.IAF(), torch.nn.Linear(MLP[1], MLP[2]), sl.IAF())
+    mlp = torch.nn.Sequential(
+        torch.nn.Linear(MLP[0], MLP[1]), sl.IAF(), torch.nn.Linear(MLP[1], MLP[2]), sl.IAF()
+    )
     torch_gain(mlp)
     x = spikes((MLP[0],))
 
@@ -247,8 +286,14 @@ def sinabs() -> None:
         return sinabs.to_nir(mlp, torch.zeros(1, 1, MLP[0])), y, info
 
     torch.manual_seed(SEED)
-    cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), sl.IAFSqueeze(batch_size=1), sl.SumPool2d(2),
-                              torch.nn.Flatten(), torch.nn.Linear(36, 4), sl.IAFSqueeze(batch_size=1))
+    cnn = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        sl.IAFSqueeze(batch_size=1),
+        sl.SumPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 4),
+        sl.IAFSqueeze(batch_size=1),
+    )
     torch_gain(cnn, GAIN_CNN / 4)  # SumPool2d sums where the others average
     xc = spikes(CNN_IN)
 
@@ -281,11 +326,15 @@ def rockpool() -> None:
     from rockpool.nn.modules import LIFTorch, LinearTorch
     from rockpool.nn.modules.torch.nir import to_nir
 
-    info0 = {"framework": "rockpool", "versions": versions("rockpool", "nir", "nirtorch", "torch"),
-             "neuron": "rockpool.nn.modules.LIFTorch(n) (defaults: tau_mem = tau_syn = 20 ms, dt 1 ms, threshold 1,"
-                       " StepPWL multi-spike, subtract)",
-             "exporter": "rockpool.nn.modules.torch.nir.to_nir(net)", "seed": SEED,
-             "gain": {"mlp": ROCKPOOL_GAIN}}
+    info0 = {
+        "framework": "rockpool",
+        "versions": versions("rockpool", "nir", "nirtorch", "torch"),
+        "neuron": "rockpool.nn.modules.LIFTorch(n) (defaults: tau_mem = tau_syn = 20 ms, dt 1 ms, thr 1,"
+        " StepPWL multi-spike, subtract)",
+        "exporter": "rockpool.nn.modules.torch.nir.to_nir(net)",
+        "seed": SEED,
+        "gain": {"mlp": ROCKPOOL_GAIN},
+    }
 
     def run(net, x):
         with torch.no_grad():
@@ -294,7 +343,9 @@ def rockpool() -> None:
         return out[0].detach().numpy()
 
     torch.manual_seed(SEED)
-    mlp = Sequential(LinearTorch((MLP[0], MLP[1])), LIFTorch(MLP[1]), LinearTorch((MLP[1], MLP[2])), LIFTorch(MLP[2]))
+    mlp = Sequential(
+        LinearTorch((MLP[0], MLP[1])), LIFTorch(MLP[1]), LinearTorch((MLP[1], MLP[2])), LIFTorch(MLP[2])
+    )
     torch_gain(mlp, ROCKPOOL_GAIN)
     x = spikes((MLP[0],))
 
@@ -313,8 +364,11 @@ def rockpool() -> None:
         net = Sequential(conv, LIFTorch(4 * 6 * 6))
         return to_nir(net), None
 
-    info = dict(info0, exporter="rockpool.nn.modules.torch.nir.to_nir(Sequential(torch.nn.Conv2d(1, 4, 3), ...))",
-                note="Rockpool's NIR exporter maps LinearTorch, LIFTorch, LIFNeuronTorch and ExpSynTorch only")
+    info = dict(
+        info0,
+        exporter="rockpool.nn.modules.torch.nir.to_nir(Sequential(torch.nn.Conv2d(1, 4, 3), ...))",
+        note="Rockpool's NIR exporter maps LinearTorch, LIFTorch, LIFNeuronTorch and ExpSynTorch only",
+    )
     attempt("rockpool", "cnn", cnn_build, xc, info)
 
 
@@ -327,11 +381,15 @@ def spyx() -> None:
     from flax import nnx
     from spyx.nir import to_nir
 
-    info0 = {"framework": "spyx", "versions": versions("spyx", "nir", "jax", "flax"),
-             "neuron": "spyx.nn.LIF(shape, rngs=...) (defaults: beta per neuron ~ 0.5 + N(0, 0.25) truncated,"
-                       " threshold 1, superspike heaviside)",
-             "exporter": "spyx.nir.to_nir(model, {'input': shape}, {'output': n_out}, dt=1)", "seed": SEED,
-             "gain": {"mlp": GAIN, "cnn": GAIN_CNN}}
+    info0 = {
+        "framework": "spyx",
+        "versions": versions("spyx", "nir", "jax", "flax"),
+        "neuron": "spyx.nn.LIF(shape, rngs=...) (defaults: beta per neuron ~ 0.5 + N(0, 0.25) truncated,"
+        " threshold 1, superspike heaviside)",
+        "exporter": "spyx.nir.to_nir(model, {'input': shape}, {'output': n_out}, dt=1)",
+        "seed": SEED,
+        "gain": {"mlp": GAIN, "cnn": GAIN_CNN},
+    }
 
     def run(model, x):  # x [T, *shape] -> [T, n_out]; one sample, time-major
         state = model.initial_state(1)
@@ -348,24 +406,52 @@ def spyx() -> None:
 
     for variant, beta in (("", None), ("_beta09", 0.9)):
         rngs = nnx.Rngs(SEED)
-        mlp = snn.Sequential(nnx.Linear(MLP[0], MLP[1], rngs=rngs), snn.LIF((MLP[1],), beta=beta, rngs=rngs),
-                             nnx.Linear(MLP[1], MLP[2], rngs=rngs), snn.LIF((MLP[2],), beta=beta, rngs=rngs))
+        mlp = snn.Sequential(
+            nnx.Linear(MLP[0], MLP[1], rngs=rngs),
+            snn.LIF((MLP[1],), beta=beta, rngs=rngs),
+            nnx.Linear(MLP[1], MLP[2], rngs=rngs),
+            snn.LIF((MLP[2],), beta=beta, rngs=rngs),
+        )
         gain_all(mlp, GAIN)
         x = spikes((MLP[0],))
-        info = dict(info0, neuron=info0["neuron"] if beta is None else "spyx.nn.LIF(shape, beta=0.9, rngs=...)")
-        attempt("spyx", "mlp" + variant, lambda mlp=mlp, x=x: (
-            to_nir(mlp, {"input": np.array([MLP[0]])}, {"output": np.array([MLP[2]])}, dt=1), run(mlp, x)), x, info)
+        info = dict(
+            info0, neuron=info0["neuron"] if beta is None else "spyx.nn.LIF(shape, beta=0.9, rngs=...)"
+        )
+        attempt(
+            "spyx",
+            "mlp" + variant,
+            lambda mlp=mlp, x=x: (
+                to_nir(mlp, {"input": np.array([MLP[0]])}, {"output": np.array([MLP[2]])}, dt=1),
+                run(mlp, x),
+            ),
+            x,
+            info,
+        )
 
         rngs = nnx.Rngs(SEED)
-        cnn = snn.Sequential(nnx.Conv(1, 4, (3, 3), padding="VALID", rngs=rngs), snn.LIF((6, 6, 4), beta=beta, rngs=rngs),
-                             snn.SumPool((2, 2), (2, 2), "VALID"), snn.Flatten(),
-                             nnx.Linear(36, 4, rngs=rngs), snn.LIF((4,), beta=beta, rngs=rngs))
+        cnn = snn.Sequential(
+            nnx.Conv(1, 4, (3, 3), padding="VALID", rngs=rngs),
+            snn.LIF((6, 6, 4), beta=beta, rngs=rngs),
+            snn.SumPool((2, 2), (2, 2), "VALID"),
+            snn.Flatten(),
+            nnx.Linear(36, 4, rngs=rngs),
+            snn.LIF((4,), beta=beta, rngs=rngs),
+        )
         gain_all(cnn, GAIN_CNN / 4)  # SumPool sums where the others average
         xc = spikes(CNN_IN)  # [T, C, H, W]; Spyx runs channels-last
-        info = dict(info0, neuron=info["neuron"], layout="Spyx runs NHWC: input fed as x.transpose(0, 2, 3, 1)")
-        attempt("spyx", "cnn" + variant, lambda cnn=cnn, xc=xc: (
-            to_nir(cnn, {"input": np.array(CNN_IN)}, {"output": np.array([4])}, dt=1),
-            run(cnn, xc.transpose(0, 2, 3, 1))), xc, info)
+        info = dict(
+            info0, neuron=info["neuron"], layout="Spyx runs NHWC: input fed as x.transpose(0, 2, 3, 1)"
+        )
+        attempt(
+            "spyx",
+            "cnn" + variant,
+            lambda cnn=cnn, xc=xc: (
+                to_nir(cnn, {"input": np.array(CNN_IN)}, {"output": np.array([4])}, dt=1),
+                run(cnn, xc.transpose(0, 2, 3, 1)),
+            ),
+            xc,
+            info,
+        )
 
 
 FRAMEWORKS = {"snntorch": snntorch, "norse": norse, "sinabs": sinabs, "rockpool": rockpool, "spyx": spyx}

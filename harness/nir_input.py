@@ -1,0 +1,53 @@
+"""The options of every command that reads a NIR file: ``--from``, ``--dt``, ``--reset``, ``--integrator``.
+
+``read(args, profile)`` imports the file through its dialect (chipsim.nir_read), prints on stderr which
+convention it assumed and every warning (no silent 1 ms), and compiles it for the profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from chipsim.nir_read import RESETS, SOURCES
+
+
+def add_arguments(p: argparse.ArgumentParser, *, dt: bool = True) -> None:
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=SOURCES,
+        default="auto",
+        help="which framework wrote the graph (default auto: detect it and say what was assumed)",
+    )
+    if dt:
+        p.add_argument(
+            "--dt",
+            type=float,
+            help="time step, s (default: the graph's dt, else the framework's, else the profile's)",
+        )
+    p.add_argument("--reset", choices=RESETS, help="override the graph's reset mode")
+    p.add_argument(
+        "--integrator",
+        choices=("euler", "exact"),
+        help="default: the framework's (exact for sinabs' LIF and Rockpool, else euler)",
+    )
+
+
+def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):
+    """(ChipNetwork, Convention) for ``path`` read as ``args`` say."""
+    from chipsim import nir_read
+    from chipsim.compile import compile_graph
+
+    imported = nir_read.load(
+        path,
+        getattr(args, "source", "auto"),
+        dt_s=getattr(args, "dt", None),
+        reset=getattr(args, "reset", None),
+    )
+    if not quiet:
+        print(f"{path}: {imported.convention.describe()}", file=sys.stderr)
+        for warning in imported.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    integrator = getattr(args, "integrator", None) or imported.convention.integrator
+    return compile_graph(imported.graph, profile, integrator=integrator), imported.convention
