@@ -1,13 +1,13 @@
 """The options of every command that reads a NIR file: ``--from``, ``--dt``, ``--reset``, ``--integrator``.
 
-``read(args, profile)`` imports the file through its dialect (chipsim.nir_read), prints on stderr which
-convention it assumed and every warning (no silent 1 ms), and compiles it for the profile.
+``read(args, profile)`` imports the file through its dialect (chipsim.nir_read), prints which convention
+it assumed and every warning (no silent 1 ms) on stdout, so that an error stays the one line on stderr,
+and compiles it for the profile.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from chipsim.nir_read import RESETS, SOURCES
 
@@ -46,8 +46,8 @@ def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):
         reset=getattr(args, "reset", None),
     )
     if not quiet:
-        print(f"{path}: {imported.convention.describe()}", file=sys.stderr)
+        print(f"{path}: {imported.convention.describe()}")
         for warning in imported.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {warning}")
     integrator = getattr(args, "integrator", None) or imported.convention.integrator
     return compile_graph(imported.graph, profile, integrator=integrator), imported.convention

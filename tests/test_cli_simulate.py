@@ -38,7 +38,7 @@ def spikes(shape, seed=1):
 def run_cli(tmp_path, x, profile="loihi", extra=()):
     nir_path, graph = write_mlp(tmp_path / "mlp.nir")
     np.savez(tmp_path / "in.npz", spikes=x)
-    argv = ["simulate", "--nir", str(nir_path), "--profile", profile, "--input", str(tmp_path / "in.npz"),
+    argv = ["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", profile, "--input", str(tmp_path / "in.npz"),
             "--dt", str(DT), "--out", str(tmp_path / "out.npz"), "--json", str(tmp_path / "cost.json"),
             *extra]
     return main(argv), graph
@@ -80,7 +80,7 @@ def test_two_dimensional_input_gives_two_dimensional_output(tmp_path):
 def test_bad_input_file_is_one_line_and_exit_2(tmp_path, capsys, contents, message):
     nir_path, _ = write_mlp(tmp_path / "mlp.nir")
     np.savez(tmp_path / "in.npz", **contents)
-    code = main(["simulate", "--nir", str(nir_path), "--profile", "loihi",
+    code = main(["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", "loihi",
                  "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "out.npz")])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -90,7 +90,7 @@ def test_bad_input_file_is_one_line_and_exit_2(tmp_path, capsys, contents, messa
 
 def test_missing_input_file_is_exit_2(tmp_path, capsys):
     nir_path, _ = write_mlp(tmp_path / "mlp.nir")
-    code = main(["simulate", "--nir", str(nir_path), "--profile", "loihi",
+    code = main(["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", "loihi",
                  "--input", str(tmp_path / "no.npz"), "--out", str(tmp_path / "out.npz")])
     assert code == 2
     assert "not found" in capsys.readouterr().err
