@@ -38,7 +38,8 @@ def spikes(shape, seed=1):
 def run_cli(tmp_path, x, profile="loihi", extra=()):
     nir_path, graph = write_mlp(tmp_path / "mlp.nir")
     np.savez(tmp_path / "in.npz", spikes=x)
-    argv = ["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", profile, "--input", str(tmp_path / "in.npz"),
+    argv = ["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", profile,
+            "--input", str(tmp_path / "in.npz"),
             "--dt", str(DT), "--out", str(tmp_path / "out.npz"), "--json", str(tmp_path / "cost.json"),
             *extra]
     return main(argv), graph
