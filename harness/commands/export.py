@@ -1,0 +1,54 @@
+"""`harness export`: write a NIR graph in one framework's conventions, for that framework's own importer.
+
+``harness export --nir IN --to snntorch|norse|sinabs|rockpool|spyx --out OUT [--from auto] [--dt S]``
+reads IN through its import dialect (canonical NIR: explicit dt, reset, spike mode), then rewrites it
+for the target (chipsim.dialects.<target>.export). A graph the target's importer cannot run as chipfit
+runs it (snnTorch and Norse reset to zero only; sinabs is multi-spike with subtract; Rockpool and Spyx
+are not implemented) is one line on stderr and exit 2. Which targets are checked against the framework,
+and how: docs/interop.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from chipsim.dialects import EXPORT_TARGETS
+from harness import nir_input
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help="write a NIR graph for a framework's importer", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("--nir", required=True, help="NIR graph file to read")
+    p.add_argument(
+        "--to", required=True, choices=EXPORT_TARGETS, help="the framework whose importer reads OUT"
+    )
+    p.add_argument("--out", required=True, help="NIR file to write")
+    nir_input.add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from chipsim import dialects, nir_read
+
+    imported = nir_read.load(args.nir, args.source, dt_s=args.dt, reset=args.reset)
+    print(f"{args.nir}: {imported.convention.describe()}")
+    for warning in imported.warnings:
+        print(f"warning: {warning}")
+    dt = imported.convention.dt_s
+    if dt is None:
+        raise nir_read.NIRReadError(f"{args.nir}: no dt in the graph and none given: pass --dt")
+    write_nir(args.out, dialects.export(imported.graph, args.to, dt))
+    print(f"wrote {args.out} for {args.to}")
+    return 0
+
+
+def write_nir(path, graph) -> None:
+    """nir.write, uncompressed (h5py cannot gzip the 0-d parameters some exporters leave)."""
+    import nir
+
+    try:
+        nir.write(path, graph, compression=None)
+    except TypeError:  # nir without the compression argument
+        nir.write(path, graph)
