@@ -26,19 +26,13 @@ def chipfit_run(model: str) -> np.ndarray:
     return np.asarray(simulate(net, place(net, profile), x.reshape(x.shape[0], -1)).output_spikes)[:, 0]
 
 
+@pytest.mark.parametrize("framework", ["snntorch", "norse"])
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_snntorch_importer_runs_the_export_with_chipfits_spikes(model):
-    framework = np.load(DATA / "export" / "snntorch" / f"{model}.out.npz")["output"]
+def test_framework_importer_runs_the_export_with_chipfits_spikes_per_step(framework, model):
+    theirs = np.load(DATA / "export" / framework / f"{model}.out.npz")["output"]
     ours = chipfit_run(model)
     assert ours.sum() > 0
-    np.testing.assert_array_equal(ours, framework)
-
-
-@pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_norse_export_is_a_known_failure(model):
-    """Norse's importer fires nothing on the export (docs/interop.md): recorded, so a fix shows here."""
-    framework = np.load(DATA / "export" / "norse" / f"{model}.out.npz")["output"]
-    assert framework.sum() == 0 and chipfit_run(model).sum() > 0
+    np.testing.assert_array_equal(ours, theirs)
 
 
 @pytest.mark.parametrize("target", ["sinabs", "rockpool", "spyx"])

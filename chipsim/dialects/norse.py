@@ -68,7 +68,8 @@ def export(graph, dt_s: float):
     """For ``norse.torch.from_nir`` (dt 1e-3): taus in seconds, rescaled so each step decays as at dt_s.
 
     Norse's imported CubaLIF integrates its synapse as an LI box (i += dt/tau_syn*(w_in*x - i)), the
-    canonical equation, so w_in and r go as they are; LIF likewise. Reset to zero only.
+    canonical equation, so w_in and r go as they are; its LIF (LIFBoxCell) ignores r, so r is
+    folded into the threshold, v_leak and v_reset. Reset to zero only.
     """
     nodes = dict(graph.nodes)
     scale = DT_S / dt_s
@@ -88,12 +89,13 @@ def export(graph, dt_s: float):
                 v_threshold=np.asarray(n.v_threshold),
                 v_reset=np.asarray(n.v_reset),
             )
-        elif isinstance(n, nir.LIF):
+        elif isinstance(n, nir.LIF):  # Norse's LIFBoxCell ignores r: fold it into the voltages, v' = v/r
+            r = np.asarray(n.r, np.float64)
             nodes[name] = nir.LIF(
                 tau=np.asarray(n.tau) * scale,
-                r=np.asarray(n.r),
-                v_leak=np.asarray(n.v_leak),
-                v_threshold=np.asarray(n.v_threshold),
-                v_reset=np.asarray(n.v_reset),
+                r=np.ones_like(r),
+                v_leak=np.asarray(n.v_leak) / r,
+                v_threshold=np.asarray(n.v_threshold) / r,
+                v_reset=np.asarray(n.v_reset) / r,
             )
     return copy_graph(graph, nodes)
