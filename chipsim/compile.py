@@ -21,7 +21,11 @@ Choices and deviations (recorded per network in ``ChipNetwork.notes`` where they
 - A bias reaches the voltage directly (``v += u + bias`` on the chips); for CubaLIF the bias is the
   steady-state current's effect on v (``w_in*r*dt/tau_mem * b``), exact after the synaptic transient.
 - Chips without a multiplicative leak (TrueNorth, Speck) or without a current state drop them (a note).
-- Only ``reset`` from node metadata ('zero' | 'subtract', default 'zero' as NIR specifies) is read.
+- From node metadata: ``reset`` ('zero' | 'subtract', default 'zero' as NIR specifies), ``spike``
+  ('single' | 'multi') and ``reset_after_decay``, as :mod:`chipsim.nir_read` writes them from a
+  framework's conventions. A reset or multi-spike the chip lacks is a fit ``Violation`` (in
+  ``ChipNetwork.violations``), not an error. Reading files and dialects live in :mod:`chipsim.nir_read`
+  and :mod:`chipsim.dialects`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import numpy as np
 
 from chipsim import quantize as q
 from chipsim.fit import Violation
+from chipsim.nir_read import NIRReadError, read_file
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
@@ -56,14 +61,11 @@ class CompileError(UserError):
 
 
 def load_graph(path: str | Path) -> nir.NIRGraph:
-    """Read a NIR HDF5 file; a missing or unreadable file is a CompileError (one line), not a traceback."""
-    path = Path(path)
-    if not path.is_file():
-        raise CompileError(f"NIR file not found: {path}")
+    """Read a NIR file as it is (no dialect; see :mod:`chipsim.nir_read` for reading a framework's export)."""
     try:
-        return nir.read(str(path))
-    except Exception as error:  # h5py/nir raise many kinds for a file that is not a NIR graph
-        raise CompileError(f"{path}: not a readable NIR graph ({type(error).__name__}: {error})") from None
+        return read_file(path)
+    except NIRReadError as error:
+        raise CompileError(str(error)) from None
 
 
 def compile_graph(

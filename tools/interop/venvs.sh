@@ -19,4 +19,4 @@ make_venv snntorch "$TORCH" snntorch==1.0.0 nirtorch==2.6 nir==1.0.8
 make_venv norse "$TORCH" norse==1.1.0 nir==1.0.8
 make_venv sinabs "$TORCH" sinabs==3.1.3
 make_venv rockpool "$TORCH" rockpool==3.1.0 nir==1.0.8 nirtorch==2.6  # rockpool does not declare nirtorch
-make_venv spyx "jax[cpu]" spyx==1.0.0 nir==1.0.8
+make_venv spyx "jax[cpu]==0.10.2" flax==0.12.8 spyx==1.0.0 nir==1.0.8
