@@ -41,8 +41,8 @@ import numpy as np
 
 from chipsim import quantize as q
 from chipsim.fit import Violation
-from chipsim.nir_read import NIRReadError, read_file
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
+from chipsim.nir_read import NIRReadError, read_file
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
 
