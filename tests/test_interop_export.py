@@ -61,3 +61,14 @@ def test_export_writes_snntorchs_dt_and_gain(tmp_path):
     graph = nir_read.read_file(out)
     for node in nir_read.neuron_nodes(graph).values():
         np.testing.assert_allclose(np.asarray(node.r) * 1e-4 / np.asarray(node.tau), 1.0, rtol=1e-6)
+
+
+def test_train_writes_the_framework_export_beside_model_nir(tmp_path):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--steps", "4",
+                 "--out", str(out), "--to", "norse", "--no-progress"])
+    assert code == 0
+    graph = nir_read.read_file(out / "model.norse.nir")
+    assert nir_read.neuron_nodes(graph)
+    for node in nir_read.neuron_nodes(graph).values():
+        np.testing.assert_allclose(np.asarray(node.r), 1.0)  # Norse's LIFBoxCell ignores r: folded away

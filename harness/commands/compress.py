@@ -11,6 +11,7 @@ import argparse
 import json
 import pathlib
 
+from harness.commands.export import add_to_option, export_file
 from hwprofiles.errors import UserError
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method-specific option (repeatable)")
     p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
+    add_to_option(p)
     p.set_defaults(func=run)
 
 
@@ -99,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
                          train_cfg=train_cfg, seed=args.seed, out_dir=args.out, options=options,
                          dense_cfg=dense_cfg, data_dir=args.data_dir, cache_dir=args.cache_dir)
     _print_table(metrics, pathlib.Path(args.out))
+    out = pathlib.Path(args.out)
+    for target in args.to:
+        export_file(out / "model.nir", target, out / f"model.{target}.nir")
     return 0
 
 

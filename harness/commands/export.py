@@ -30,18 +30,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    export_file(args.nir, args.to, args.out, source=args.source, dt_s=args.dt, reset=args.reset)
+    return 0
+
+
+def add_to_option(p: argparse.ArgumentParser) -> None:
+    """``--to FRAMEWORK`` for commands that write a model.nir (compress, train)."""
+    p.add_argument("--to", choices=EXPORT_TARGETS, action="append", default=[],
+                   help="also write model.FRAMEWORK.nir for that framework's importer (repeatable)")
+
+
+def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, reset=None) -> None:
+    """Read ``path`` through its dialect and write it for ``target``'s importer to ``out``."""
     from chipsim import dialects, nir_read
 
-    imported = nir_read.load(args.nir, args.source, dt_s=args.dt, reset=args.reset)
-    print(f"{args.nir}: {imported.convention.describe()}")
+    imported = nir_read.load(path, source, dt_s=dt_s, reset=reset)
+    print(f"{path}: {imported.convention.describe()}")
     for warning in imported.warnings:
         print(f"warning: {warning}")
     dt = imported.convention.dt_s
     if dt is None:
-        raise nir_read.NIRReadError(f"{args.nir}: no dt in the graph and none given: pass --dt")
-    write_nir(args.out, dialects.export(imported.graph, args.to, dt))
-    print(f"wrote {args.out} for {args.to}")
-    return 0
+        raise nir_read.NIRReadError(f"{path}: no dt in the graph and none given: pass --dt")
+    write_nir(out, dialects.export(imported.graph, target, dt))
+    print(f"wrote {out} for {target}")
 
 
 def write_nir(path, graph) -> None:

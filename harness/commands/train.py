@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from harness.commands.export import add_to_option, export_file
 from hwprofiles.errors import UserError
 
 
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True, help="digits | mnist | fashion-mnist | cifar10")
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
+    add_to_option(p)
     p.add_argument("--epochs", type=int, help="training epochs (default 30)")
     p.add_argument("--steps", type=int, help="time steps T per sample (default 16)")
     p.add_argument("--seed", type=int, default=0)
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
                **result.to_dict()}
     write_json_atomic(out / "metrics.json", metrics)
     _print_summary(metrics, out)
+    for target in args.to:
+        export_file(out / "model.nir", target, out / f"model.{target}.nir")
     return 0
 
 
