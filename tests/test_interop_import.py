@@ -104,3 +104,10 @@ def test_chip_without_the_graphs_reset_gets_a_fit_violation():
     kinds = {v.constraint for v in fit.violations}
     assert not fit.fits and {"reset_mode", "spike_mode"} <= kinds
     assert any("resets by 'subtract'" in str(v) for v in fit.violations)
+
+
+@pytest.mark.parametrize("framework", ["snntorch", "norse", "sinabs", "rockpool"])
+def test_reading_the_export_as_plain_nir_does_not_reproduce_the_framework(framework):
+    """The dialect is what makes the spikes agree: plain NIR at the profile's 1 ms step does not."""
+    _, out, ref = run_fixture(framework, "mlp", "nir")
+    assert not np.array_equal(out, ref)

@@ -32,7 +32,7 @@ OUT = ROOT / "tests" / "data" / "interop"
 T = 20  # steps
 SEED = 0
 GAIN = 3.0  # MLP
-GAIN_CNN = 8.0  # the pool averages 4 inputs
+GAIN_CNN = 16.0  # the pool averages 4 inputs
 ROCKPOOL_GAIN = 0.3  # Rockpool's LIFTorch adds the whole synaptic current to v every step (multi-spike)
 NORSE_GAIN = 8.0  # Norse's CubaLIF takes dt/tau_mem = 0.1 of its current per step
 MLP = (16, 12, 4)  # inputs, hidden, outputs
