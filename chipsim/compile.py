@@ -16,8 +16,9 @@ Choices and deviations (recorded per network in ``ChipNetwork.notes`` where they
 - IF integrates ``dv/dt = r*in`` at dt, gain ``dt*r``, as NIR's equation says. Sinabs writes IF with
   ``r = 1`` meaning "add the input": compile such graphs with ``dt_s=1``.
 - Per-neuron ``r``, ``w_in`` and thresholds are folded into the weights (scaling a neuron's voltage by
-  ``thr_ref/thr_j`` is exact for these linear models); time constants must be equal within a node, and
-  ``v_leak``/``v_reset`` must be equal after that scaling.
+  ``thr_ref/thr_j`` is exact for these linear models); time constants must be equal within a node on
+  fixed-point chips (the float reference takes them per neuron), and ``v_leak``/``v_reset`` must be equal
+  after that scaling.
 - A bias reaches the voltage directly (``v += u + bias`` on the chips); for CubaLIF the bias is the
   steady-state current's effect on v (``w_in*r*dt/tau_mem * b``), exact after the synaptic transient.
 - Chips without a multiplicative leak (TrueNorth, Speck) or without a current state drop them (a note).
@@ -453,6 +454,8 @@ class _Neuron:
     v_leak: float  # after threshold normalisation
     v_reset: float
     k: np.ndarray  # per-neuron factor folded into weights and bias (r, w_in, threshold variation)
+    tau_syn_n: np.ndarray | None = None  # float only: per-neuron taus where they differ within the node
+    tau_mem_n: np.ndarray | None = None
 
 
 def _per_neuron(name: str, node, field: str, default: float, n: int) -> np.ndarray:
@@ -474,15 +477,24 @@ def _uniform(name: str, node, field: str, a: np.ndarray) -> float:
     return float(a[0])
 
 
-def _neuron(name: str, node, n: int) -> _Neuron:
+def _tau(name: str, node, field: str | None, n: int, default: float, per_neuron: bool):
+    """(reference tau, per-neuron taus or None): a node's taus must agree unless ``per_neuron`` (float)."""
+    if field is None:
+        return default, None
+    a = _per_neuron(name, node, field, default, n)
+    if per_neuron and not np.allclose(a, a[0], rtol=1e-9, atol=0):
+        if np.any(a <= 0):
+            raise CompileError(f"node '{name}' ({_kind(node)}): time constants must be > 0 s")
+        return float(a[0]), a
+    return _uniform(name, node, field, a), None
+
+
+def _neuron(name: str, node, n: int, per_neuron_taus: bool = False) -> _Neuron:
     kind = _kind(node)
-    tau_syn = _uniform(name, node, "tau_syn", _per_neuron(name, node, "tau_syn", 0.0, n))
+    tau_syn, tau_syn_n = _tau(name, node, "tau_syn", n, 0.0, per_neuron_taus)
     tau_mem_field = {"LIF": "tau", "LI": "tau", "CubaLIF": "tau_mem", "IF": None}[kind]
-    tau_mem = (
-        np.inf
-        if tau_mem_field is None
-        else _uniform(name, node, tau_mem_field, _per_neuron(name, node, tau_mem_field, 0.0, n))
-    )
+    tau_mem, tau_mem_n = _tau(name, node, tau_mem_field, n, np.inf if tau_mem_field is None else 0.0,
+                              per_neuron_taus)
     if tau_mem <= 0 or (kind == "CubaLIF" and tau_syn <= 0):
         raise CompileError(f"node '{name}' ({kind}): time constants must be > 0 s")
     r = _per_neuron(name, node, "r", 1.0, n)
@@ -505,7 +517,8 @@ def _neuron(name: str, node, n: int) -> _Neuron:
     k = norm * np.divide(r, r_ref, out=np.ones(n), where=r_ref != 0)
     k *= np.divide(w_in, w_in_ref, out=np.ones(n), where=w_in_ref != 0)
     return _Neuron(
-        kind, tau_syn if kind == "CubaLIF" else 0.0, tau_mem, r_ref, w_in_ref, thr_ref, v_leak, v_reset, k
+        kind, tau_syn if kind == "CubaLIF" else 0.0, tau_mem, r_ref, w_in_ref, thr_ref, v_leak, v_reset, k,
+        tau_syn_n if kind == "CubaLIF" else None, tau_mem_n,
     )
 
 
@@ -734,7 +747,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
     projections, quant = [None] * len(raws), [None] * len(raws)
     for post, tgt in enumerate(order[1:], start=1):
         n = math.prod(shapes[tgt])
-        nrn = _neuron(tgt, nodes[tgt], n)
+        nrn = _neuron(tgt, nodes[tgt], n, per_neuron_taus=not fixed)
         reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
         spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
@@ -752,6 +765,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 integrator=integrator,
                 spike=spike,
                 reset_after_decay=reset_after_decay and reset == "subtract",
+                tau_syn_per_neuron_s=nrn.tau_syn_n,
+                tau_mem_per_neuron_s=nrn.tau_mem_n,
             )
             for i in incoming:
                 projections[i], quant[i] = _float_projection(

@@ -270,8 +270,11 @@ def _core_runs(pop_off, core_of):
 
 
 @nb.njit(cache=True)
-def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, ct, mult):
-    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C).
+def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, core_of, ct, mult):
+    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C, SUB).
+
+    ``coef`` [n_total, 4] holds each neuron's A, B, C and subtractive reset (per neuron, so that a node's
+    time constants may differ between its neurons, as Spyx's default LIF draws them).
 
     Single-spike: fires when v > threshold. Multi-spike (``P_MULTI``): n = floor(v / threshold) >= 1 spikes
     (sinabs' MultiSpike, Rockpool's floor), written to ``mult[g]``, and a subtractive reset takes n * F_SUB.
@@ -279,9 +282,7 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
     subtract = prm[P_RESET] == RESET_SUBTRACT
     multi = prm[P_MULTI] != 0
     refr = prm[P_REFRACTORY]
-    a, bb, c = fprm[F_A], fprm[F_B], fprm[F_C]
     v_leak, thr, v_reset, w_in = fprm[F_V_LEAK], fprm[F_THRESHOLD], fprm[F_V_RESET], fprm[F_W_IN]
-    sub = fprm[F_SUB]
     n_fired = 0
     core = core_of[lo] if hi > lo else 0
     n_active = 0
@@ -294,6 +295,7 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
         x = acc[g] + bias[g]
         uo = u[g]
         vo = v[g]
+        a, bb, c, sub = coef[g, 0], coef[g, 1], coef[g, 2], coef[g, 3]
         un = uo + a * (w_in * x - uo)
         fired = False
         if ref[g] > 0:
@@ -320,8 +322,9 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
 
 
 @nb.njit(cache=True)
-def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
-                targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
+def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
+                indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
+                sc_ptr_all,
                 sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
                 hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, traced, acc, u, v):
     """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values."""
@@ -378,8 +381,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
                                   bias, flag, fired, ct)
             else:
-                n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct,
-                                  mult)
+                n = _update_float(lo, hi, pop_int[p], pop_float[p], coef, acc, u, v, ref, bias, fired,
+                                  core_of, ct, mult)
             cnt[cur, p] = n
             _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row,
                   traced)
@@ -394,8 +397,9 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
 
 
 @nb.njit(cache=True, parallel=True)
-def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off, indptr_all,
-              targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all,
+def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
+              indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
+              sc_ptr_all,
               sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
               hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, acc_proto,
               state_proto):
@@ -415,7 +419,7 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
         u = np.zeros(n_total, state_proto.dtype)
         v = np.zeros(n_total, state_proto.dtype)
         pp = pair_packets[min(np.int64(b), n_traced - 1)]
-        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, proj_pre, proj_ip_off,
+        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                     dest_pair, hops_ew, hops_ns, out_pop, counters[b], spike_count[b], out_spikes[b],

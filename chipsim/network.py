@@ -81,6 +81,9 @@ class NeuronParams:
     integrator: str = "euler"
     spike: str = "single"  # 'single' | 'multi' (float only: floor(v / threshold) spikes a step)
     reset_after_decay: bool = False  # float subtract only: the threshold comes off after the next decay
+    # float only: per-neuron time constants (s) where a node's differ (Spyx's default LIF); None: the scalars
+    tau_syn_per_neuron_s: np.ndarray | None = None
+    tau_mem_per_neuron_s: np.ndarray | None = None
     # fixed-point formats (copied from the profile so a network is self-describing)
     state_bits: int | None = None
     current_bits: int | None = None

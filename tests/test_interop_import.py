@@ -26,9 +26,6 @@ EXPECTED_DIALECT = {
     "rockpool": "rockpool",
     "spyx": "spyx",
 }
-# Spyx's default LIF draws beta per neuron; chipsim takes one time constant per node
-PER_NEURON_TAU = {("spyx", "mlp"), ("spyx", "cnn")}
-
 
 def run_fixture(framework: str, model: str, source: str):
     imported = nir_read.load(DATA / framework / f"{model}.nir", source)
@@ -49,7 +46,7 @@ def test_fixtures_cover_every_framework_and_model():
             assert (DATA / fw / f"{model}.nir").exists() or info.get("error"), (fw, model)
 
 
-@pytest.mark.parametrize("framework,model", [c for c in CASES if c not in PER_NEURON_TAU])
+@pytest.mark.parametrize("framework,model", CASES)
 @pytest.mark.parametrize("source", ["auto", "given"])
 def test_float_reference_spikes_as_the_framework_per_step(framework, model, source):
     convention, out, ref = run_fixture(framework, model, "auto" if source == "auto" else framework)
@@ -59,10 +56,15 @@ def test_float_reference_spikes_as_the_framework_per_step(framework, model, sour
     np.testing.assert_array_equal(out[: len(out) - lag], ref[lag:])
 
 
-@pytest.mark.parametrize("framework,model", sorted(PER_NEURON_TAU))
-def test_per_neuron_time_constants_are_one_line_errors(framework, model):
+def test_per_neuron_time_constants_run_in_float_and_are_refused_in_fixed_point():
+    """Spyx's default LIF draws beta per neuron: the float reference takes it, a fixed-point chip cannot."""
+    imported = nir_read.load(DATA / "spyx" / "mlp.nir", "spyx")
+    taus = np.asarray(imported.graph.nodes["layer_1"].tau)
+    assert np.ptp(taus) > 0
+    net = compile_graph(imported.graph, load("generic-45nm"))
+    assert net.populations[1].params.tau_mem_per_neuron_s is not None
     with pytest.raises(CompileError, match="tau differs between neurons"):
-        run_fixture(framework, model, "auto")
+        compile_graph(imported.graph, load("loihi"))
 
 
 def test_multi_spike_fixture_fires_several_spikes_a_step():
