@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nir
 import numpy as np
 import pytest
 
@@ -113,3 +114,14 @@ def test_reading_the_export_as_plain_nir_does_not_reproduce_the_framework(framew
     """The dialect is what makes the spikes agree: plain NIR at the profile's 1 ms step does not."""
     _, out, ref = run_fixture(framework, "mlp", "nir")
     assert not np.array_equal(out, ref)
+
+
+def test_auto_that_cannot_tell_says_so_and_what_it_assumed():
+    n = 3
+    cell = nir.LIF(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n))
+    graph = nir.NIRGraph({"input": nir.Input(np.array([n])), "w": nir.Linear(np.eye(n)), "lif": cell,
+                          "output": nir.Output(np.array([n]))},
+                         [("input", "w"), ("w", "lif"), ("lif", "output")], type_check=False)
+    imported = nir_read.import_graph(graph, "auto")
+    assert imported.convention.dialect == "nir" and imported.convention.detected == "could not tell"
+    assert any("could not tell" in w and "assumed canonical NIR" in w for w in imported.warnings)
