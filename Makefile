@@ -7,7 +7,7 @@ export BRIAN2_CACHE_DIR := $(CURDIR)/.cache/brian2
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export MPLBACKEND := Agg
 
-.PHONY: install run test lint bench clean interop
+.PHONY: install warm run test lint bench clean interop
 
 install: $(STAMP)
 
@@ -15,7 +15,11 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m chipsim.warm
 	touch $(STAMP)
+
+warm: install
+	$(BIN)/python -m chipsim.warm
 
 run: install
 	$(BIN)/harness run --profile loihi.yaml --method spikefit --out runs/default

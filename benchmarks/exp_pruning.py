@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 METHODS = ("magnitude", "minimax", "minimax-seq", "criticality", "criticality-struct", "lottery-imp",
-           "lottery-conn", "lottery-patch")
+           "lottery-conn", "patch-prune")
 SPARSITIES = (0.9, 0.95, 0.98, 0.99)
 
 
@@ -30,9 +30,16 @@ def cell_key(method: str, sparsity: float, seed: int) -> str:
 
 
 def save(path: pathlib.Path, results: dict) -> None:
+    """The run's results.json, and one JSON per cell under ``cell-results/`` beside it (the raw results
+    to audit: commit ``--out docs/results/<name>`` to keep them)."""
     from compress.files import write_json_atomic
 
     write_json_atomic(path, results)
+    for key, cell in results.items():
+        name = key.replace("|", "_").replace(":", "_").replace("=", "-")
+        cell_path = path.parent / "cell-results" / f"{name}.json"
+        if not cell_path.exists():
+            write_json_atomic(cell_path, {"cell": key, **cell})
 
 
 def run(args) -> dict:

@@ -39,9 +39,16 @@ UNIQUE = (2, 4, 8, 16)
 
 
 def save(path: pathlib.Path, results: dict) -> None:
+    """The run's results.json, and one JSON per cell under ``cell-results/`` beside it (the raw results
+    to audit: commit ``--out docs/results/<name>`` to keep them)."""
     from compress.files import write_json_atomic
 
     write_json_atomic(path, results)
+    for key, cell in results.items():
+        name = key.replace("|", "_").replace(":", "_").replace("=", "-")
+        cell_path = path.parent / "cell-results" / f"{name}.json"
+        if not cell_path.exists():
+            write_json_atomic(cell_path, {"cell": key, **cell})
 
 
 def run(args) -> dict:

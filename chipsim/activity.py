@@ -23,6 +23,12 @@ and ``hops``. :func:`population_counters` turns them into per-inference figures 
 MACs (of analog input), dense synops (every synapse of the dense layers, zero weights included, every step),
 membrane updates and activation sparsity.
 
+Streamed (``chipsim.simulate.simulate_stream``), the per-step counters are kept for the first few samples
+only (those the latency model traces); ``totals`` then holds every counter summed over all ``n_samples``
+samples, ``population`` is one row summed over all samples, and ``spike_counts`` may be one such row too
+instead of one row per sample, so ``total()``, ``batch`` and per-sample means stay what they are without
+the memory growing with samples.
+
 ``pair_packets`` [traced, steps, n_pairs] keeps, for the first ``traced`` samples only, the packets of each
 (source core, destination core) pair in ``pairs`` per step: what the NoC model needs, at a cost that does
 not grow with the batch.
@@ -57,6 +63,8 @@ class Activity:
     dt_s: float
     raster: tuple[np.ndarray, ...] | None = None  # per population, uint8 [steps, batch, size], if recorded
     population: dict[str, np.ndarray] | None = None  # counter -> int64 [batch, n_pops] (module docstring)
+    n_samples: int | None = None  # streamed: samples simulated (counters keep fewer rows)
+    totals: dict | None = None  # streamed: counter name -> sum over all samples, steps and cores
 
     def __post_init__(self):
         shape = self.synops.shape
@@ -69,7 +77,8 @@ class Activity:
 
     @property
     def batch(self) -> int:
-        return int(self.synops.shape[0])
+        """Samples simulated (streamed: all of them, not only the rows the counters keep)."""
+        return int(self.synops.shape[0]) if self.n_samples is None else int(self.n_samples)
 
     @property
     def steps(self) -> int:
@@ -81,6 +90,8 @@ class Activity:
 
     def total(self, counter: str) -> int:
         """Sum of one counter over samples, steps and cores (int64, no overflow)."""
+        if self.totals is not None:
+            return int(self.totals[counter])
         return int(getattr(self, counter).sum(dtype=np.int64))
 
 

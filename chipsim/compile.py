@@ -93,7 +93,7 @@ def compile_graph(
     chains = {tgt: _chains_into(tgt, preds, nodes, sources) for tgt in sorted(sources - {input_name})}
     order = _population_order(input_name, chains)
     output_pop = order.index(_output_source(output_name, preds, nodes))
-    return representable.check_input_sums(
+    return representable.check_network(
         _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator))
 
 

@@ -427,7 +427,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
                     out_spikes[t, g - out_lo] = m
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)  # nogil: simulate.interruptible waits in slices
 def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
               proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
               proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,

@@ -45,6 +45,9 @@ class FitReport:
     usage: Mapping[str, np.ndarray] = field(default_factory=dict)  # resource -> per-core use [cores_used]
     limits: Mapping[str, float | None] = field(default_factory=dict)  # resource -> per-core limit
     strategy: str = ""
+    # where it does not fit: per limit broken, the least value under which this placement would hold
+    # (its largest need; 'chips' where the cores run past the system's chips); empty where it fits
+    smallest_budget: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

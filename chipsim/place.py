@@ -24,81 +24,84 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from chipsim import constraints as cst
-from chipsim.compile import expand_conv
 from chipsim.fit import FitReport, Placement, Violation
+from chipsim.insynapses import InSynapses, in_synapses, kept_conv, visit
+from chipsim.insynapses import args as ins_args
 from chipsim.network import ChipNetwork
+from chipsim.partition import partition_bins
+from chipsim.routing import _conv_core_counts, _csr_core_counts, _union_cores, conv_meta, route
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
 
-STRATEGIES = ("greedy", "hops")
+STRATEGIES = ("auto", "greedy", "hops", "partition")
 
 
 class PlacementError(UserError):
     """A placement request that makes no sense (an unknown strategy); never raised for not fitting."""
 
 
-@dataclass(frozen=True)
-class Synapses:
-    """Every stored synapse of a network in global neuron ids, sorted by post then pre."""
+def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "auto") -> Placement:
+    """Assign every non-input neuron a global core and report the fit (see the module docstring).
 
-    pre: np.ndarray  # int64
-    post: np.ndarray  # int64
-    weight: np.ndarray  # the chip's weight values
-    proj: np.ndarray  # int32 projection index
-    in_indptr: np.ndarray  # int64 [n_total + 1]: synapses into neuron g are [in_indptr[g], in_indptr[g+1])
-
-
-def all_synapses(net: ChipNetwork) -> Synapses:
-    """Expand every projection (kept conv kernels included) into global (pre, post, weight) triplets."""
-    off = net.offsets()
-    parts = []
-    for i, p in enumerate(net.projections):
-        if p.conv is not None and p.targets.size == 0:
-            r, c, w = expand_conv(p.conv)
-        else:
-            r = np.repeat(np.arange(p.indptr.size - 1), np.diff(p.indptr))
-            c, w = p.targets, p.weights
-        parts.append((r + off[p.pre], c.astype(np.int64) + off[p.post], np.asarray(w), np.full(r.size, i)))
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return Synapses(empty, empty, np.zeros(0), empty.astype(np.int32), np.zeros(off[-1] + 1, np.int64))
-    pre, post, weight, proj = (np.concatenate(x) for x in zip(*parts, strict=True))
-    order = np.lexsort((pre, post))
-    pre, post, weight, proj = pre[order], post[order], weight[order], proj[order].astype(np.int32)
-    in_indptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=int(off[-1])))]).astype(np.int64)
-    return Synapses(pre, post, weight, proj, in_indptr)
-
-
-def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "greedy") -> Placement:
-    """Assign every non-input neuron a global core and report the fit (see the module docstring)."""
+    'auto' takes greedy first-fit where it fits (so a placement that fitted before is kept exactly), else
+    the channel x space partition (:mod:`chipsim.partition`) where that fits, else whichever of the two
+    has fewer violations (then fewer cores; greedy on a tie).
+    """
     if strategy not in STRATEGIES:
         raise PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-    syn = all_synapses(net)
-    cost = _neuron_memory_cost(net, syn, profile)
-    if cst.one_layer_per_core(profile):
-        bins = _bins_one_layer(net, syn, profile)
-    else:
-        bins = _bins_greedy(net, syn, cost, profile)
+    ins = in_synapses(net)
+    cost = _neuron_memory_cost(net, profile)
+    if strategy != "auto":
+        return _place_with(net, ins, cost, profile, strategy)
+    greedy = _place_with(net, ins, cost, profile, "greedy")
+    if greedy.fit.fits or cst.one_layer_per_core(profile):
+        return greedy
+    tiled = _place_with(net, ins, cost, profile, "partition")
+    if tiled.fit.fits:
+        return tiled
+    return min((greedy, tiled), key=lambda p: (len(p.fit.violations), p.fit.cores_used))
+
+
+def place_given(net: ChipNetwork, profile: ChipProfile, core_of_neuron: tuple[np.ndarray, ...]) -> Placement:
+    """Report the fit of a placement made elsewhere (``--placement``): global core per neuron, per
+    population (the input's ignored: it lives off-chip)."""
+    off = net.offsets()
+    core_of = np.full(int(off[-1]), -1, np.int64)
+    for pop in range(1, len(net.populations)):
+        core_of[off[pop] : off[pop + 1]] = np.asarray(core_of_neuron[pop], np.int64)
+    return _placement(net, in_synapses(net), _neuron_memory_cost(net, profile), core_of, profile, "given")
+
+
+def _place_with(net, ins, cost, profile: ChipProfile, strategy: str) -> Placement:
     cpc = profile.mesh.cores
-    slot = _snake_cores(profile) if strategy == "hops" else np.arange(cpc)
     if cst.one_layer_per_core(profile):
-        core_of_bin = bins[1]
-        bins = bins[0]
+        bins, core_of_bin = _bins_one_layer(net, profile)
     else:
+        if strategy == "partition":
+            bins = partition_bins(net, ins, cost.per_neuron_bits, cost.conv_channel_bits, profile)
+        else:
+            bins = _bins_greedy(net, ins, cost, profile)
+        slot = _snake_cores(profile) if strategy in ("hops", "partition") else np.arange(cpc)
         n_bins = int(bins.max()) + 1 if bins.size else 0
         ids = np.arange(n_bins)
         core_of_bin = (ids // cpc) * cpc + slot[ids % cpc]
     core_of = np.full(bins.size, -1, np.int64)
     core_of[bins >= 0] = core_of_bin[bins[bins >= 0]]
-    fit = _fit_report(net, syn, cost, core_of, profile, strategy)
+    return _placement(net, ins, cost, core_of, profile, strategy)
+
+
+def _placement(net, ins, cost, core_of: np.ndarray, profile: ChipProfile, strategy: str) -> Placement:
+    fit = _fit_report(net, ins, cost, core_of, profile, strategy)
     if net.violations:  # what the graph asks that the chip's neurons cannot do (compile found it)
         fit = dataclasses.replace(fit, fits=False, violations=(*net.violations, *fit.violations))
     off = net.offsets()
     per_pop = tuple(core_of[off[i] : off[i + 1]].astype(np.int32) for i in range(len(net.populations)))
-    return Placement(per_pop, fit, cpc, profile.mesh.width, profile.mesh.height, profile.mesh.cores_per_tile)
+    return Placement(per_pop, fit, profile.mesh.cores, profile.mesh.width, profile.mesh.height,
+                     profile.mesh.cores_per_tile)
 
 
 # ---------------------------------------------------------------- memory cost
@@ -111,7 +114,7 @@ class _Cost:
     channel_size: dict  # projection index -> post neurons per output channel (H*W)
 
 
-def _neuron_memory_cost(net: ChipNetwork, syn: Synapses, profile: ChipProfile) -> _Cost:
+def _neuron_memory_cost(net: ChipNetwork, profile: ChipProfile) -> _Cost:
     off = net.offsets()
     per_neuron = np.zeros(int(off[-1]))
     channel_bits, channel_size = {}, {}
@@ -132,93 +135,70 @@ def _neuron_memory_cost(net: ChipNetwork, syn: Synapses, profile: ChipProfile) -
 # ---------------------------------------------------------------- greedy partition into cores
 
 
-def _bins_greedy(net: ChipNetwork, syn: Synapses, cost: _Cost, profile: ChipProfile) -> np.ndarray:
+def _bins_greedy(net: ChipNetwork, ins: InSynapses, cost: _Cost, profile: ChipProfile) -> np.ndarray:
     """Core bin of each global neuron (-1 for the input): fill a core until the next neuron breaks a limit."""
     lim = profile.core
     off = net.offsets()
-    bins = np.full(int(off[-1]), -1, np.int64)
+    conv_of_pop = [[(cost.conv_channel_bits[i], cost.channel_size[i]) for i, p in enumerate(net.projections)
+                    if p.post == pop and i in cost.conv_channel_bits] for pop in range(len(net.populations))]
+    conv_ptr = np.concatenate([[0], np.cumsum([len(c) for c in conv_of_pop])]).astype(np.int64)
+    conv_bits = np.array([b for c in conv_of_pop for b, _ in c] or [0], np.float64)
+    conv_size = np.array([n for c in conv_of_pop for _, n in c] or [1], np.int64)
+
+    def limit(x):
+        return -1 if x is None else x
+
     unique_core = lim.unique_weights if lim.unique_weights_scope == "core" else None
-    core, used_n, used_bits, n_axons = 0, 0, 0.0, 0
-    axons = np.zeros(int(off[-1]), bool)  # presynaptic neurons already reaching the current core
-    axon_list: list[np.ndarray] = []
-    values: np.ndarray = np.zeros(0)  # weight values already on the current core
-    for pop in range(1, len(net.populations)):
-        g0, n = int(off[pop]), net.populations[pop].size
-        conv_in = [
-            (i, cost.conv_channel_bits[i], cost.channel_size[i])
-            for i, p in enumerate(net.projections)
-            if p.post == pop and i in cost.conv_channel_bits
-        ]
-        a = 0
-        while a < n:
-            room = n - a if lim.neurons is None else min(n - a, lim.neurons - used_n)
-            k = 0
-            if room > 0:
-                k = _fit_prefix(
-                    g0 + a, room, a, syn, cost, conv_in, axons, n_axons, values, used_bits, lim, unique_core
-                )
-            if k == 0 and used_n == 0:
-                k = 1  # a neuron that alone breaks a limit still gets a core; the report names the excess
-            if k == 0:
-                core, used_n, used_bits, n_axons = core + 1, 0, 0.0, 0
-                for idx in axon_list:
-                    axons[idx] = False
-                axon_list, values = [], np.zeros(0)
-                continue
-            lo, hi = g0 + a, g0 + a + k
-            bins[lo:hi] = core
-            used_n += k
-            used_bits += _range_bits(lo, hi, a, cost, conv_in)
-            pre = syn.pre[syn.in_indptr[lo] : syn.in_indptr[hi]]
-            new = np.unique(pre[~axons[pre]])
-            axons[new] = True
-            n_axons += new.size
-            axon_list.append(new)
-            if unique_core is not None:
-                values = np.union1d(values, syn.weight[syn.in_indptr[lo] : syn.in_indptr[hi]])
-            a += k
+    return _greedy_kernel(
+        off, limit(lim.neurons), float(limit(lim.synapse_memory_bits)), limit(lim.fan_in_axons),
+        limit(unique_core), cost.per_neuron_bits, conv_ptr, conv_bits, conv_size, *ins_args(ins), ins.n_ranks,
+    )
+
+
+@nb.njit(cache=True)
+def _greedy_kernel(pop_off, lim_neurons, lim_bits, lim_axons, lim_values, per_neuron_bits, conv_ptr,
+                   conv_bits, conv_size, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off, cv_rank, pop_cv_ptr,
+                   pop_cv, n_ranks):
+    """First fit in neuron order, one neuron at a time: a neuron joins the current core unless it would
+    break a limit (then the core closes and it opens the next one; alone on a core it stays, and the
+    report names the excess). Distinct axons and weights are "seen" stamps with the core id as stamp, so
+    each synapse is read at most twice (once more for the neuron that closes a core): linear time."""
+    n_total = pop_off[-1]
+    bins = np.full(n_total, -1, np.int64)
+    pre_mark = np.full(n_total, -1, np.int64)
+    rank_mark = np.full(max(n_ranks, 1), -1, np.int64)
+    use_rank = lim_values >= 0
+    use_pre = lim_axons >= 0
+    core, used_n, used_bits, n_axons, n_values = 0, 0, 0.0, 0, 0
+    for pop in range(1, pop_off.size - 1):
+        g0 = pop_off[pop]
+        for j in range(pop_off[pop + 1] - g0):
+            g = g0 + j
+            while True:
+                bits = per_neuron_bits[g]
+                for t in range(conv_ptr[pop], conv_ptr[pop + 1]):
+                    if j % conv_size[t] == 0 or used_n == 0:  # its channel's kernel slice is not here yet
+                        bits += conv_bits[t]
+                new_pre, new_rank, _ = visit(g, j, pop, core, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off,
+                                             cv_rank, pop_cv_ptr, pop_cv, pre_mark, rank_mark, use_pre,
+                                             use_rank)
+                ok = lim_neurons < 0 or used_n + 1 <= lim_neurons
+                ok = ok and (lim_bits < 0 or used_bits + bits <= lim_bits)
+                ok = ok and (not use_pre or n_axons + new_pre <= lim_axons)
+                ok = ok and (not use_rank or n_values + new_rank <= lim_values)
+                if ok or used_n == 0:
+                    bins[g] = core
+                    used_n += 1
+                    used_bits += bits
+                    n_axons += new_pre
+                    n_values += new_rank
+                    break
+                core += 1  # the stamps of the closed core are stale from here on: nothing to reset
+                used_n, used_bits, n_axons, n_values = 0, 0.0, 0, 0
     return bins
 
 
-def _range_bits(lo, hi, a, cost: _Cost, conv_in) -> float:
-    bits = float(cost.per_neuron_bits[lo:hi].sum())
-    local = np.arange(a, a + hi - lo)
-    for _, ch_bits, size in conv_in:
-        starts = np.count_nonzero(local % size == 0) + (1 if local[0] % size != 0 else 0)
-        bits += starts * ch_bits
-    return bits
-
-
-def _fit_prefix(
-    g_lo, room, a, syn, cost, conv_in, axons, n_axons, values, used_bits, lim, unique_core
-) -> int:
-    """How many of the next ``room`` neurons (global ``g_lo`` on) the current core can still take."""
-    ok = np.ones(room, bool)
-    if lim.synapse_memory_bits is not None:
-        need = cost.per_neuron_bits[g_lo : g_lo + room].copy()
-        local = np.arange(a, a + room)
-        for _, ch_bits, size in conv_in:
-            need += np.where(local % size == 0, ch_bits, 0)
-            if local[0] % size != 0:
-                need[0] += ch_bits
-        ok &= used_bits + np.cumsum(need) <= lim.synapse_memory_bits
-    s0, s1 = syn.in_indptr[g_lo], syn.in_indptr[g_lo + room]
-    if lim.fan_in_axons is not None:
-        pre, post = syn.pre[s0:s1], syn.post[s0:s1] - g_lo
-        fresh_pre = ~axons[pre]
-        _, first = np.unique(pre[fresh_pre], return_index=True)
-        new_at = np.bincount(post[fresh_pre][first], minlength=room)
-        ok &= n_axons + np.cumsum(new_at) <= lim.fan_in_axons
-    if unique_core is not None:
-        w, post = syn.weight[s0:s1], syn.post[s0:s1] - g_lo
-        fresh_w = ~np.isin(w, values)
-        _, first = np.unique(w[fresh_w], return_index=True)
-        new_at = np.bincount(post[fresh_w][first], minlength=room)
-        ok &= values.size + np.cumsum(new_at) <= unique_core
-    return room if ok.all() else int(np.argmin(ok))
-
-
-def _bins_one_layer(net: ChipNetwork, syn: Synapses, profile: ChipProfile) -> tuple[np.ndarray, np.ndarray]:
+def _bins_one_layer(net: ChipNetwork, profile: ChipProfile) -> tuple[np.ndarray, np.ndarray]:
     """One population per core, on the first free core whose memory holds it (Speck)."""
     off = net.offsets()
     bins = np.full(int(off[-1]), -1, np.int64)
@@ -275,7 +255,7 @@ def _snake_cores(profile: ChipProfile) -> np.ndarray:
 
 
 def _fit_report(
-    net, syn: Synapses, cost: _Cost, core_of: np.ndarray, profile: ChipProfile, strategy
+    net, ins: InSynapses, cost: _Cost, core_of: np.ndarray, profile: ChipProfile, strategy
 ) -> FitReport:
     off = net.offsets()
     pop_of = np.repeat(np.arange(len(net.populations)), np.diff(off))
@@ -291,20 +271,16 @@ def _fit_report(
         cores, _ = _distinct_pairs(core_of[g], (g - off[p.post]) // cost.channel_size[i])
         bits += np.bincount(cores, minlength=n_cores) * ch_bits
     usage["synapse_memory_bits"] = bits
-    post_core, pre_core = core_of[syn.post], core_of[syn.pre]
-    usage["fan_in_axons"] = _count_pairs(post_core, syn.pre, n_cores)
-    out = pre_core >= 0
-    usage["fan_out_axons"] = _count_pairs(pre_core[out], post_core[out], n_cores, distinct_of=syn.pre[out])
-    fan_in = np.diff(syn.in_indptr)
-    fan_out = np.bincount(syn.pre, minlength=int(off[-1]))
+    axons = _axon_counts(net, core_of, n_cores)
+    usage["fan_in_axons"] = axons.fan_in_axons
+    usage["fan_out_axons"] = axons.fan_out_axons
+    unique_need, fan_in = _unique_weights(net, ins, core_of, pop_of, profile)
+    fan_out = axons.fan_out
     usage["fan_in_per_neuron"] = _max_per_core(fan_in, core_of, n_cores)
     usage["fan_out_per_neuron"] = _max_per_core(fan_out, core_of, n_cores)
-    unique_need = _unique_weights(syn, core_of, pop_of, profile, int(off[-1]))
     usage["unique_weights"] = _max_per_core(unique_need, core_of, n_cores)
     usage["layers_per_core"] = _count_pairs(core_of[on_chip], pop_of[on_chip], n_cores)
-    proj_post = np.array([p.post for p in net.projections], np.int64)
-    dest = _count_pairs(pre_core[out], proj_post[syn.proj[out]], n_cores)
-    usage["destinations_per_layer"] = dest
+    usage["destinations_per_layer"] = axons.destinations_per_layer
     limits = cst.core_limits(profile)
     violations = []
     per_neuron_values = {
@@ -312,19 +288,17 @@ def _fit_report(
         "fan_out_per_neuron": fan_out,
         "unique_weights": unique_need,
     }
+    by_core = np.argsort(core_of, kind="stable")
+    core_start = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
     for name, use in usage.items():
         limit = limits.get(name)
         if limit is None:
             continue
         for c in np.flatnonzero(use > limit):
+            on = by_core[core_start[c] : core_start[c + 1]]
             violations.append(
-                Violation(
-                    name,
-                    int(c),
-                    float(use[c]),
-                    float(limit),
-                    _culprit(net, c, core_of, pop_of, per_neuron_values.get(name)),
-                )
+                Violation(name, int(c), float(use[c]), float(limit),
+                          _culprit(net, on, pop_of, per_neuron_values.get(name)))
             )
     if profile.core.core_memory is not None:
         violations += _speck_memory(net, core_of, pop_of, profile, usage, n_cores)
@@ -353,7 +327,19 @@ def _fit_report(
         usage,
         limits_out,
         strategy,
+        _smallest_budget(violations, chips),
     )
+
+
+def _smallest_budget(violations: list[Violation], chips: int) -> dict[str, float]:
+    """Per limit broken, the least value under which this placement would hold (its largest need); with
+    'chips' where the cores run past the system's chips."""
+    budget: dict[str, float] = {}
+    for v in violations:
+        name = "chips" if v.constraint == "cores" else v.constraint
+        need = float(chips) if v.constraint == "cores" else v.need
+        budget[name] = max(budget.get(name, 0.0), need)
+    return budget
 
 
 def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -387,20 +373,45 @@ def _max_per_core(values: np.ndarray, core_of: np.ndarray, n_cores: int) -> np.n
     return out
 
 
-def _unique_weights(syn: Synapses, core_of, pop_of, profile: ChipProfile, n_total: int) -> np.ndarray:
-    """Per neuron, the distinct-weight count of its scope: its own inputs, its core's, or its layer's."""
+def _unique_weights(net, ins: InSynapses, core_of, pop_of, profile: ChipProfile):
+    """Per neuron, the distinct-weight count of its scope (its own inputs, its core's, or its layer's), and
+    its fan-in (synapses in)."""
     scope = profile.core.unique_weights_scope or "neuron"
-    group = {"neuron": syn.post, "core": core_of[syn.post], "layer": pop_of[syn.post]}[scope]
-    if syn.post.size == 0:
-        return np.zeros(n_total, np.int64)
-    g, _ = _distinct_pairs(group[group >= 0], syn.weight[group >= 0])
-    counts = np.bincount(g, minlength=max(n_total, int(group.max()) + 1))
-    key = {"neuron": np.arange(n_total), "core": core_of, "layer": pop_of}[scope]
-    return np.where(key >= 0, counts[np.maximum(key, 0)], 0)
+    n_total = core_of.size
+    if scope == "neuron":
+        group = np.arange(n_total, dtype=np.int64)
+    elif scope == "core":
+        group = core_of.astype(np.int64)
+    else:
+        group = pop_of.astype(np.int64)
+    order = np.argsort(group, kind="stable")
+    order = order[group[order] >= 0]
+    counts, fan_in = _distinct_ranks(order, group, pop_of.astype(np.int64), net.offsets(), *ins_args(ins),
+                                     ins.n_ranks, max(int(group.max(initial=0)) + 1, 1))
+    key = np.where(group >= 0, group, 0)
+    return np.where(group >= 0, counts[key], 0), fan_in
 
 
-def _culprit(net, core, core_of, pop_of, per_neuron) -> str:
-    on = np.flatnonzero(core_of == core)
+@nb.njit(cache=True)
+def _distinct_ranks(order, group, pop_of, pop_off, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off, cv_rank,
+                    pop_cv_ptr, pop_cv, n_ranks, n_groups):
+    """Distinct weight ranks per group over the in-synapses of the neurons in ``order`` (grouped), stamped
+    by group id; and every neuron's fan-in."""
+    counts = np.zeros(n_groups, np.int64)
+    fan_in = np.zeros(group.size, np.int64)
+    rank_mark = np.full(max(n_ranks, 1), -1, np.int64)
+    pre_mark = np.zeros(0, np.int64)
+    for g in order:
+        pop = pop_of[g]
+        _, new_rank, n = visit(g, g - pop_off[pop], pop, group[g], ptr, pre, rank, cv_meta, cv_pre_off,
+                               cv_w_off, cv_rank, pop_cv_ptr, pop_cv, pre_mark, rank_mark, False, True)
+        counts[group[g]] += new_rank
+        fan_in[g] = n
+    return counts, fan_in
+
+
+def _culprit(net, on: np.ndarray, pop_of, per_neuron) -> str:
+    """The layer of the core's neuron ``on`` (ascending ids) that needs the most (or its first neuron's)."""
     if on.size == 0:
         return ""
     g = on[int(np.argmax(per_neuron[on]))] if per_neuron is not None else on[0]
@@ -425,7 +436,8 @@ def _speck_memory(net, core_of, pop_of, profile: ChipProfile, usage, n_cores) ->
     for name, use, lim in (("kernel_memory", kernel, k_lim), ("neuron_memory", neuron, n_lim)):
         for c in np.flatnonzero(use > lim):
             out.append(
-                Violation(name, int(c), float(use[c]), float(lim[c]), _culprit(net, c, core_of, pop_of, None))
+                Violation(name, int(c), float(use[c]), float(lim[c]),
+                          _culprit(net, np.flatnonzero(core_of == c), pop_of, None))
             )
     return out
 
@@ -456,14 +468,67 @@ def _layer_shape_limits(net, core_of, off, profile: ChipProfile) -> list[Violati
     return out
 
 
+@dataclass(frozen=True)
+class _Axons:
+    fan_in_axons: np.ndarray  # int64 [n_cores]: distinct presynaptic neurons reaching each core
+    fan_out_axons: np.ndarray  # int64 [n_cores]: distinct (source neuron, destination core) pairs
+    destinations_per_layer: np.ndarray  # int64 [n_cores]: distinct destination layers of its neurons
+    fan_out: np.ndarray  # int64 [n_total]: synapses out of each neuron
+
+
+def _axon_counts(net: ChipNetwork, core_of: np.ndarray, n_cores: int) -> _Axons:
+    """Per core, axons in and out, from each neuron's distinct destination cores (routing's per-projection
+    core counts, without expanding a kernel)."""
+    off = net.offsets()
+    span = max(n_cores, 1)
+    fan_in_axons = np.zeros(span, np.int64)
+    fan_out_axons = np.zeros(span, np.int64)
+    fan_out = np.zeros(int(off[-1]), np.int64)
+    layer_pairs = []
+    by_pre: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in net.populations]
+    for proj in net.projections:
+        post_core = core_of[off[proj.post] : off[proj.post + 1]]
+        pre_out = fan_out[off[proj.pre] : off[proj.pre + 1]]
+        if kept_conv(proj):
+            ptr, core, count = _conv_core_counts(proj.conv.weight, conv_meta(proj.conv), post_core, span)
+            _add_segment_sums(ptr, count, pre_out)
+        else:
+            indptr = np.asarray(proj.indptr, np.int64)
+            ptr, core, count = _csr_core_counts(indptr, np.asarray(proj.targets, np.int32), post_core, span)
+            pre_out += np.diff(indptr)
+        src = core_of[off[proj.pre] : off[proj.pre + 1]][np.diff(ptr) > 0]
+        layer_pairs.append(np.unique(src[src >= 0]) * len(net.populations) + proj.post)
+        by_pre[proj.pre].append((ptr, core))
+    for p, outgoing in enumerate(by_pre):
+        if outgoing:
+            ptr, core = outgoing[0] if len(outgoing) == 1 else _union_cores(outgoing, span)
+            _tally_axons(ptr, core, core_of[off[p] : off[p + 1]], fan_in_axons, fan_out_axons)
+    pairs = np.unique(np.concatenate(layer_pairs)) if layer_pairs else np.zeros(0, np.int64)
+    dest = np.bincount(pairs // len(net.populations), minlength=span)
+    return _Axons(fan_in_axons[:n_cores], fan_out_axons[:n_cores], dest[:n_cores], fan_out)
+
+
+@nb.njit(cache=True)
+def _add_segment_sums(ptr, values, out):
+    """out[i] += values[ptr[i]:ptr[i+1]].sum() for every i."""
+    for i in range(ptr.size - 1):
+        for k in range(ptr[i], ptr[i + 1]):
+            out[i] += values[k]
+
+
+@nb.njit(cache=True)
+def _tally_axons(ptr, core, src_core, fan_in_axons, fan_out_axons):
+    """Each (neuron, distinct destination core) pair is one axon into that core and, where the neuron is
+    on chip, one axon out of its own core."""
+    for i in range(ptr.size - 1):
+        for k in range(ptr[i], ptr[i + 1]):
+            fan_in_axons[core[k]] += 1
+        if src_core[i] >= 0:
+            fan_out_axons[src_core[i]] += ptr[i + 1] - ptr[i]
+
+
 def route_hops(net: ChipNetwork, placement: Placement) -> int:
     """NoC hops one spike of every on-chip neuron costs: Manhattan distance summed over its distinct
     destination cores (one packet per destination core, XY routing)."""
-    syn = all_synapses(net)
-    core_of = np.concatenate(placement.core_of_neuron).astype(np.int64)
-    src, dst = core_of[syn.pre], core_of[syn.post]
-    keep = src >= 0
-    pre, dst_core = _distinct_pairs(syn.pre[keep], dst[keep])
-    sx, sy = placement.core_xy(core_of[pre])
-    dx, dy = placement.core_xy(dst_core)
-    return int(np.abs(sx - dx).sum() + np.abs(sy - dy).sum())
+    r = route(net, placement)
+    return int(r.hops_ew.astype(np.int64).sum() + r.hops_ns.astype(np.int64).sum())

@@ -9,8 +9,9 @@ Three checks, each called with one line from :mod:`chipsim.compile`:
 - :func:`check_threshold`: a fixed-point threshold must be held exactly and be reachable. One clipped to
   the chip's mantissa range changes when the neuron fires, and one at or above the top of the state range
   never fires (a 16-bit state saturates at 32767); both used to be a note.
-- :func:`check_input_sums`: the engine adds one step's synaptic input into int32 (:mod:`chipsim.engine`);
-  the largest possible sum into a neuron (every incoming weight at once) must fit, or it would wrap.
+- :func:`check_network`: the engine adds one step's synaptic input into int32 (:mod:`chipsim.engine`);
+  the largest possible sum into a neuron (every incoming weight at once) must fit, or it would wrap. And a
+  weight table's index is uint16: no group may hold more than 65536 distinct weights.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from hwprofiles.errors import UserError
 
 INT32_MAX = 2**31 - 1
+MAX_TABLE = 2**16  # compile.weight_table indexes a row with uint16
 MAY_BE_INFINITE = ("tau", "tau_mem", "tau_syn", "v_threshold")  # +inf has a meaning here (no leak, no spike)
 NEURON_KINDS = ("LIF", "CubaLIF", "IF", "LI")
 
@@ -78,11 +80,16 @@ def check_threshold(name: str, threshold: float, scale: float, mantissa: int, cl
             f"{state_bits}-bit state's top {top} on {chip}: the neuron could never fire")
 
 
-def check_input_sums(net):
+def check_network(net):
     """``net``, unless it is a fixed-point ChipNetwork in which one step's input into a neuron can leave
-    int32 (then RepresentationError)."""
+    int32, or a weight table is wider than its uint16 index (then RepresentationError)."""
     if not net.fixed_point:
         return net
+    for proj in net.projections:
+        table = proj.weight_table
+        if table is not None and table.ndim == 2 and table.shape[1] > MAX_TABLE:
+            raise RepresentationError(f"projection '{proj.name}': {table.shape[1]} distinct weights in one "
+                                      f"weight-table group; at most {MAX_TABLE} can be indexed")
     sums = [np.zeros(p.size, np.float64) for p in net.populations]
     for proj in net.projections:
         if proj.conv is not None:  # every output of a channel takes at most the whole kernel of it

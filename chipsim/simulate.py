@@ -208,6 +208,97 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
     return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype), binary
 
 
+def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster: bool,
+         threads: int | None = None) -> dict:
+    """One engine call over the samples of ``x`` [batch, steps, n_in]: every output array, by name."""
+    net, a = prep.net, prep.arrays
+    batch, n_steps, _ = x.shape
+    n_total = int(a["pop_off"][-1])
+    n_cores = prep.routes.cores.size
+    n_pairs = prep.routes.pairs.shape[0]
+    out = dict(
+        counters=np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32),
+        pop_counters=np.zeros((batch, len(net.populations), engine.N_POP_COUNTERS), np.int64),
+        spike_count=np.zeros((batch, n_total), np.int32),
+        out_spikes=np.zeros((batch, n_steps, net.populations[net.output].size), np.uint8),
+        raster=np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8),
+        pair_packets=np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32),
+    )
+    fixed = net.fixed_point
+    call = lambda: engine.run_batch(  # noqa: E731
+        fixed, not binary, x, *a.values(), *out.values(),
+        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
+    )
+    interruptible(call, threads)
+    off = a["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
+    out["population"] = _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1),
+                                             prep.routes, split)
+    return out
+
+
+INTERRUPT_POLL_S = 0.1
+"""How often the waiting thread looks for Ctrl-C while the engine runs."""
+
+
+def interruptible(call, threads: int | None = None):
+    """Run ``call()`` (a Numba kernel that releases the GIL) in a daemon thread and wait for it in slices,
+    so Ctrl-C (KeyboardInterrupt) reaches the caller at once instead of after the whole loop; the
+    abandoned kernel ends with the process. ``threads``: Numba threads for the kernel (Numba's setting is
+    per calling thread; default: the caller's). Exceptions of ``call`` are raised here."""
+    import threading
+
+    import numba
+
+    threads = numba.get_num_threads() if threads is None else int(threads)
+    box: dict = {}
+
+    def target():
+        try:
+            numba.set_num_threads(threads)
+            box["result"] = call()
+        except BaseException as error:  # handed to the waiting thread
+            box["error"] = error
+
+    worker = threading.Thread(target=target, name="chipsim-engine", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(INTERRUPT_POLL_S)
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def _traced(prep: Prepared, batch: int, n_steps: int, traced_samples: int) -> int:
+    per_sample_bytes = 4 * max(n_steps, 1) * max(prep.routes.pairs.shape[0], 1)
+    return max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
+
+
+def _activity(prep: Prepared, counters, spike_count, out_spikes, pair_packets, binary, population,
+              raster=None, n_samples=None, totals=None) -> Activity:
+    net = prep.net
+    off = prep.arrays["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
+    c = [np.ascontiguousarray(counters[:, :, k]) for k in range(engine.N_COUNTERS)]
+    return Activity(
+        cores=prep.routes.cores, synops=c[engine.K_SYNOPS], macs=c[engine.K_MACS],
+        neuron_updates_active=c[engine.K_ACTIVE], neuron_updates_idle=c[engine.K_IDLE],
+        spikes_out=c[engine.K_SPIKES], packets_out=c[engine.K_PACKETS_OUT], packets_in=c[engine.K_PACKETS_IN],
+        hops_ew=c[engine.K_HOPS_EW], hops_ns=c[engine.K_HOPS_NS],
+        spike_counts=tuple(spike_count[:, sl] for sl in split),
+        output_spikes=out_spikes.transpose(1, 0, 2), pairs=prep.routes.pairs,
+        pair_packets=pair_packets, input_binary=binary, dt_s=float(net.dt_s),
+        raster=tuple(raster[:, :, sl].transpose(1, 0, 2) for sl in split) if raster is not None else None,
+        population=population, n_samples=n_samples, totals=totals,
+    )
+
+
+COUNTER_NAMES = {engine.K_SYNOPS: "synops", engine.K_MACS: "macs", engine.K_ACTIVE: "neuron_updates_active",
+                 engine.K_IDLE: "neuron_updates_idle", engine.K_SPIKES: "spikes_out",
+                 engine.K_PACKETS_OUT: "packets_out", engine.K_PACKETS_IN: "packets_in",
+                 engine.K_HOPS_EW: "hops_ew", engine.K_HOPS_NS: "hops_ns"}
+
+
 def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
              steps: int | None = None, record_raster: bool = False, traced_samples: int = 4) -> Activity:
     """Run ``net`` on ``input_spikes`` [steps, batch, n_in] (or [steps, n_in]: batch 1).
@@ -216,46 +307,87 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     keep their per-step (source, destination) packet counts for the NoC model, fewer where they would take
     more than ``TRACE_BUDGET_BYTES`` (none at all on a huge, densely connected mesh: then ``cost`` bounds
     the network time by the network's longest route). ``net`` may be a
-    :class:`Prepared` (then ``placement`` is ignored). Deterministic: no randomness anywhere.
+    :class:`Prepared` (then ``placement`` is ignored). Deterministic: no randomness anywhere. Every
+    counter is kept per sample and step; for a test set use :func:`simulate_stream`.
     """
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
-    net = prep.net
-    x, binary = _check_input(net, input_spikes, steps)
+    x, binary = _check_input(prep.net, input_spikes, steps)
+    traced = _traced(prep, x.shape[0], x.shape[1], traced_samples)
+    r = _run(prep, x, binary, traced, record_raster)
+    return _activity(prep, r["counters"], r["spike_count"], r["out_spikes"], r["pair_packets"][:traced],
+                     binary, r["population"], r["raster"] if record_raster else None)
+
+
+CHUNK_BYTES = 64 * 2**20
+"""Most memory one chunk's per-step counters may take in :func:`simulate_stream`."""
+
+
+def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
+                    steps: int | None = None, workers: int | None = None, chunk_size: int | None = None,
+                    traced_samples: int = 4, per_sample_counts: bool = True, progress=None,
+                    stop=None) -> Activity:
+    """As :func:`simulate`, over a test set in chunks of samples, memory bounded by the chunk.
+
+    Each chunk runs its samples in parallel on ``workers`` threads (default: every core Numba has);
+    counters are summed as chunks finish (``Activity.totals``) and kept per step only for the first
+    ``traced_samples`` samples. ``per_sample_counts=False`` keeps spike counts as one row summed over
+    samples. ``progress(done, total)`` is called after each chunk; ``stop(output_counts)`` (the output
+    population's spike counts so far, [done, n_out]) may end the run early by returning True. Ctrl-C
+    stops at once (:func:`interruptible`). The result does not depend on ``workers`` or the chunking.
+    """
+    import numba
+
+    prep = net if isinstance(net, Prepared) else prepare(net, placement)
+    x, binary = _check_input(prep.net, input_spikes, steps)
     batch, n_steps, _ = x.shape
-    a = prep.arrays
-    n_total = int(a["pop_off"][-1])
     n_cores = prep.routes.cores.size
-    n_pairs = prep.routes.pairs.shape[0]
-    per_sample_bytes = 4 * max(n_steps, 1) * max(n_pairs, 1)
-    traced = max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
-    counters = np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32)
-    pop_counters = np.zeros((batch, len(net.populations), engine.N_POP_COUNTERS), np.int64)
-    spike_count = np.zeros((batch, n_total), np.int32)
-    n_out = net.populations[net.output].size
-    out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
-    raster = np.zeros((batch, n_steps, n_total) if record_raster else (batch, 0, 0), np.uint8)
-    pair_packets = np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32)
-    fixed = net.fixed_point
-    engine.run_batch(
-        fixed, not binary, x, *a.values(), counters, pop_counters, spike_count, out_spikes, raster,
-        pair_packets,
-        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
-    )
-    off = a["pop_off"]
-    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
-    c = [np.ascontiguousarray(counters[:, :, k]) for k in range(engine.N_COUNTERS)]
-    return Activity(
-        cores=prep.routes.cores, synops=c[engine.K_SYNOPS], macs=c[engine.K_MACS],
-        neuron_updates_active=c[engine.K_ACTIVE], neuron_updates_idle=c[engine.K_IDLE],
-        spikes_out=c[engine.K_SPIKES], packets_out=c[engine.K_PACKETS_OUT], packets_in=c[engine.K_PACKETS_IN],
-        hops_ew=c[engine.K_HOPS_EW], hops_ns=c[engine.K_HOPS_NS],
-        spike_counts=tuple(spike_count[:, s] for s in split),
-        output_spikes=out_spikes.transpose(1, 0, 2), pairs=prep.routes.pairs,
-        pair_packets=pair_packets[:traced],
-        input_binary=binary, dt_s=float(net.dt_s),
-        raster=tuple(raster[:, :, s].transpose(1, 0, 2) for s in split) if record_raster else None,
-        population=_population_counters(pop_counters, spike_count, (x != 0).sum(axis=1), prep.routes, split),
-    )
+    workers = numba.config.NUMBA_NUM_THREADS if workers is None else int(workers)
+    if not 1 <= workers <= numba.config.NUMBA_NUM_THREADS:
+        raise SimulationInputError(f"workers must be 1..{numba.config.NUMBA_NUM_THREADS} (this machine's "
+                                   f"cores), got {workers}")
+    per_sample = 4 * max(n_steps, 1) * engine.N_COUNTERS * max(n_cores, 1)
+    if chunk_size is None:
+        chunk_size = max(workers, min(16 * workers, CHUNK_BYTES // per_sample) // workers * workers)
+    keep = min(int(traced_samples), batch)
+    traced = _traced(prep, batch, n_steps, traced_samples)
+    totals = np.zeros(engine.N_COUNTERS, np.int64)
+    kept_counters = np.zeros((keep, n_steps, engine.N_COUNTERS, n_cores), np.int32)
+    n_total = int(prep.arrays["pop_off"][-1])
+    rows = batch if per_sample_counts else 1
+    spike_count = np.zeros((rows, n_total), np.int32 if per_sample_counts else np.int64)
+    out_spikes = np.zeros((batch, n_steps, prep.net.populations[prep.net.output].size), np.uint8)
+    out_lo, out_hi = (int(v) for v in prep.arrays["pop_off"][prep.net.output : prep.net.output + 2])
+    out_counts = np.zeros((batch, out_hi - out_lo), np.int32)
+    pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
+    population: dict[str, np.ndarray] = {}
+    done = 0
+    while done < batch:
+        hi = min(batch, done + chunk_size)
+        here = max(0, min(traced - done, hi - done))
+        r = _run(prep, x[done:hi], binary, here, False, workers)
+        totals += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
+        if done < keep:
+            kept_counters[done : min(keep, hi)] = r["counters"][: min(keep, hi) - done]
+        if here:
+            pair_packets[done : done + here] = r["pair_packets"][:here]
+        if per_sample_counts:
+            spike_count[done:hi] = r["spike_count"]
+        else:
+            spike_count[0] += r["spike_count"].sum(axis=0, dtype=np.int64)
+        out_spikes[done:hi] = r["out_spikes"]
+        out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
+        for name, rows_of in r["population"].items():  # one row: the sum over samples
+            population[name] = population.get(name, 0) + rows_of.sum(axis=0, keepdims=True)
+        done = hi
+        if progress is not None:
+            progress(done, batch)
+        if stop is not None and done < batch and stop(out_counts[:done]):
+            break
+    if per_sample_counts:
+        spike_count = spike_count[:done]
+    return _activity(prep, kept_counters[: min(keep, done)], spike_count, out_spikes[:done],
+                     pair_packets[: min(traced, done)], binary, population, n_samples=done,
+                     totals={COUNTER_NAMES[k]: int(totals[k]) for k in range(engine.N_COUNTERS)})
 
 
 def _population_counters(pop_counters, spike_count, input_count, routes: Routes,

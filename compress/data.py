@@ -2,7 +2,9 @@
 
 ``digits`` is scikit-learn's ``load_digits`` (1797 8x8 images, shipped inside the wheel) with a fixed
 stratified 80/20 split. ``mnist`` and ``fashion-mnist`` read the standard idx files (LeCun et al. 1998;
-Xiao et al. 2017), optionally gzipped; ``cifar10`` reads the python pickles of Krizhevsky (2009). Nothing
+Xiao et al. 2017), optionally gzipped; ``cifar10`` reads the python pickles of Krizhevsky (2009). The
+event datasets (``nmnist``, ``dvs-gesture``, ``shd``, ``cifar10-dvs``) are read and binned into T frames by
+:mod:`compress.datasets`; their ``x`` is uint8 spikes [N, T, *input_shape] and ``steps`` is T. Nothing
 is downloaded: the folder is the user's.
 """
 
@@ -18,7 +20,9 @@ import numpy as np
 
 from hwprofiles.errors import UserError
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+STATIC_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+EVENT_DATASETS = ("nmnist", "dvs-gesture", "shd", "cifar10-dvs")  # compress.datasets
+DATASETS = STATIC_DATASETS + EVENT_DATASETS
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
 CIFAR_DIR = "cifar-10-batches-py"
@@ -32,7 +36,8 @@ class DataError(UserError):
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Images as float32 in [0, 1] shaped [N, *input_shape]; labels int64 [N]."""
+    """Images as float32 in [0, 1] shaped [N, *input_shape]; labels int64 [N]. An event dataset instead
+    holds uint8 spike frames [N, T, *input_shape] with ``steps`` = T, and ``variant`` names its binning."""
 
     name: str
     x_train: np.ndarray
@@ -41,6 +46,8 @@ class Dataset:
     y_test: np.ndarray
     input_shape: tuple[int, ...]
     n_classes: int
+    steps: int | None = None  # T of pre-binned event frames; None: static images (encoded at train time)
+    variant: str = ""  # how the frames were made (binning, polarity, downsampling); part of cache keys
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """The first ``n_train`` / ``n_test`` samples of each split (``None``: all); for quick runs."""
@@ -48,8 +55,10 @@ class Dataset:
                        x_test=self.x_test[:n_test], y_test=self.y_test[:n_test])
 
 
-def load_dataset(name: str, data_dir: str | pathlib.Path | None = None, seed: int = 0) -> Dataset:
-    """Load ``name`` (one of :data:`DATASETS`); the file-backed sets read ``data_dir``."""
+def load_dataset(name: str, data_dir: str | pathlib.Path | None = None, seed: int = 0,
+                 events=None) -> Dataset:
+    """Load ``name`` (one of :data:`DATASETS`); the file-backed sets read ``data_dir``. ``events``: the
+    :class:`compress.datasets.EventOptions` of an event dataset (default: its defaults)."""
     if name not in DATASETS:
         raise DataError(f"unknown dataset '{name}'; known: {', '.join(DATASETS)}")
     if name == "digits":
@@ -61,6 +70,10 @@ def load_dataset(name: str, data_dir: str | pathlib.Path | None = None, seed: in
     if not folder.is_dir():
         problem = "is a file" if folder.exists() else "does not exist"
         raise DataError(f"dataset '{name}': folder '{folder}' {problem} (expected {_expected(name)})")
+    if name in EVENT_DATASETS:
+        from compress.datasets import EventOptions, load_event_dataset
+
+        return load_event_dataset(name, folder, events or EventOptions())
     missing = [f for f in _expected_files(name) if _find(folder, f) is None]
     if missing:
         raise DataError(f"dataset '{name}': folder '{folder}' lacks {', '.join(missing)} "
@@ -73,6 +86,10 @@ def _expected_files(name: str) -> tuple[str, ...]:
 
 
 def _expected(name: str) -> str:
+    if name in EVENT_DATASETS:
+        from compress.datasets import expected_layout
+
+        return expected_layout(name)
     if name == "cifar10":
         return "cifar-10-batches-py/data_batch_1..5 and test_batch"
     return ", ".join(IDX_FILES) + " (each optionally .gz)"

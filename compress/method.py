@@ -34,6 +34,15 @@ class Budget:
     max_synapses: int | None = None  # nonzero weights in the whole model
     neurons_per_core: int | None = None  # for 'core' scope: how neurons group into cores
     zero_free: bool = False  # a zero weight is 'no synapse' and takes no entry of unique_weights
+    cores: int | None = None  # cores the model may occupy (``--cores N``); max_neurons/synapses scale with it
+    fan_in_per_neuron: int | None = None  # nonzero incoming weights one neuron may have
+    fan_out_per_neuron: int | None = None  # nonzero outgoing weights one neuron (input included) may have
+    max_input_channels: int | None = None  # input neurons (flattened input size) the chip takes
+    max_output_neurons: int | None = None  # output neurons the chip reads out
+    energy_per_inference_j: float | None = None  # dynamic energy allowed per inference, J
+    synapse_op_j: float | None = None  # the profile's price of one synaptic event, J (energy budget)
+    neuron_update_j: float | None = None  # price of one active neuron update, J
+    spike_out_j: float | None = None  # price of one spike (plus its packet, where the profile has one), J
 
 
 @dataclass

@@ -2,7 +2,9 @@
 Nat. Commun. 15:8122, 2024).
 
 Node names: ``input``, then the model's layer names (``flat``, ``fc<k>``/``conv<k>``, ``lif<k>``,
-``pool<k>``), then ``output``. Linear -> ``nir.Linear`` (``nir.Affine`` with bias), Conv2d -> ``nir.Conv2d``
+``pool<k>``, ``rec<k>``), then ``output``. A residual add is a node with two incoming edges (NIR sums
+them), a recurrent layer a cycle. BatchNorm is folded into the conv before it (:mod:`compress.fold`):
+the graph has no BatchNorm node. Linear -> ``nir.Linear`` (``nir.Affine`` with bias), Conv2d -> ``nir.Conv2d``
 (with ``input_shape``), SumPool2d -> ``nir.SumPool2d``, Flatten -> ``nir.Flatten`` (``start_dim=0``: NIR
 shapes exclude the batch). An MLP's graph flattens its (C, H, W) input in a ``flat`` node before ``fc1``.
 
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from compress.fold import without_batchnorm
 from compress.models import ModelConfig, SpikingNet, SumPool2d, build_model
 from compress.neurons import LIF, CubaLIF
 from hwprofiles.errors import UserError
@@ -61,14 +64,29 @@ def _neuron_node(layer: LIF, shape: tuple[int, ...]) -> nir.NIRNode:
 
 
 def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None = None) -> nir.NIRGraph:
-    """The NIR graph of ``model``; ``metadata`` maps node names to extra node metadata."""
+    """The NIR graph of ``model``; ``metadata`` maps node names to extra node metadata.
+
+    A layer with several sources becomes a node with several incoming edges (NIR sums them); a recurrent
+    source gives a cycle. Every ``bn<k>`` after ``conv<k>`` is folded into it first
+    (:func:`compress.fold.without_batchnorm`), so the graph has no BatchNorm.
+    """
+    model = without_batchnorm(model)
     shape = tuple(model.input_shape)
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(shape)})}
-    order = ["input"]
+    edges: list[tuple[str, str]] = []
+    shapes: dict[str, tuple[int, ...]] = {"input": shape}
+    alias = {"input": "input"}  # a layer name -> the node that carries its output
+    sources = dict(model.sources)
     layers = list(model.layers.items())
-    if model.config.kind == "mlp":
+    if model.config.kind in ("mlp", "rlif"):
         layers = [("flat", nn.Flatten())] + layers
+        sources = {k: tuple("flat" if s == "input" else s for s in v) for k, v in sources.items()}
+        sources["flat"] = ("input",)
     for name, layer in layers:
+        srcs = sources[name]
+        shape = shapes[alias[srcs[0]]] if srcs[0] in alias else None
+        if shape is None:  # a recurrent source not exported yet: a Linear's input is its own width
+            shape = (layer.in_features,)
         extra = dict(getattr(layer, "nir_metadata", None) or {})
         extra.update((metadata or {}).get(name, {}))
         if isinstance(layer, nn.Linear):
@@ -97,13 +115,18 @@ def to_nir(model: SpikingNet, metadata: Mapping[str, Mapping[str, Any]] | None =
         if extra:
             node.metadata = {**node.metadata, **extra}
         nodes[name] = node
-        order.append(name)
-    nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
-    order.append("output")
-    graph_meta = {CONFIG_KEY: json.dumps(model.config.to_dict()), "dt_s": model.config.dt_s,
+        shapes[name] = shape
+        alias[name] = name
+    for name, _ in layers:
+        if name in nodes:
+            edges += [(alias.get(src, src), name) for src in sources[name]]
+    last = alias[layers[-1][0]]
+    nodes["output"] = nir.Output(output_type={"output": np.array(shapes[last])})
+    edges.append((last, "output"))
+    config = model.config
+    graph_meta = {CONFIG_KEY: json.dumps(config.to_dict()), "dt_s": config.dt_s,
                   "input_shape": np.array(model.input_shape)}
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)),
-                        metadata=graph_meta)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
 
 
 def save_nir(model: SpikingNet, path: str | pathlib.Path,
@@ -208,13 +231,42 @@ def _infer_config(graph: nir.NIRGraph, order: list[str]) -> tuple[ModelConfig, t
     return cfg, input_shape
 
 
+def _from_config(graph: nir.NIRGraph, cfg: ModelConfig) -> SpikingNet:
+    """Rebuild a graph-shaped network (vgg, resnet, rlif) from its stored config; weights by node name."""
+    input_node = next((n for n in graph.nodes.values() if isinstance(n, nir.Input)), None)
+    output_node = next((n for n in graph.nodes.values() if isinstance(n, nir.Output)), None)
+    if input_node is None or output_node is None:
+        raise NIRImportError("graph needs an Input and an Output node")
+    input_shape = tuple(int(s) for s in input_node.input_type["input"])
+    try:
+        model = build_model(cfg, input_shape, int(np.prod(output_node.output_type["output"])))
+    except ValueError as error:
+        raise NIRImportError(f"graph does not describe a buildable network: {error}") from None
+    with torch.no_grad():
+        for name, layer in model.synaptic_layers():
+            node = graph.nodes.get(name)
+            if node is None or np.shape(node.weight) != tuple(layer.weight.shape):
+                found = "absent" if node is None else f"weight {np.shape(node.weight)}"
+                raise NIRImportError(f"node '{name}': expected weight {tuple(layer.weight.shape)}, {found}")
+            layer.weight.copy_(torch.as_tensor(np.asarray(node.weight), dtype=layer.weight.dtype))
+            if layer.bias is not None:
+                bias = np.asarray(getattr(node, "bias", 0.0))
+                layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
+            if node.metadata:
+                layer.nir_metadata = dict(node.metadata)
+    return model
+
+
 def from_nir(graph: nir.NIRGraph) -> SpikingNet:
     """Rebuild a :class:`SpikingNet` from ``graph`` (one written by :func:`to_nir`, or a compatible chain)."""
+    stored = graph.metadata.get(CONFIG_KEY)
+    if stored is not None:
+        saved = ModelConfig.from_dict(json.loads(_text(stored)))
+        if saved.kind not in ("mlp", "cnn"):
+            return _from_config(graph, saved)
     order = _chain(graph)
     cfg, input_shape = _infer_config(graph, order)
-    stored = graph.metadata.get(CONFIG_KEY)
     if stored is not None:  # keeps what NIR cannot carry (surrogate) and the exact floats
-        saved = ModelConfig.from_dict(json.loads(_text(stored)))
         cfg = replace(saved, bias=cfg.bias) if saved.bias != cfg.bias else saved
     n_classes = int(np.prod(graph.nodes[order[-1]].output_type["output"]))
     try:

@@ -2,11 +2,13 @@
 measured on exactly the weights it exports -> model.pt, model.nir, metrics.json.
 
 Every figure in metrics.json is computed here from the compressed model's actual weights and activity,
-never taken on trust from the method. Sparsity accounting: all synaptic layers' weights are prunable
-(biases excluded); ``sparsity`` = zero weights / all weights. A neuron is *used* when it has at least one
-nonzero incoming weight (a compiler drops the others); output neurons always count. Distinct values are
-counted per group of the budget's scope (whole layer when the budget has none); zero is counted unless the
-budget says it is free (``Budget.zero_free``).
+never taken on trust from the method, and on the model after :func:`compress.deploy.deploy` put it on the
+chip's grid. Sparsity accounting: all synaptic layers' weights are prunable (biases excluded); ``sparsity`` =
+zero weights / all weights. A neuron is *used* when it has at least one nonzero incoming weight (a compiler
+drops the others); output neurons always count. A conv layer's neurons are its output channels x output
+positions (what the chip holds), not its channels. Distinct values are counted per group of the budget's
+scope (whole layer when the budget has none); zero is counted unless the budget says it is free
+(``Budget.zero_free``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import numpy as np
 
 from compress.codebook import as_rows, layer_groups, qmax
 from compress.data import Dataset, load_dataset
+from compress.deploy import deploy
 from compress.files import write_atomic, write_json_atomic
+from compress.fold import has_batchnorm, without_batchnorm
 from compress.method import Budget, CompressResult
 from compress.models import ModelConfig, SpikingNet, build_model
 from compress.train import TrainConfig, evaluate, fit, save_checkpoint, seed_everything
@@ -67,6 +71,8 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
     cache = pathlib.Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     size = f"[{len(dataset.x_train)},{len(dataset.x_test)}]"
+    if dataset.variant:  # event frames: how they were binned
+        size += f"[{dataset.variant}]"
     key = dense_key(dataset.name + size, model_cfg, train_cfg, seed)
     seed_everything(seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
@@ -75,22 +81,48 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     return model
 
 
+def positions_per_row(model: SpikingNet) -> dict[str, int]:
+    """Neurons each row (output neuron or channel) of every synaptic layer stands for: 1 for Linear,
+    the output positions H x W for Conv2d (from one forward pass of a zero input)."""
+    import torch
+
+    shapes: dict[str, tuple] = {}
+    hooks = [layer.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, o.shape))
+             for name, layer in model.synaptic_layers()]
+    try:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            model(torch.zeros(1, 1, *model.input_shape, device=device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {name: int(np.prod(shape[2:])) if len(shape) > 2 else 1 for name, shape in shapes.items()}
+
+
 def weight_stats(model: SpikingNet, budget: Budget, scales: dict[str, float] | None = None) -> dict:
-    """Nonzeros, sparsity, used neurons and distinct values per group, per layer and in total."""
+    """Nonzeros, sparsity, used neurons, fan-in/out and distinct values per group, per layer and in total."""
     layers: dict[str, dict] = {}
     total = nonzero = 0
     neurons = 0
     max_distinct = 0
+    fan_in = fan_out = 0
     synaptic = model.synaptic_layers()
+    positions = positions_per_row(model)
     for index, (name, layer) in enumerate(synaptic):
         rows = as_rows(layer.weight.detach().cpu()).numpy()
         groups = layer_groups(layer, budget.unique_scope, budget.neurons_per_core)
         distinct = _distinct(rows, groups, count_zero=not budget.zero_free)
         n_nonzero = int(np.count_nonzero(rows))
         is_output = index == len(synaptic) - 1
-        used = rows.shape[0] if is_output else int(np.count_nonzero(np.any(rows != 0, axis=1)))
+        per_row = positions[name]
+        used_rows = rows.shape[0] if is_output else int(np.count_nonzero(np.any(rows != 0, axis=1)))
+        used = used_rows * per_row
+        layer_fan_in = int(np.count_nonzero(rows, axis=1).max())
+        layer_fan_out = int(np.count_nonzero(rows, axis=0).max()) if rows.ndim == 2 and per_row == 1 else 0
+        fan_in, fan_out = max(fan_in, layer_fan_in), max(fan_out, layer_fan_out)
         stats = {"weights": int(rows.size), "nonzero": n_nonzero, "sparsity": 1.0 - n_nonzero / rows.size,
-                 "neurons": int(rows.shape[0]), "neurons_used": used,
+                 "neurons": int(rows.shape[0] * per_row), "neurons_used": used,
+                 "fan_in_max": layer_fan_in, "fan_out_max": layer_fan_out,
                  "distinct_per_group_max": int(distinct.max()),
                  "distinct_per_group_mean": float(distinct.mean()),
                  "distinct_in_layer": int(len(np.unique(rows)))}
@@ -102,7 +134,9 @@ def weight_stats(model: SpikingNet, budget: Budget, scales: dict[str, float] | N
         total, nonzero, neurons = total + rows.size, nonzero + n_nonzero, neurons + used
         max_distinct = max(max_distinct, int(distinct.max()))
     return {"layers": layers, "weights": total, "nonzero": nonzero, "sparsity": 1.0 - nonzero / max(total, 1),
-            "neurons_used": neurons, "distinct_per_group_max": max_distinct}
+            "neurons_used": neurons, "distinct_per_group_max": max_distinct, "fan_in_max": fan_in,
+            "fan_out_max": fan_out, "inputs": int(np.prod(model.input_shape)),
+            "outputs": int(model.n_classes)}
 
 
 def _distinct(rows: np.ndarray, groups: np.ndarray, *, count_zero: bool) -> np.ndarray:
@@ -113,8 +147,22 @@ def _distinct(rows: np.ndarray, groups: np.ndarray, *, count_zero: bool) -> np.n
     return counts
 
 
-def budget_met(stats: dict, budget: Budget) -> dict[str, bool]:
-    """For each limit the budget sets: does the model meet it?"""
+def energy_estimate(evaluation, model: SpikingNet, budget: Budget, steps: int) -> float | None:
+    """Dynamic energy per inference priced with the budget's per-operation figures, J:
+    synops x synapse_op_j + neurons x steps x neuron_update_j + spikes x spike_out_j (every neuron update
+    counted active: an upper bound of chipsim's active/idle split). None if a needed figure is unknown."""
+    spikes = float(sum(evaluation.spikes_per_layer.values()))
+    neurons = sum(int(np.prod(s.shape[2:])) for s in model.last_spikes.values()) if model.last_spikes else 0
+    terms = [(evaluation.synops_per_sample, budget.synapse_op_j), (neurons * steps, budget.neuron_update_j),
+             (spikes, budget.spike_out_j)]
+    if any(count > 0 and price is None for count, price in terms):
+        return None
+    return float(sum(count * price for count, price in terms if price is not None))
+
+
+def budget_met(stats: dict, budget: Budget, energy_j: float | None = None) -> dict[str, bool]:
+    """For each limit the budget sets: does the model meet it? (An energy budget with unknown prices is
+    not met: nothing shows it is.)"""
     met: dict[str, bool] = {}
     if budget.sparsity is not None:
         met["sparsity"] = stats["sparsity"] >= budget.sparsity - 1e-9
@@ -127,6 +175,16 @@ def budget_met(stats: dict, budget: Budget) -> dict[str, bool]:
     on_grid = [s["on_grid"] for s in stats["layers"].values() if "on_grid" in s]
     if budget.weight_bits is not None and on_grid:
         met["weight_bits"] = all(on_grid)
+    if budget.fan_in_per_neuron is not None:
+        met["fan_in_per_neuron"] = stats["fan_in_max"] <= budget.fan_in_per_neuron
+    if budget.fan_out_per_neuron is not None:
+        met["fan_out_per_neuron"] = stats["fan_out_max"] <= budget.fan_out_per_neuron
+    if budget.max_input_channels is not None:
+        met["max_input_channels"] = stats["inputs"] <= budget.max_input_channels
+    if budget.max_output_neurons is not None:
+        met["max_output_neurons"] = stats["outputs"] <= budget.max_output_neurons
+    if budget.energy_per_inference_j is not None:
+        met["energy_per_inference_j"] = energy_j is not None and energy_j <= budget.energy_per_inference_j
     return met
 
 
@@ -149,7 +207,9 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
                train_cfg: TrainConfig, seed: int, out_dir: str | pathlib.Path, options: dict | None = None,
                dense_cfg: TrainConfig | None = None, data_dir: str | None = None,
                cache_dir: str | pathlib.Path | None = None, progress: bool = True) -> dict:
-    """Compress the cached dense model with ``method_name`` under ``budget``; write and return the metrics.
+    """Compress the cached dense model with ``method_name`` under ``budget``, project the result onto the
+    chip's grid (:func:`compress.deploy.deploy`); write and return the metrics of that final model
+    (``accuracy``; ``accuracy_method`` is the method's own model before the projection).
 
     ``train_cfg.epochs`` is the method's training budget; ``dense_cfg`` trains the dense model (default:
     ``train_cfg``). Writes ``out_dir``/model.pt (a checkpoint :func:`compress.train.load_model` reads),
@@ -162,20 +222,29 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
     dense = dense_model(data, model_cfg, dense_cfg or train_cfg, seed, cache_dir, progress=progress)
     dense_eval = evaluate(dense, data, train_cfg)
-    model = copy.deepcopy(dense)
+    model = without_batchnorm(dense) if has_batchnorm(dense) else copy.deepcopy(dense)  # compress what ships
     seed_everything(seed)
     began = time.perf_counter()
     result: CompressResult = method.compress(model, data, budget, train_cfg)
     wall_s = time.perf_counter() - began
     compressed = result.model
+    method_eval = evaluate(compressed, data, train_cfg)
+    projection = deploy(compressed, budget, result.extra.get("layer_scales"), seed)
+    if budget.weight_bits is not None:
+        result.extra["layer_scales"] = projection["layer_scales"]
     evaluation = evaluate(compressed, data, train_cfg)
     stats = weight_stats(compressed, budget, result.extra.get("layer_scales"))
+    energy_j = energy_estimate(evaluation, compressed, budget, train_cfg.steps)
     metrics = {
         "method": result.method, "options": options or {}, "budget": dataclasses.asdict(budget),
         "dataset": data.name, "seed": seed, "model": model_cfg.to_dict(),
         "train": {k: v for k, v in dataclasses.asdict(train_cfg).items() if k != "device"},
-        "accuracy_dense": dense_eval.accuracy, "accuracy": evaluation.accuracy,
-        "budget_met": budget_met(stats, budget), **{k: v for k, v in stats.items() if k != "layers"},
+        "accuracy_dense": dense_eval.accuracy, "accuracy_method": method_eval.accuracy,
+        "accuracy": evaluation.accuracy,
+        "deploy": {k: v for k, v in projection.items() if k != "layer_scales"},
+        "energy_per_inference_j_estimate": energy_j,
+        "budget_met": budget_met(stats, budget, energy_j),
+        **{k: v for k, v in stats.items() if k != "layers"},
         "layers": stats["layers"],
         "spikes_per_sample": evaluation.spikes_per_layer, "synops_per_sample": evaluation.synops_per_sample,
         "synops_per_layer": evaluation.synops_per_layer,

@@ -14,6 +14,13 @@ encoding the first layer is a MAC layer. Dense synops use all-ones weights and i
 Speed: on CPU a model under ``SMALL_MODEL_PARAMS`` parameters trains and evaluates with one torch thread
 (its matrices are too small to share; on a busy 2-core machine 2 threads cost 5x the CPU time).
 
+Devices: ``device='auto'`` trains on CUDA when torch sees a GPU, else on the CPU. On CUDA the forward
+pass runs under bf16 autocast (``amp``, Micikevicius et al., ICLR 2018 for mixed precision; bf16 needs no
+loss scaling): the conv and linear layers compute in bf16, while every neuron's membrane update, the
+threshold test and the loss stay in float32 (:class:`compress.models.SpikingNet` casts each neuron's input
+up), so a spike is decided at float32 precision. Evaluation always runs in float32. The CPU path has no
+autocast. The GPU path is untested here (no GPU in the development session).
+
 Determinism: every epoch draws its shuffle and its input spikes from generators seeded by
 (seed, epoch), so a run resumed from a checkpoint continues exactly as an uninterrupted one (on CPU).
 """
@@ -60,6 +67,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     weight_decay: float = 0.0
+    amp: bool = True  # bf16 autocast of conv/linear layers when training on CUDA; no effect on the CPU
 
     def __post_init__(self):
         for name, value, known in (("optimizer", self.optimizer, ("adam", "sgd")),
@@ -133,6 +141,25 @@ def _threads_for(model: nn.Module, device: torch.device) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _autocast(cfg: TrainConfig, device: torch.device):
+    """bf16 autocast on CUDA (when ``cfg.amp`` and the GPU has bf16), else a no-op context."""
+    from contextlib import nullcontext
+
+    if cfg.amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def check_inputs(dataset: Dataset, cfg: TrainConfig) -> None:
+    """An event dataset needs ``encoding='events'`` and T = its frames' steps; a static one any other."""
+    if dataset.steps is not None and (cfg.encoding != "events" or cfg.steps != dataset.steps):
+        raise UserError(f"dataset '{dataset.name}' holds event frames of {dataset.steps} steps: train with "
+                        f"encoding 'events' and steps {dataset.steps} (got '{cfg.encoding}', {cfg.steps})")
+    if dataset.steps is None and cfg.encoding == "events":
+        raise UserError(f"dataset '{dataset.name}' holds static images: encoding 'events' needs an event "
+                        "dataset")
+
+
 def _generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
@@ -167,6 +194,7 @@ def _comparable(cfg: TrainConfig) -> dict:
     values = asdict(cfg)
     values.pop("epochs")
     values.pop("device")
+    values.pop("amp")
     return values
 
 
@@ -209,6 +237,7 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
     ``extra_loss(model)`` is added to the loss; ``params`` replaces ``model.parameters()`` in the optimizer.
     With ``checkpoint_path``, state is saved after every epoch and a run resumes from it when it exists.
     """
+    check_inputs(dataset, cfg)
     device = resolve_device(cfg.device)
     model.to(device)
     optimizer = _optimizer(list(params) if params is not None else model.parameters(), cfg)
@@ -249,8 +278,10 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
             total_loss, correct = 0.0, 0
             for b in range(batches):
                 index = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                x, y = x_all[index].to(device), y_all[index].to(device)
-                out = model(encode(x, cfg.steps, cfg.encoding, spikes_gen))
+                x, y = x_all[index].to(device, non_blocking=True), y_all[index].to(device)
+                with _autocast(cfg, device):
+                    out = model(encode(x, cfg.steps, cfg.encoding, spikes_gen))
+                out = out.float()
                 loss = loss_fn(out, y)
                 if extra_loss is not None:
                     loss = loss + extra_loss(model)
@@ -289,6 +320,7 @@ def evaluate(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, split: str =
     """Accuracy, mean spikes per layer and NeuroBench synops per sample on ``split`` ('test'|'train')."""
     if split not in ("test", "train"):
         raise ValueError(f"unknown split '{split}'; known: test, train")
+    check_inputs(dataset, cfg)
     x_all = torch.as_tensor(dataset.x_test if split == "test" else dataset.x_train)
     y_all = torch.as_tensor(dataset.y_test if split == "test" else dataset.y_train)
     device = resolve_device(cfg.device)

@@ -18,6 +18,8 @@ import harness.commands
 from hwprofiles.errors import UserError
 
 USAGE_ERROR = 2
+RESUMABLE = frozenset({"compress", "run", "sweep", "train"})
+"""Commands whose finished work a rerun picks up (cached models, sweep cells, training checkpoints)."""
 
 
 class CommandLineError(UserError):
@@ -57,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # results are written atomically: nothing half-written is left
-        print(f"harness {args.command}: interrupted; finished results are kept, rerun to resume",
-              file=sys.stderr)
+        if args.command in RESUMABLE:
+            message = "interrupted; finished results are kept, rerun to resume"
+        else:
+            message = "interrupted; nothing was written"
+        print(f"harness {args.command}: {message}", file=sys.stderr)
         return USAGE_ERROR
     except Exception as error:  # user errors carry exit_code; anything else is a bug
         if getattr(error, "exit_code", None) == USAGE_ERROR:

@@ -27,6 +27,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     opts.add(p, OPTIONS)
 
 
+def announce(args: argparse.Namespace, path):
+    """Read ``path`` as ``args`` say and print the convention assumed and every warning; the Imported."""
+    from chipsim import nir_read
+
+    imported = nir_read.load(path, getattr(args, "from", None) or "auto", dt_s=getattr(args, "dt", None),
+                             reset=getattr(args, "reset", None))
+    print(f"{path}: {imported.convention.describe()}")
+    for warning in imported.warnings:
+        print(f"warning: {warning}")
+    return imported
+
+
 def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):
     """(ChipNetwork, Convention) for ``path`` read as ``args`` say."""
     from chipsim import nir_read

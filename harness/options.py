@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import paths
 from hwprofiles.errors import UserError
@@ -29,6 +30,7 @@ MAX_TRAIN_STEPS = 10_000  # time steps T per training sample (BPTT memory grows 
 MAX_SIM_STEPS = 10_000_000  # simulated time steps: 10^7 takes ~20 s in the engine; 10^8 does not fit memory
 MAX_SAMPLES = 1_000_000
 MAX_RANDOM_NET = 10_000  # random_network draws dense n x n connection masks
+MAX_UNIQUE = 2**16  # chipsim's weight-table index is uint16
 MAX_DT_S = 10.0  # the profile schema's bound on time_step_s
 
 
@@ -62,17 +64,18 @@ class Int:
 
 @dataclass(frozen=True)
 class Float:
-    """A finite number in ``[low, high]`` (``(low, high]`` when ``low_open``)."""
+    """A finite number in ``[low, high]`` (either end open when ``low_open`` / ``high_open``)."""
 
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
 
     def describe(self) -> str:
-        if self.low is not None and self.high is not None and not self.low_open:
+        if self.low is not None and self.high is not None and not (self.low_open or self.high_open):
             return f"a number in {self.low:g}..{self.high:g}"
         low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
-        high = "" if self.high is None else f"<= {self.high:g}"
+        high = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
         return "a number " + " and ".join(p for p in (low, high) if p) if low or high else "a number"
 
     def __call__(self, text: str, flag: str = "") -> float:
@@ -81,7 +84,8 @@ class Float:
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {self.describe()}, got {text!r}") from None
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
-        if not math.isfinite(value) or too_low or (self.high is not None and value > self.high):
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if not math.isfinite(value) or too_low or too_high:
             raise argparse.ArgumentTypeError(f"expected {self.describe()}, got {text!r}")
         return value
 
@@ -113,6 +117,23 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """A preset network name of :data:`compress.architectures.PRESETS`, or a JSON file of ModelConfig
+    fields (its reader says what is wrong inside it)."""
+
+    def describe(self) -> str:
+        return ""
+
+    def __call__(self, text: str, flag: str = "") -> str:
+        from compress.architectures import PRESETS
+
+        if text in PRESETS or (text.endswith(".json") and Path(text).is_file()):
+            return text
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a JSON file of "
+                                         f"ModelConfig fields, got {text!r}")
+
+
+@dataclass(frozen=True)
 class Names:
     """A comma-separated list of at least one name."""
 
@@ -128,12 +149,18 @@ class Names:
 
 @dataclass(frozen=True)
 class OutFile:
-    """A file to write (checked by :func:`harness.paths.output_file` when parsed)."""
+    """A file to write (checked by :func:`harness.paths.output_file` when parsed), with one of
+    ``suffixes`` when the writer picks its format from the name."""
+
+    suffixes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return ""
+        return f"a {' or '.join(self.suffixes)} file" if self.suffixes else ""
 
     def __call__(self, text: str, flag: str = "") -> str:
+        if self.suffixes and not text.lower().endswith(self.suffixes):
+            raise argparse.ArgumentTypeError(f"expected a file name ending {' or '.join(self.suffixes)}, "
+                                             f"got {text!r}")
         try:
             return str(paths.output_file(text, flag))
         except paths.OutputPathError as error:
@@ -159,7 +186,7 @@ class Opt:
     """One command-line option: its flag, value type (None: an on/off switch), help and default."""
 
     flag: str
-    kind: Int | Float | Choice | Text | Names | OutFile | OutFolder | None
+    kind: Int | Float | Choice | Text | Architecture | Names | OutFile | OutFolder | None
     help: str
     default: object = None
     required: bool = False
@@ -220,8 +247,18 @@ SEED = Opt("--seed", Int(0, MAX_SEED), "random seed of the data split, weight in
            default=0)
 DEVICE = Opt("--device", Choice(("auto", "cpu", "cuda")), "torch device for training", default="auto")
 MODEL = Opt("--model", Choice(("mlp", "cnn")), "network architecture", default="mlp")
-DATASET = Opt("--dataset", Text(), "digits | mnist | fashion-mnist | cifar10", required=True)
-DATA_DIR = Opt("--data-dir", Text(), "folder holding the dataset files (mnist, fashion-mnist, cifar10)")
+ARCHITECTURE = MODEL.but(kind=Architecture(), help="mlp | cnn | vgg11 | resnet | rlif, or a JSON file of "
+                                                   "ModelConfig fields (compress.architectures)")
+DATASET = Opt("--dataset", Text(), "digits | mnist | fashion-mnist | cifar10 | nmnist | dvs-gesture | shd | "
+              "cifar10-dvs", required=True)
+DATA_DIR = Opt("--data-dir", Text(), "folder holding the dataset files (all but digits)")
+EVENT_OPTIONS = (  # how an event dataset's events become T = --steps frames (compress.datasets.events)
+    Opt("--bin-by", Choice(("time", "count")), "event datasets: bins of equal time or equal event count",
+        default="time"),
+    Opt("--polarity", Choice(("1", "2")), "event datasets: 2 channels (OFF, ON) or 1 (merged)", default="2"),
+    Opt("--downsample", Int(1, 1024), "event datasets: integer factor on x and y (SHD: on the channel)",
+        default=1),
+)
 PROFILE = Opt("--profile", Text(), "chip profile name (harness profiles list) or YAML path", required=True)
 METHOD = Opt("--method", Text(), "compression method (unknown: lists the known ones)", required=True)
 NIR = Opt("--nir", Text(), "NIR graph file (HDF5, nir.write)", required=True)
@@ -231,9 +268,10 @@ DENSE_EPOCHS = Opt("--dense-epochs", Int(0, MAX_EPOCHS),
 TRAIN_STEPS = Opt("--steps", Int(1, MAX_TRAIN_STEPS), "time steps T per sample (default: harness train's)")
 SIM_STEPS = Opt("--steps", Int(1, MAX_SIM_STEPS), "simulated time steps")
 SAMPLES = Opt("--samples", Int(1, MAX_SAMPLES), "test samples simulated on chip (default: all)")
-SPARSITY = Opt("--sparsity", Float(0.0, 1.0), "fraction of weights that must be zero")
+CORES = Opt("--cores", Int(1), "fit on at most N cores of the profile (default: all it has)")
+SPARSITY = Opt("--sparsity", Float(0.0, 1.0, high_open=True), "fraction of weights that must be zero")
 BITS = Opt("--bits", Int(1, 32), "weight bits (signed grid; default: the profile's)")
-UNIQUE = Opt("--unique", Int(1, 2**31 - 1),
+UNIQUE = Opt("--unique", Int(1, MAX_UNIQUE),
              "distinct weight values allowed per group (default: the profile's)")
 DT = Opt("--dt", Float(0.0, MAX_DT_S, low_open=True),
          "time step, s (default: the graph's dt_s, else the profile's)")

@@ -92,10 +92,12 @@ def describe_file(path: str | os.PathLike) -> str:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             return what
+    if b"\x00" in head:
+        return "a binary file of unknown format"
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as error:
-        if b"\x00" in head or error.start < len(head) - 3:  # not just a character cut at byte 512
+        if error.start < len(head) - 3:  # not just a character cut at byte 512
             return "a binary file of unknown format"
         text = head[: error.start].decode("utf-8")
     first = text.strip().splitlines()[0][:40] if text.strip() else ""

@@ -24,7 +24,7 @@ def _save(fig, path: str | Path) -> Path:
 
 def energy_breakdown(energy_j: Mapping[str, float | None], path: str | Path, title: str = "") -> Path:
     """Bar chart of energy per inference by component (J): the dynamic components in blue, static apart in
-    grey, and the two totals (dynamic, static) beside them; unknown components are labelled, not drawn."""
+    grey, and the dynamic total beside them; unknown components are labelled, not drawn."""
     dynamic = [n for n in energy_j if n != "static"]
     parts = [energy_j[n] for n in dynamic]
     names = [*dynamic]
@@ -32,9 +32,9 @@ def energy_breakdown(energy_j: Mapping[str, float | None], path: str | Path, tit
     colors = ["#4477aa"] * len(dynamic)
     if "static" in energy_j:
         total = None if None in parts else float(sum(parts))
-        names += ["static", "dynamic\ntotal", "static\ntotal"]
-        values += [energy_j["static"], total, energy_j["static"]]
-        colors += ["#999999", "#224466", "#666666"]
+        names += ["static", "dynamic\ntotal"]
+        values += [energy_j["static"], total]
+        colors += ["#999999", "#224466"]
     fig, ax = plt.subplots(figsize=(7, 3.2))
     known = [v if v is not None else 0.0 for v in values]
     bars = ax.bar(names, np.asarray(known) * 1e6, color=colors)

@@ -48,10 +48,12 @@ class RunSpec:
     epochs: int | None = None  # the method's training budget (None: the method default of harness compress)
     dense_epochs: int | None = None
     steps: int | None = None
-    strategy: str = "greedy"
+    strategy: str = "auto"  # chipsim.place: greedy where it fits, else channel groups x spatial tiles
     options: dict = field(default_factory=dict)
     data_dir: str | None = None
     samples: int | None = None  # test samples simulated on chip (None: the whole test set)
+    cores: int | None = None  # fit on at most this many cores of the profile (None: all of them)
+    events: dict = field(default_factory=dict)  # event datasets: bin_by, polarity, downsample (T = steps)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -59,12 +61,30 @@ class RunSpec:
 
 def configs(spec: RunSpec):
     """(model config, dense model's TrainConfig, method's TrainConfig) of a spec."""
-    from compress.models import ModelConfig
+    from compress.architectures import model_config
+    from compress.data import EVENT_DATASETS
     from compress.pipeline import train_configs
 
     dense_cfg, train_cfg = train_configs(spec.seed, steps=spec.steps, epochs=spec.epochs,
                                          dense_epochs=spec.dense_epochs)
-    return ModelConfig(kind=spec.model), dense_cfg, train_cfg
+    if spec.dataset in EVENT_DATASETS:  # the events are the input spikes
+        dense_cfg, train_cfg = (dataclasses.replace(c, encoding="events") for c in (dense_cfg, train_cfg))
+    return model_config(spec.model), dense_cfg, train_cfg
+
+
+def dataset_of(spec: RunSpec):
+    """The spec's dataset; an event dataset binned into the spec's T steps as ``spec.events`` says."""
+    from compress.data import EVENT_DATASETS, load_dataset
+    from compress.datasets import EventOptions
+
+    if spec.dataset not in EVENT_DATASETS:
+        return load_dataset(spec.dataset, spec.data_dir, spec.seed)
+    steps = configs(spec)[1].steps
+    try:
+        options = EventOptions(steps=steps, **spec.events)
+    except (TypeError, ValueError) as error:
+        raise RunError(f"event options {spec.events}: {error}") from None
+    return load_dataset(spec.dataset, spec.data_dir, spec.seed, events=options)
 
 
 def budget_for(spec: RunSpec, profile):
@@ -72,7 +92,7 @@ def budget_for(spec: RunSpec, profile):
     from compress.budget import budget_from_profile, override
 
     return override(
-        budget_from_profile(profile),
+        budget_from_profile(profile, cores=spec.cores),
         weight_bits=spec.bits,
         unique_weights=spec.unique,
         sparsity=spec.sparsity,
@@ -90,6 +110,7 @@ def compression_key(spec: RunSpec, budget) -> str:
                 "options": spec.options,
                 "budget": dataclasses.asdict(budget),
                 "dataset": spec.dataset,
+                **({"events": spec.events} if spec.events else {}),
                 "model": model_cfg.to_dict(),
                 "dense": dataclasses.asdict(dense_cfg),
                 "train": dataclasses.asdict(train_cfg),
@@ -111,7 +132,7 @@ def compressed_model(spec: RunSpec, budget, cache: Path, progress: bool = True) 
     model_cfg, dense_cfg, train_cfg = configs(spec)
     metrics = run_method(
         spec.method,
-        dataset=spec.dataset,
+        dataset=dataset_of(spec) if spec.events else spec.dataset,
         budget=budget,
         model_cfg=model_cfg,
         train_cfg=train_cfg,
@@ -127,16 +148,19 @@ def compressed_model(spec: RunSpec, budget, cache: Path, progress: bool = True) 
 
 
 def chip_inputs(spec: RunSpec, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rate-coded test set as chip input spikes uint8 [steps, samples, inputs] and the labels."""
+    """Test set as chip input spikes uint8 [steps, samples, inputs] and the labels: static images
+    rate-coded, event frames as they are."""
     import torch
 
-    from compress.data import load_dataset
     from compress.encoding import encode
 
-    data = load_dataset(spec.dataset, spec.data_dir, spec.seed)
+    data = dataset_of(spec)
     x, y = data.x_test, data.y_test
     if spec.samples is not None:
         x, y = x[: spec.samples], y[: spec.samples]
+    if data.steps is not None:
+        frames = np.ascontiguousarray(np.swapaxes(x, 0, 1))  # [T, N, ...]
+        return frames.reshape(data.steps, len(x), -1).astype(np.uint8), np.asarray(y)
     generator = torch.Generator().manual_seed(spec.seed + INPUT_SEED_OFFSET)
     spikes = encode(torch.as_tensor(x), steps, "rate", generator).numpy()
     return spikes.reshape(steps, len(x), -1).astype(np.uint8), np.asarray(y)
@@ -151,6 +175,15 @@ def nearest_budget(fit) -> dict:
         if current is None or v.need > current["need"]:
             needs[v.constraint] = {"need": v.need, "limit": v.limit}
     return {"resources": needs, "cores_needed": fit.cores_used, "chips_needed": fit.chips_needed}
+
+
+def on_chip_budget(fit, cores: int | None) -> dict[str, bool]:
+    """The mapper's verdict as budget_met entries: ``map:<constraint>`` False for each limit broken, and
+    ``map:cores`` for using more than ``cores`` cores."""
+    met = {f"map:{v.constraint}": False for v in fit.violations}
+    if cores is not None:
+        met["map:cores"] = fit.cores_used <= cores and "map:cores" not in met
+    return met
 
 
 def model_size(metrics: dict, budget) -> dict:
@@ -199,9 +232,8 @@ def counters_report(activity, net) -> dict:
 def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict:
     """Run one cell and write report.json, report.md and the plots into ``out``; return the report."""
     import hwprofiles
-    from chipsim.compile import compile_graph, load_graph
+    from chipsim.cache import compiled_and_placed
     from chipsim.cost import cost
-    from chipsim.place import place
     from chipsim.simulate import simulate
     from compress import methods
     from harness import report as reports
@@ -214,8 +246,7 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     folder, metrics = compressed_model(spec, budget, cache, progress)
     compressed_s = time.perf_counter() - began
 
-    net = compile_graph(load_graph(folder / "model.nir"), profile)
-    placement = place(net, profile, spec.strategy)
+    net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
     steps = int(metrics["train"]["steps"])
     spikes, labels = chip_inputs(spec, steps)
     activity = simulate(net, placement, spikes)
@@ -284,7 +315,8 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
             "method": metrics["method"],
             "epochs": metrics["epochs"],
             "wall_time_s": metrics["wall_time_s"],
-            "budget_met": metrics["budget_met"],
+            "accuracy_method": metrics.get("accuracy_method"),
+            "budget_met": metrics["budget_met"] | on_chip_budget(placement.fit, spec.cores),
             "cached_in": str(folder),
         },
         "notes": list(priced.notes),

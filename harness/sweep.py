@@ -88,7 +88,7 @@ def sweep(
     from rich.progress import Progress
 
     from compress.pipeline import dense_model
-    from harness.run import configs
+    from harness.run import configs, dataset_of
 
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or max(1, min(len(specs), os.cpu_count() or 1))
@@ -99,7 +99,7 @@ def sweep(
         task = bar.add_task("dense models", total=len(dense_inputs))
         for spec in dense_inputs.values():
             model_cfg, dense_cfg, _ = configs(spec)
-            dense_model(spec.dataset, model_cfg, dense_cfg, spec.seed, cache / "dense",
+            dense_model(dataset_of(spec), model_cfg, dense_cfg, spec.seed, cache / "dense",
                         data_dir=spec.data_dir, progress=False)
             bar.advance(task)
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:

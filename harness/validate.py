@@ -249,5 +249,7 @@ def plot(net: ChipNetwork, comparison: Comparison, path, sample: int = 0) -> Non
     how = f" ({comparison.integrator})" if comparison.integrator else ""
     fig.suptitle(f"chipsim vs Brian2 on {net.profile_name}{how}, sample {sample}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    from compress.files import write_atomic
+
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))  # whole or absent
     plt.close(fig)

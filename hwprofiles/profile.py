@@ -121,6 +121,7 @@ class Energy:
     static_power_w: float | None  # whole-chip static (leakage) power, W
     mac_j: float | None = None  # one multiply-accumulate (non-spiking input layers; generic-45nm)
     synapse_op_by_encoding_j: Mapping[str, float] | None = None  # encoding -> J, where it differs (Loihi)
+    energy_per_inference_j: float | None = None  # a BUDGET, not a price: dynamic J allowed per inference
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "static_power_w": Rule("float", nullable=True, low=0.0, high=1e3),
         "mac_j": OP_ENERGY_J,
         "synapse_op_by_encoding_j": Rule("encoding_values", nullable=True, low=0.0, high=1e-6),
+        "energy_per_inference_j": Rule("float", nullable=True, low=0.0, high=1e3, low_open=True),
     },
     "latency": {
         "synapse_op_s": OP_LATENCY_S,

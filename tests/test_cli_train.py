@@ -48,8 +48,10 @@ def test_unknown_dataset_exits_2_with_one_line(tmp_path, capsys):
     assert "unknown dataset 'imagenet'" in err and "digits" in err and "\n" not in err
 
 
-def test_unknown_model_exits_2(tmp_path):
+def test_unknown_model_exits_2_listing_the_presets(tmp_path, capsys):
     assert main(["train", "--dataset", "digits", "--model", "rnn", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--model" in err and "'rnn'" in err and "vgg11" in err and "\n" not in err
 
 
 def test_mnist_with_missing_folder_exits_2_naming_it(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """compress.budget: what a chip profile allows a compressed model."""
 
 import dataclasses
+import pathlib
 
 import pytest
 
@@ -69,3 +70,77 @@ def test_unique_without_scope_defaults_to_layer():
 def test_zero_unique_weights_is_a_user_error():
     with pytest.raises(BudgetError):
         override(Budget(), unique_weights=0)
+
+
+def test_cores_budget_on_truenorth_is_the_hand_computation():
+    # 3 cores x 256 neurons; 3 x 65536 crossbar bits / 1 bit per dense synapse; per-neuron caps 256.
+    budget = budget_from_profile(hwprofiles.load("truenorth"), cores=3)
+    assert (budget.cores, budget.max_neurons, budget.max_synapses) == (3, 768, 196608)
+    assert (budget.fan_in_per_neuron, budget.fan_out_per_neuron) == (256, 256)
+    table = (budget.weight_bits, budget.unique_weights, budget.unique_scope, budget.zero_free)
+    assert table == (9, 4, "neuron", True)
+
+
+def test_cores_budget_on_loihi_is_the_hand_computation():
+    # 2 cores x 1024 compartments; sparse synapses of 18 bits: 2 x floor(1048576 / 18) = 2 x 58254.
+    budget = budget_from_profile(hwprofiles.load("loihi"), cores=2)
+    assert (budget.max_neurons, budget.max_synapses) == (2048, 116508)
+    assert (budget.fan_in_per_neuron, budget.fan_out_per_neuron, budget.unique_weights) == (None, None, None)
+
+
+def test_cores_budget_on_xylo_names_its_input_and_output_sizes():
+    budget = budget_from_profile(hwprofiles.load("xylo-audio2"), cores=1)
+    assert (budget.max_neurons, budget.max_input_channels, budget.max_output_neurons) == (1000, 16, 8)
+    assert budget.fan_in_per_neuron == 63
+
+
+def test_without_cores_the_budget_spans_every_chip():
+    profile = hwprofiles.load("truenorth")
+    assert budget_from_profile(profile).max_neurons == 256 * 4096 * 16
+
+
+def test_more_cores_than_the_system_has_is_a_user_error():
+    with pytest.raises(BudgetError, match="65536 cores"):
+        budget_from_profile(hwprofiles.load("truenorth"), cores=65537)
+
+
+def test_zero_cores_is_a_user_error():
+    with pytest.raises(BudgetError):
+        budget_from_profile(hwprofiles.load("loihi"), cores=0)
+
+
+def test_energy_prices_are_the_profiles_own_figures():
+    budget = budget_from_profile(hwprofiles.load("loihi"))
+    assert budget.synapse_op_j == pytest.approx(35.5e-12)
+    assert budget.neuron_update_j == pytest.approx(72.8e-12)
+    assert budget.spike_out_j == pytest.approx(69.3e-12 + 111.0e-12)  # spike plus its packet
+
+
+def test_a_profiles_energy_budget_reaches_the_budget(tmp_path):
+    source = pathlib.Path(hwprofiles.load("loihi").path).read_text()
+    line = '  energy_per_inference_j: {value: 2.0e-7, source: "the application"}\n'
+    text = source.replace("energy:\n", "energy:\n" + line, 1)
+    path = tmp_path / "loihi.yaml"
+    path.write_text(text)
+    budget = budget_from_profile(hwprofiles.load(str(path)))
+    assert budget.energy_per_inference_j == pytest.approx(2.0e-7)
+    assert budget_from_profile(hwprofiles.load("loihi")).energy_per_inference_j is None
+
+
+def test_run_spec_cores_reach_the_budget_of_harness_run():
+    from harness.run import RunSpec, budget_for
+
+    profile = hwprofiles.load("loihi")
+    budget = budget_for(RunSpec(profile="loihi", method="ptq", cores=2), profile)
+    assert (budget.cores, budget.max_neurons, budget.max_synapses) == (2, 2048, 116508)
+
+
+def test_on_chip_budget_names_each_broken_limit_and_the_cores():
+    from types import SimpleNamespace
+
+    from chipsim.fit import Violation
+    from harness.run import on_chip_budget
+
+    fit = SimpleNamespace(violations=(Violation("fan_in_axons", 0, 300, 256),), cores_used=3)
+    assert on_chip_budget(fit, 2) == {"map:fan_in_axons": False, "map:cores": False}
+    assert on_chip_budget(SimpleNamespace(violations=(), cores_used=2), 2) == {"map:cores": True}

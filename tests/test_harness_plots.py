@@ -37,9 +37,10 @@ def drawn(monkeypatch, tmp_path):
 def test_energy_breakdown_draws_each_component_in_microjoules_and_labels_unknown(drawn, tmp_path):
     plots.energy_breakdown({"synapse": 1e-6, "neuron": 2.5e-6, "static": None}, tmp_path / "e.png")
     ax = drawn[0].axes[0]
-    assert [b.get_height() for b in ax.patches] == pytest.approx([1.0, 2.5, 0.0])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["synapse", "neuron", "static"]
-    assert [a.get_text() for a in ax.texts] == ["1", "2.5", "unknown"]
+    # static stands apart from the dynamic parts, and the dynamic total (1 + 2.5 uJ) beside it
+    assert [b.get_height() for b in ax.patches] == pytest.approx([1.0, 2.5, 0.0, 3.5])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["synapse", "neuron", "static", "dynamic\ntotal"]
+    assert [a.get_text() for a in ax.texts] == ["1", "2.5", "unknown", "3.5"]
 
 
 def test_utilization_heatmap_puts_the_busiest_core_of_each_tile_on_its_tile(drawn, tmp_path):

@@ -36,9 +36,10 @@ LIMITS = [("mesh", "link_buffer_packets", 1, None, True)] + [
         "neurons", "synapse_memory_bits", "unique_weights", "fan_in_axons", "fan_out_axons",
         "fan_in_per_neuron", "fan_out_per_neuron", "destinations_per_layer", "max_kernel_size",
         "max_channels", "max_input_channels", "max_output_neurons")]
-BITS = [("core", "weight_bits", 1, 64, True)] + [
-    ("neuron", k, 1, 64, True) for k in ("state_bits", "current_bits", "decay_bits", "threshold_bits")]
-OTHER_INTS = [("neuron", "weight_shift", 0, 63, False), ("neuron", "refractory_max_steps", 0, None, False)]
+# Bits as chipsim computes them exactly (issue 16): int32 weights; int64 state times a 2^decay_bits decay.
+BITS = [("core", "weight_bits", 1, 32, True), ("neuron", "decay_bits", 1, 15, True)] + [
+    ("neuron", k, 1, 48, True) for k in ("state_bits", "current_bits", "threshold_bits")]
+OTHER_INTS = [("neuron", "weight_shift", 0, 47, False), ("neuron", "refractory_max_steps", 0, None, False)]
 ENERGY = [("energy", k, 0.0, 1e-6, True) for k in (
     "synapse_op_j", "neuron_update_active_j", "neuron_update_idle_j", "spike_out_j", "message_out_j",
     "message_in_j", "hop_ew_j", "hop_ns_j", "mac_j")] + [("energy", "static_power_w", 0.0, 1e3, True)]

@@ -17,7 +17,7 @@ from compress.pruning import PruningError, clone_model, n_keep
 from compress.train import TrainConfig, fit, seed_everything
 
 PRUNING = ("magnitude", "minimax", "minimax-seq", "criticality", "criticality-struct", "lottery-imp",
-           "lottery-conn", "lottery-patch")
+           "lottery-conn", "patch-prune")
 TRAIN = TrainConfig(epochs=2, batch_size=32, steps=4, seed=0, device="cpu")
 
 
@@ -70,10 +70,9 @@ def test_missing_target_is_a_user_error(tiny):
 
 
 @pytest.mark.parametrize("name, options", [("magnitude", {"scope": "neuron"}), ("minimax", {"resource": "x"}),
-                                           ("minimax", {"resource": "energy"}),
                                            ("criticality", {"prune_fraction": 1.5}),
                                            ("lottery-imp", {"rate": 1.0}), ("lottery-conn", {"scope": "x"}),
-                                           ("lottery-patch", {"patch_size": 0})])
+                                           ("patch-prune", {"patch_size": 0})])
 def test_bad_option_is_a_user_error(name, options):
     with pytest.raises(PruningError):
         methods.get(name, **options)
@@ -83,7 +82,7 @@ def test_lottery_patch_refuses_a_cnn():
     full = load_dataset("digits", seed=0)
     model = build_model(ModelConfig(kind="cnn", conv_channels=(2,)), full.input_shape, full.n_classes)
     with pytest.raises(PruningError, match="MLP"):
-        methods.get("lottery-patch", progress=False).compress(model, full, Budget(sparsity=0.9), TRAIN)
+        methods.get("patch-prune", progress=False).compress(model, full, Budget(sparsity=0.9), TRAIN)
 
 
 def test_minimax_update_matches_hand_computation():

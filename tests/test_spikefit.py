@@ -117,3 +117,40 @@ def test_spikefit_without_the_free_zero_value_learns_exactly_m_values_per_neuron
     assert result.codebooks["fc1"].shape == (16, 4)
     rows = as_rows(result.model.layers["fc1"].weight.detach()).numpy()
     assert max(len(np.unique(r)) for r in rows) <= 4
+
+
+def test_a_cnn_over_max_neurons_counts_positions_not_channels():
+    import pytest as _pytest
+
+    from compress.method import Budget
+    from compress.methods.spikefit import SpikeFit, SpikeFitError
+    from compress.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(kind="cnn", conv_channels=(4,)), (1, 8, 8), 10)
+    # 4 channels x 8 x 8 positions + 10 outputs = 266 neurons; 100 allowed (channels alone: 14 < 100)
+    with _pytest.raises(SpikeFitError, match="MLPs only"):
+        SpikeFit()._neurons_to_prune(model, Budget(max_neurons=100))
+
+
+def test_energy_ranking_needs_the_profiles_synapse_price():
+    import dataclasses as _dc
+
+    import pytest as _pytest
+
+    from compress.data import load_dataset
+    from compress.method import Budget
+    from compress.methods.spikefit import SpikeFit, SpikeFitError
+    from compress.models import ModelConfig, build_model
+    from compress.train import TrainConfig
+
+    data = load_dataset("digits", seed=0).subset(64, 16)
+    model = build_model(ModelConfig(hidden=(8,)), data.input_shape, data.n_classes)
+    train = TrainConfig(epochs=1, batch_size=32, steps=2, device="cpu")
+    with _pytest.raises(SpikeFitError, match="synapse_op_j"):
+        SpikeFit(resource="energy").compress(model, data, Budget(sparsity=0.5, unique_weights=4,
+                                                                 unique_scope="layer"), train)
+    priced = Budget(sparsity=0.5, unique_weights=4, unique_scope="layer", synapse_op_j=35.5e-12)
+    result = SpikeFit(resource="energy").compress(model, data, priced, _dc.replace(train))
+    kept = sum(int(m.sum()) for m in result.masks.values())
+    total = sum(m.size for m in result.masks.values())
+    assert kept <= total // 2 + 1

@@ -19,8 +19,9 @@ remaining weights are pruned by magnitude to the exact target and the net is fin
 
 Deviations:
 - Starts from the trained dense model (the pipeline's common start), not from initialization.
-- Sigma' is the derivative form (the structured code's); the unstructured code's HEAD uses the smoothed
-  spike g(u) instead; research/methods.md recommends the derivative.
+- The metric is each code path's own: ``criticality`` uses the unstructured code's smoothed spike g(u)
+  (``metric='spike'``, core.py HEAD; ``metric='derivative'`` for sigma'), ``criticality-struct`` the
+  structured code's sigma'. g is rescaled to our threshold (their neuron fires at u / V_th > 0.5).
 - Criticality is measured on a fixed-size training batch (``score_samples``) at each event (the code: the
   current mini-batch); the structured version on the same subset rather than the whole training set.
 - Ties in regrowth (all weights into one neuron share its C) go to the largest |dL/dw| of the last step,
@@ -28,8 +29,13 @@ Deviations:
   (an input pixel that never spikes would otherwise hold a 'kept' zero). Weights pruned in the same event
   are not regrown.
 - No batch norm: channel importance is the L1 norm of a channel's incoming weights (Li et al., ICLR 2017)
-  instead of |gamma| of network slimming; channel pruning stops short of the target so that magnitude
-  pruning inside the kept channels meets the exact sparsity.
+  instead of |gamma| of network slimming. The code's p is a fixed 0.66; here p is the largest fraction
+  (up to ``channel_fraction`` = 0.99) whose channel pruning stays within the target, so channels chosen
+  as the code chooses them (importance, then g(1 - p) N swapped for the most critical) do the pruning and
+  magnitude only fills the last partial channel's worth to the exact sparsity (``channel_sparsity`` in
+  the result says how much the channels did). At least one channel is swapped by criticality when any is
+  pruned and g > 0 (the code's g (1 - p) N_ch, 0.05 x a few channels here, would round to none). Per
+  layer, not global: our layers differ in fan-in, so a global L1 ranking would empty the widest layer first.
 - Epochs: ``prune_fraction`` of ``TrainConfig.epochs`` prunes, the rest fine-tunes (the code: 200 + 300);
   r = 0.2 (the README; the code's default is 0.5). Prunable = every synaptic layer (compress/pruning.py).
 """
@@ -78,8 +84,23 @@ def neuron_of_layer(model: nn.Module) -> dict[str, str]:
     return out
 
 
-def criticality(model: nn.Module, x_seq: torch.Tensor) -> dict[str, torch.Tensor]:
-    """C per output neuron (channel) of each synaptic layer, from one forward pass over ``x_seq``."""
+def smoothed_spike(u: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The unstructured code's g: [tanh(3(x - 1/2)) + tanh(3/2)] / (2 tanh(3/2)) with x = u / (2 V_th), its
+    neuron firing at x = 1/2 (u / V_th > 0.5 there; at u = V_th here): 0 at rest, 1/2 at threshold."""
+    x = u / (2.0 * threshold)
+    return (torch.tanh(3.0 * (x - 0.5)) + math.tanh(1.5)) / (2.0 * math.tanh(1.5))
+
+
+METRICS = ("spike", "derivative")
+
+
+def criticality(model: nn.Module, x_seq: torch.Tensor, metric: str = "derivative") -> dict[str, torch.Tensor]:
+    """C per output neuron (channel) of each synaptic layer, from one forward pass over ``x_seq``.
+
+    ``metric``: 'derivative' sigma'(u - V_th) (the structured code, vggprune.py) or 'spike' g(u) (the
+    unstructured code's HEAD, core.py: :func:`smoothed_spike`)."""
+    if metric not in METRICS:
+        raise PruningError(f"unknown criticality metric '{metric}'; known: {', '.join(METRICS)}")
     neurons = dict(model.neuron_layers())
     for layer in neurons.values():
         layer.record_membrane, layer.membrane_trace = True, []
@@ -90,7 +111,9 @@ def criticality(model: nn.Module, x_seq: torch.Tensor) -> dict[str, torch.Tensor
         for weight_name, neuron_name in neuron_of_layer(model).items():
             layer = neurons[neuron_name]
             u = torch.stack(layer.membrane_trace)  # [T, B, C, (H, W)]
-            per_step = atan_derivative(u - layer.threshold).mean(0)  # [B, C, ...]
+            value = (atan_derivative(u - layer.threshold) if metric == "derivative"
+                     else smoothed_spike(u, float(layer.threshold)))
+            per_step = value.mean(0)  # [B, C, ...]
             if per_step.dim() > 2:
                 per_step = per_step.flatten(2).amax(2)
             scores[weight_name] = per_step.mean(0)
@@ -139,7 +162,10 @@ class Criticality:
     name = "criticality"
 
     def __init__(self, prune_fraction: float = 0.5, events: int = 8, regrow_fraction: float = 0.2,
-                 score_samples: int = 256, progress: bool = True):
+                 score_samples: int = 256, metric: str = "spike", progress: bool = True):
+        if metric not in METRICS:
+            raise PruningError(f"unknown criticality metric '{metric}'; known: {', '.join(METRICS)}")
+        self.metric = metric
         if not 0.0 < float(prune_fraction) < 1.0:
             raise PruningError(f"prune_fraction must be in (0, 1), got {prune_fraction}")
         if not 0.0 <= float(regrow_fraction) < 1.0:
@@ -181,7 +207,7 @@ class Criticality:
                 kept_hidden = sum(int(masks[h].sum()) for h in hidden)
                 g = int(self.regrow_fraction * kept_hidden)
                 x_seq = _score_batch(dataset, train, self.score_samples, train.seed + state["event"])
-                crit = criticality(m, x_seq.to(next(m.parameters()).device))
+                crit = criticality(m, x_seq.to(next(m.parameters()).device), self.metric)
                 # prune G more of the kept hidden weights (smallest |w|), then regrow as many by criticality
                 trial = {h: masks[h].clone() for h in hidden}
                 before = {h: trial[h].clone() for h in hidden}
@@ -264,7 +290,7 @@ class CriticalityStructured:
 
     name = "criticality-struct"
 
-    def __init__(self, channel_fraction: float = 0.66, regrow_share: float = 0.05, score_samples: int = 512,
+    def __init__(self, channel_fraction: float = 0.99, regrow_share: float = 0.05, score_samples: int = 512,
                  progress: bool = True):
         if not 0.0 <= float(channel_fraction) < 1.0:
             raise PruningError(f"channel_fraction must be in [0, 1), got {channel_fraction}")
@@ -279,13 +305,10 @@ class CriticalityStructured:
         x_seq = _score_batch(dataset, train, self.score_samples, train.seed + 1)
         crit = criticality(model, x_seq.to(next(model.parameters()).device))
         total_channels = sum(v.numel() for v in importance.values())
-        fraction = self.channel_fraction
-        while True:  # stop channel pruning short of the target so the exact fill is magnitude's
-            kept = self._channels(importance, crit, fraction)
-            masks = channel_weight_masks(model, kept)
-            if 1.0 - sum(int(m.sum()) for m in masks.values()) / n <= sparsity or fraction <= 0:
-                break
-            fraction = max(0.0, fraction - 0.05)
+        fraction = self._fraction_for(model, importance, crit, sparsity, n)
+        kept = self._channels(importance, crit, fraction)
+        masks = channel_weight_masks(model, kept)
+        channel_sparsity = 1.0 - sum(int(m.sum()) for m in masks.values()) / n
         apply_masks(model, masks)
         masks = magnitude_masks(model, sparsity, "global", restrict=masks)
         search_wall = time.perf_counter() - began
@@ -293,10 +316,23 @@ class CriticalityStructured:
                  f"{self.name} fine-tune at sparsity {sparsity:.4f}", phase=1, progress=self.progress)
         extra = {"target_sparsity": sparsity, "sparsity": weight_sparsity(model),
                  "channel_fraction": fraction, "channels_total": total_channels,
+                 "channel_sparsity": channel_sparsity,
                  "channels_kept": {k: int(v.sum()) for k, v in kept.items()},
                  "search_steps": 0, "search_wall_s": search_wall}
         return CompressResult(self.name, model, int(train.epochs), time.perf_counter() - began,
                               masks=masks_to_numpy(masks), extra=extra)
+
+    def _fraction_for(self, model, importance, crit, sparsity: float, n: int) -> float:
+        """The largest channel fraction (``channel_fraction`` at most, steps of 1/100) whose channel pruning
+        stays at or below the target: channels, not the magnitude fill, do the pruning."""
+        best = 0.0
+        for step in range(int(round(self.channel_fraction * 100)) + 1):
+            fraction = step / 100
+            masks = channel_weight_masks(model, self._channels(importance, crit, fraction))
+            if 1.0 - sum(int(m.sum()) for m in masks.values()) / n > sparsity:
+                break
+            best = fraction
+        return best
 
     def _channels(self, importance, crit, fraction: float) -> dict[str, torch.Tensor]:
         """Per layer: prune fraction + g(1 - fraction) channels by importance; regrow g(1 - fraction) by C."""
@@ -305,6 +341,8 @@ class CriticalityStructured:
             count = imp.numel()
             n_prune = min(count - 1, int(round(fraction * count)))
             n_swap = min(n_prune, int(round(self.regrow_share * (count - n_prune))))
+            if n_prune and self.regrow_share > 0:  # the code's g(1 - p) N_ch rounds to 0 on small layers
+                n_swap = max(n_swap, 1)
             keep = topk_mask(imp, count - n_prune - n_swap)
             c = torch.where(keep, torch.full_like(crit[name], -1.0), crit[name])
             keep = keep | (topk_mask(c, n_swap) if n_swap else torch.zeros_like(keep))

@@ -6,7 +6,7 @@ late rewinding (each round restarts from the weights of an early epoch with the 
 Early-Time ticket (at epoch 1 pick the smallest T' whose normalized KL(out_T || out_T') < 0.6, search the
 masks at T', train the final ticket at the full T).
 
-``lottery-conn`` and ``lottery-patch``: Cheng, Cao, Xiao, Sun, Yang, Zhang, Lin, Kailkhura, Xu, Xu,
+``lottery-conn`` and ``patch-prune``: Cheng, Cao, Xiao, Sun, Yang, Zhang, Lin, Kailkhura, Xu, Xu,
 "Pursing the Sparse Limitation of Spiking Deep Learning Structures", arXiv 2311.12060 (research/methods.md
 §4). ConnS: weights stay at their random initialization; a score per weight is trained (edge-popup, Ramanujan
 et al. CVPR 2020: forward with the top-k scores' weights, straight-through gradient dL/ds = dL/dw_eff * w0)
@@ -14,18 +14,27 @@ and the ticket is the top-k by score. PatchS: keep the (1 - pr_p) most informati
 the network on them.
 
 Deviations (scale: digits and a small MLP instead of CIFAR VGG-16/ResNet-19/Spikeformer):
-- IMP: the method receives a trained dense model, used as round 0's trained weights (the first mask); the
-  rewind point comes from ``rewind_epochs`` epochs of training from a fresh seeded init (Kim et al. rewind
-  within one run, to epoch 20 of 300). The per-round rate is ``rate`` (0.25) unless the epoch budget allows
-  fewer rounds than that needs: then R = epochs - rewind_epochs rounds at the constant rate that ends exactly
-  at the target. Rounds share ``TrainConfig.epochs`` (Kim et al.: 300 epochs per round).
+- IMP: one initialisation gives the mask, the rewind point and every round: the dense model's own init
+  (rebuilt from the seed, as the pipeline built it) is trained for round 0, the rewind point saved after
+  ``rewind_epochs`` of it (Kim et al.: epoch 20 of 300); each round prunes the last round's trained
+  weights and retrains from the rewind point with the mask held. Every round, round 0 included, gets the
+  same share of ``TrainConfig.epochs`` (Kim et al.: 300 epochs each) and the training core's optimizer
+  (Adam, cosine) instead of SGD 0.3. The per-round rate is ``rate`` (0.25) unless the epoch budget allows
+  fewer rounds (at most epochs - 1): then the constant rate that ends exactly at the target.
+  ``rewind=False`` (ablation) continues from the trained weights instead of rewinding.
 - Early-Time: "normalized KL" read as KL divided by its largest value over the candidates T' = 1..T-1,
   on up to ``et_samples`` training samples (the paper's normalization is not in our notes).
 - ConnS: frozen weights are N(0, 1) scaled per layer to the dense layer's std / sqrt(density) (edge-popup's
   scaled init; a spiking layer with a threshold needs the dense weights' scale to fire at all); scores are
-  trained by Adam at ``score_lr`` for all ``TrainConfig.epochs``; per-layer top-k (edge-popup) by default,
-  ``scope='global'`` for one ranking; no binary-weight (BinW, gain alpha) variant.
-- PatchS: a patch's information is its input-times-gradient saliency on the dense model,
+  trained by Adam at lr 0.1 (the paper's optimiser and base lr) for all ``TrainConfig.epochs``; per-layer
+  top-k (edge-popup) by default, ``scope='global'`` for one ranking. ``weights='binary'`` (default) is
+  BinWSNN-ConnS with Algorithm 1's gain alpha = ||M w||_1 / ||M||_1 (the norm is not named in our notes;
+  L1, XNOR-Net's gain, keeps alpha in the weights' units); ``weights='real'`` is SNN-ConnS. Without
+  Algorithm 1's temporary linear head (an MLP's own classifier is trained the same way).
+- ``patch-prune`` is NOT the paper's patch-level ticket, hence not called lottery-*: PatchS selects
+  patches per input with a spiking encoder, a data-dependent gate a fixed chip graph cannot hold. This
+  keeps one patch mask for the whole dataset.
+- patch-prune: a patch's information is its input-times-gradient saliency on the dense model,
   |sum_{pixels, t} x dL/dx| averaged over ``score_samples`` samples (Cheng et al. score patches with a
   spiking encoder; the exact function is not published). Dropping an input patch of an MLP is exactly
   zeroing its columns of the first layer, which is how the patch ticket is stored and exported; the rest of
@@ -49,7 +58,6 @@ from compress.method import CompressResult
 from compress.pruning import (
     PruningError,
     apply_masks,
-    clone_model,
     count_prunable,
     finetune,
     geometric_densities,
@@ -111,50 +119,57 @@ class LotteryIMP:
     name = "lottery-imp"
 
     def __init__(self, rate: float = 0.25, rewind_epochs: int = 1, early_time: bool = False,
-                 et_samples: int = 1000, progress: bool = True):
+                 et_samples: int = 1000, rewind: bool = True, progress: bool = True):
         if not 0.0 < float(rate) < 1.0:
             raise PruningError(f"rate must be in (0, 1), got {rate}")
         if int(rewind_epochs) < 0:
             raise PruningError(f"rewind_epochs must be >= 0, got {rewind_epochs}")
         self.rate, self.rewind_epochs, self.early_time = float(rate), int(rewind_epochs), bool(early_time)
-        self.et_samples, self.progress = int(et_samples), progress
+        self.et_samples, self.progress, self.rewind = int(et_samples), progress, bool(rewind)
 
     def compress(self, model, dataset, budget, train) -> CompressResult:
         began = time.perf_counter()
         sparsity = target_sparsity(budget, count_prunable(model))
         epochs = int(train.epochs)
-        rewind_epochs = min(self.rewind_epochs, max(epochs - 1, 0))
-        trained = clone_model(model)  # round 0's trained weights: the dense model
-        torch.manual_seed(train.seed + 15485863)
-        for _, layer in prunable_layers(model):
-            layer.reset_parameters()
+        # one initialisation: the dense model's own (seed_everything(seed) + build, as the pipeline did)
+        from compress.models import build_model
+        from compress.train import seed_everything
+
+        seed_everything(train.seed)
+        device = next(model.parameters()).device
+        init = build_model(model.config, model.input_shape, model.n_classes).to(device)
+        model.load_state_dict(init.state_dict())
+        rounds = imp_rounds(1.0 - sparsity, self.rate, max(epochs - 1, 1))
+        share = [epochs // (rounds + 1) + (r < epochs % (rounds + 1)) for r in range(rounds + 1)]
+        rewind_epochs = min(self.rewind_epochs, share[0])
+        # round 0: dense training from the init, the rewind point saved after rewind_epochs
         finetune(model, dataset, train, rewind_epochs, {}, f"{self.name} dense to the rewind point",
                  phase=0, progress=self.progress)
         rewind_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        finetune(model, dataset, train, share[0] - rewind_epochs, {}, f"{self.name} dense round 0",
+                 phase=1, progress=self.progress)
         search_train, nkl = train, {}
         if self.early_time:
             t_search, nkl = early_time_steps(model, dataset, train, self.et_samples)
             search_train = dataclasses.replace(train, steps=t_search)
-        rounds = imp_rounds(1.0 - sparsity, self.rate, max(epochs - rewind_epochs, 1))
-        budget_left = epochs - rewind_epochs
-        shares = [budget_left // rounds + (r >= rounds - budget_left % rounds) for r in range(rounds)]
         masks, log, search_wall = None, [], 0.0
         for r, density in enumerate(geometric_densities(1.0 - sparsity, rounds)):
             last = r == rounds - 1
-            masks = magnitude_masks(trained, sparsity if last else 1.0 - density, "global", restrict=masks)
+            masks = magnitude_masks(model, sparsity if last else 1.0 - density, "global", restrict=masks)
             if last:
                 search_wall = time.perf_counter() - began
-            model.load_state_dict(rewind_state)  # late rewinding
+            if self.rewind:
+                model.load_state_dict(rewind_state)  # late rewinding
             cfg = train if last else search_train
-            finetune(model, dataset, cfg, shares[r], masks,
+            finetune(model, dataset, cfg, share[r + 1], masks,
                      f"{self.name} round {r + 1}/{rounds} sparsity {sparsity_of(masks):.4f} T={cfg.steps}",
-                     phase=r + 1, progress=self.progress)
-            trained = model
-            log.append({"round": r + 1, "sparsity": sparsity_of(masks), "epochs": shares[r],
+                     phase=r + 2, progress=self.progress)
+            log.append({"round": r + 1, "sparsity": sparsity_of(masks), "epochs": share[r + 1],
                         "steps": cfg.steps})
         apply_masks(model, masks)
         extra = {"target_sparsity": sparsity, "sparsity": weight_sparsity(model), "rounds": log,
-                 "rewind_epochs": rewind_epochs, "early_time_steps": search_train.steps,
+                 "rewind_epochs": rewind_epochs, "rewind": self.rewind, "dense_epochs": share[0],
+                 "early_time_steps": search_train.steps,
                  "normalized_kl": {str(k): v for k, v in nkl.items()}, "search_wall_s": search_wall}
         return CompressResult(self.name, model, epochs, time.perf_counter() - began,
                               masks=masks_to_numpy(masks), extra=extra)
@@ -171,15 +186,28 @@ class _TopKStraightThrough(torch.autograd.Function):
 
 
 class EdgePopup(nn.Module):
-    """Parametrization: weight = w0 * top-k(scores), gradient straight through to the scores."""
+    """Parametrization: weight = w0 * top-k(scores), gradient straight through to the scores.
 
-    def __init__(self, scores: torch.Tensor, k: int):
+    ``binary``: BinWSNN-ConnS, weight = alpha * M * sign(w0) with the gain alpha = ||M w0||_1 / ||M||_1 (the
+    mean |w0| of the kept weights, recomputed every forward as Algorithm 1 recomputes it every step)."""
+
+    def __init__(self, scores: torch.Tensor, k: int, binary: bool = False):
         super().__init__()
         self.scores = nn.Parameter(scores)
         self.k = int(k)
+        self.binary = bool(binary)
 
     def forward(self, w0: torch.Tensor) -> torch.Tensor:
-        return w0 * _TopKStraightThrough.apply(self.scores, self.k)
+        mask = _TopKStraightThrough.apply(self.scores, self.k)
+        if not self.binary:
+            return w0 * mask
+        alpha = gain(w0, mask.detach())
+        return alpha * torch.sign(w0) * mask
+
+
+def gain(w0: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """alpha = ||M w0||_1 / ||M||_1: the mean magnitude of the kept frozen weights (0 with nothing kept)."""
+    return (w0.abs() * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 class LotteryConnection:
@@ -187,10 +215,14 @@ class LotteryConnection:
 
     name = "lottery-conn"
 
-    def __init__(self, score_lr: float = 0.01, scope: str = "layer", progress: bool = True):
+    def __init__(self, score_lr: float = 0.1, scope: str = "layer", weights: str = "binary",
+                 progress: bool = True):
         if scope not in ("layer", "global"):
             raise PruningError(f"unknown scope '{scope}'; known: layer, global")
+        if weights not in ("binary", "real"):
+            raise PruningError(f"unknown weights '{weights}'; known: binary, real")
         self.score_lr, self.scope, self.progress = float(score_lr), scope, progress
+        self.weights = weights
 
     def compress(self, model, dataset, budget, train) -> CompressResult:
         began = time.perf_counter()
@@ -209,14 +241,15 @@ class LotteryConnection:
                 layer.weight.copy_(w0.to(layer.weight.device))
             layer.weight.requires_grad_(False)
             s = torch.rand(layer.weight.shape, generator=generator).to(layer.weight.device)
-            parametrize.register_parametrization(layer, "weight", EdgePopup(s, ks[name]))
+            parametrize.register_parametrization(layer, "weight",
+                                                 EdgePopup(s, ks[name], binary=self.weights == "binary"))
             scores.append(layer.parametrizations.weight[0].scores)
         if self.scope == "global":
             self._global_step(model)
             on_step = self._global_step
         else:
             on_step = None
-        cfg = dataclasses.replace(train, lr=self.score_lr)
+        cfg = dataclasses.replace(train, lr=self.score_lr, optimizer="adam")
         if train.epochs > 0:
             from compress.train import fit
 
@@ -227,6 +260,7 @@ class LotteryConnection:
             layer.weight.requires_grad_(True)
         masks = {name: layer.weight.detach() != 0 for name, layer in layers}
         extra = {"target_sparsity": sparsity, "sparsity": weight_sparsity(model), "scope": self.scope,
+                 "weights": self.weights,
                  "kept_per_layer": {k: int(m.sum()) for k, m in masks.items()}}
         return CompressResult(self.name, model, int(train.epochs), time.perf_counter() - began,
                               masks=masks_to_numpy(masks), extra=extra)
@@ -242,10 +276,11 @@ class LotteryConnection:
             p.k = int(picked[name].sum())
 
 
-class LotteryPatch:
-    """Patch-level ticket: drop the least informative input patches, then prune to the target and train."""
+class InputPatchPruning:
+    """One dataset-wide input patch mask (least informative patches dropped), then magnitude pruning to the
+    target and training: what a fixed chip graph can keep of the patch-level ticket (module docstring)."""
 
-    name = "lottery-patch"
+    name = "patch-prune"
 
     def __init__(self, patch_fraction: float = 0.314, patch_size: int = 2, score_samples: int = 512,
                  progress: bool = True):
@@ -261,7 +296,7 @@ class LotteryPatch:
         layers = prunable_layers(model)
         first_name, first = layers[0]
         if not isinstance(first, nn.Linear):
-            raise PruningError("lottery-patch needs an MLP (a first Linear layer): a conv model's dropped "
+            raise PruningError("patch-prune needs an MLP (a first Linear layer): a conv model's dropped "
                                "input patches cannot be stored in its shared kernels or in the NIR graph")
         n = count_prunable(model)
         sparsity = target_sparsity(budget, n)

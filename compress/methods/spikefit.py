@@ -36,6 +36,11 @@ hidden neurons lose all incoming and outgoing synapses. Then synapses: the lowes
 ``max_synapses``) is met. Pruning is gradual over the first ``prune_until`` of the CAT steps on the cubic
 schedule (Zhu & Gupta 2017), masks only grow, then the mask is kept while CAT continues.
 
+``ranking='magnitude'`` (ablation) ranks synapses by the latent |w| (the clustered values tie) and neurons by
+their incoming L1, instead of FSC.
+``resource='energy'`` ranks synapses by FSC per unit of energy: FSC_ij / c_ij, c_ij the synapse's share of
+the energy per inference at the profile's ``synapse_op_j`` (:func:`synapse_energy_cost`).
+
 Deviations / choices not in the abstract: hard nearest assignment with straight-through gradients (the
 paper may use soft assignment); fixed per-layer grid scale (max|w| / qmax of the dense layer); the FSC
 formulas above (the abstract names FSC only); k-means initialisation; one global synapse ranking.
@@ -121,6 +126,28 @@ def fsc_scores(model: nn.Module, x_seq: torch.Tensor, y: torch.Tensor) -> tuple[
     return neurons, synapses
 
 
+def _latent(layer: nn.Module) -> torch.Tensor:
+    """The latent float weight under CAT's parametrization (clustered values tie: their |w| cannot rank)."""
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original.detach()
+    return layer.weight.detach()
+
+
+def synapse_energy_cost(model: nn.Module, dataset, train, budget: Budget) -> dict[str, torch.Tensor]:
+    """Each synapse's share of the energy per inference, mean 1: its synaptic events per sample on the dense
+    model (:func:`compress.pruning.synops_per_weight`) x the budget's ``synapse_op_j``, blended with the
+    weight count as minimax blends it, (a + mean a) / (2 mean a), so a silent synapse still costs."""
+    from compress.pruning import synops_per_weight
+
+    if budget.synapse_op_j is None:
+        raise SpikeFitError("resource 'energy' needs the profile's synapse_op_j (this budget has none)")
+    activity = synops_per_weight(model, dataset, train)
+    mean = torch.cat([a.reshape(-1) for a in activity.values()]).mean().clamp_min(1e-12)
+    return {k: (a + mean) / (2 * mean) for k, a in activity.items()}
+
+
 def _layer_pairs(model: nn.Module) -> list[tuple[str, str, str | None]]:
     """(spiking layer, its weight layer, the next weight layer) for every hidden spiking layer of an MLP."""
     weights = [n for n, _ in model.synaptic_layers()]
@@ -135,7 +162,12 @@ class SpikeFit:
 
     def __init__(self, unique: int | None = None, zero_free: bool | None = None, prune_until: float = 0.5,
                  prune_events: int = 8, score_samples: int = 256, n_init: int = 4,
-                 free_zero_value: bool = True):
+                 free_zero_value: bool = True, ranking: str = "fsc", resource: str = "weights"):
+        if ranking not in ("fsc", "magnitude"):
+            raise SpikeFitError(f"unknown ranking '{ranking}'; known: fsc, magnitude")
+        if resource not in ("weights", "energy"):
+            raise SpikeFitError(f"unknown resource '{resource}'; known: weights, energy")
+        self.ranking, self.resource = ranking, resource
         if not 0.0 < prune_until <= 1.0:
             raise SpikeFitError(f"prune_until must be in (0, 1], got {prune_until}")
         if prune_events < 1 or score_samples < 1:
@@ -180,11 +212,20 @@ class SpikeFit:
         last = max(1, int(self.prune_until * total_steps))
         events = sorted({max(1, round(last * (k + 1) / self.prune_events)) for k in range(self.prune_events)})
         keep_final = n_keep(total, sparsity) if sparsity > 0 else total
+        cost = None
+        if self.resource == "energy":
+            cost = synapse_energy_cost(model, dataset, train, budget)
         log: list[dict] = []
 
         def prune(step: int, frac: float) -> None:
             x, y = self._score_batch(dataset, train, step, device)
             neuron_fsc, synapse_fsc = fsc_scores(model, x, y)
+            if self.ranking == "magnitude":  # ablation: FSC off, latent |w| and incoming L1 instead
+                synapse_fsc = {k: _latent(layer).abs() for k, layer in model.synaptic_layers()}
+                incoming = {w: synapse_fsc[w].flatten(1).sum(1) for _, w, _ in _layer_pairs(model)}
+                neuron_fsc = {sp: incoming[w] for sp, w, _ in _layer_pairs(model)}
+            if cost is not None:  # energy: FSC per joule of the synapse's events
+                synapse_fsc = {k: v / cost[k] for k, v in synapse_fsc.items()}
             cubic = 1.0 - (1.0 - frac) ** 3
             if neurons_to_prune:
                 self._prune_neurons(model, cat, neuron_fsc, round(neurons_to_prune * cubic))
@@ -221,7 +262,10 @@ class SpikeFit:
     def _neurons_to_prune(self, model: nn.Module, budget: Budget) -> int:
         if budget.max_neurons is None:
             return 0
-        sizes = [layer.weight.shape[0] for _, layer in model.synaptic_layers()]
+        from compress.pipeline import positions_per_row
+
+        positions = positions_per_row(model)  # a conv row (channel) is channels x positions neurons
+        sizes = [layer.weight.shape[0] * positions[name] for name, layer in model.synaptic_layers()]
         excess = sum(sizes) - budget.max_neurons
         if excess <= 0:
             return 0

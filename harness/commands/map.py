@@ -11,17 +11,27 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from chipsim.fit import Placement
-from chipsim.network import ChipNetwork
-from chipsim.place import STRATEGIES, place
 from harness import nir_input
 from harness import options as opts
-from hwprofiles import load
 
+STRATEGIES = ("auto", "greedy", "hops", "partition")  # chipsim.place.STRATEGIES (not imported at start-up)
+STRATEGY = opts.Opt("--strategy", opts.Choice(STRATEGIES),
+                    "placement strategy: auto (greedy where it fits, else partition), greedy (first fit in "
+                    "neuron order), hops (greedy, cores in snake order), partition (channel groups x spatial "
+                    "tiles per layer)", default="auto")
+PLACEMENT = opts.Opt("--placement", opts.Text(),
+                     "place as this YAML file says (layer -> cores, or runs of neurons per core; see "
+                     "chipsim/placement_file.py) instead of by --strategy", metavar="FILE")
+NO_CACHE = opts.Opt("--no-cache", None, "compile and place afresh (default: reuse the result for the same "
+                    "graph, profile and options from .cache/chipfit/placed, or $CHIPFIT_CACHE_DIR)")
 OPTIONS = (
     opts.NIR,
     opts.PROFILE,
-    opts.Opt("--strategy", opts.Choice(STRATEGIES), "placement strategy", default="greedy"),
+    STRATEGY,
+    PLACEMENT,
+    opts.Opt("--save-placement", opts.OutFile(), "write the placement as YAML (what --placement reads back "
+             "exactly)", metavar="FILE"),
+    NO_CACHE,
     *nir_input.OPTIONS,
     opts.JSON_OUT.but(help="write the fit report here as JSON"),
 )
@@ -35,20 +45,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def compiled_and_placed(args, profile):
+    """(ChipNetwork, Placement) of ``args.nir`` on ``profile``: ``--placement`` or ``--strategy``, cached."""
+    from chipsim.cache import compiled_and_placed as cached
+
+    nir_input.announce(args, args.nir)
+    net, placement, _ = cached(args.nir, profile, dt_s=args.dt, integrator=args.integrator,
+                               strategy=args.strategy, placement_file=args.placement,
+                               use_cache=not args.no_cache, source=getattr(args, "from"), reset=args.reset)
+    return net, placement
+
+
 def run(args: argparse.Namespace) -> int:
+    from hwprofiles import load
+
     profile = load(args.profile)
-    net, _ = nir_input.read(args, args.nir, profile)
-    placement = place(net, profile, args.strategy)
+    net, placement = compiled_and_placed(args, profile)
     report = map_report(net, placement)
     print_report(report)
-    if args.json:
-        from compress.files import write_json_atomic
+    from compress.files import write_json_atomic, write_text_atomic
 
+    if args.save_placement:
+        from chipsim.placement_file import placement_yaml
+
+        write_text_atomic(args.save_placement, placement_yaml(net, placement))
+    if args.json:
         write_json_atomic(args.json, report)
     return 0
 
 
-def map_report(net: ChipNetwork, placement: Placement) -> dict:
+def map_report(net, placement) -> dict:
     """The fit as plain data: summary, per-resource max use vs limit, violations, quantization, notes."""
     fit = placement.fit
     resources = {}
@@ -72,6 +98,7 @@ def map_report(net: ChipNetwork, placement: Placement) -> dict:
         "dt_s": net.dt_s,
         "resources": resources,
         "violations": [dataclasses.asdict(v) | {"message": str(v)} for v in fit.violations],
+        "smallest_budget": dict(fit.smallest_budget),
         "quantization": [dataclasses.asdict(q) for q in net.quantization],
         "notes": list(net.notes),
     }
@@ -99,5 +126,8 @@ def print_report(report: dict) -> None:
         console.print(f"  [red]violation[/red] {v['message']}")
     if len(report["violations"]) > len(shown):
         console.print(f"  ... and {len(report['violations']) - len(shown)} more violations")
+    if report.get("smallest_budget"):
+        need = ", ".join(f"{k} {v:g}" for k, v in report["smallest_budget"].items())
+        console.print(f"  would fit with: {need}")
     for note in report["notes"][:10]:
         console.print(f"  note: {note}")

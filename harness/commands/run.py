@@ -12,33 +12,34 @@ import argparse
 from pathlib import Path
 
 from harness import options as opts
+from harness.commands.map import STRATEGY
 
 SPEC_OPTIONS = (
-    opts.DATASET.but(required=False, default="digits",
-                     help="digits (embedded) | mnist | fashion-mnist | cifar10"),
-    opts.MODEL,
+    opts.DATASET.but(required=False, default="digits"),
+    opts.ARCHITECTURE,
     opts.SPARSITY.but(help="target fraction of zero weights (pruning methods)"),
     opts.BITS.but(help="weight bits (default: the profile's)"),
     opts.UNIQUE.but(help="distinct weights per group (default: the profile's)"),
     opts.EPOCHS,
     opts.DENSE_EPOCHS,
     opts.TRAIN_STEPS.but(help="time steps per sample (default: harness train's)"),
-    opts.Opt("--strategy", opts.Choice(("greedy", "hops")), "placement strategy", default="greedy"),
+    STRATEGY,
     opts.SAMPLES,
+    opts.CORES,
     opts.OPTION,
     opts.DATA_DIR,
+    *opts.EVENT_OPTIONS,
     opts.CACHE_DIR.but(default=".cache/chipfit"),
 )
-"""Arguments shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
-
-
-def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    opts.add(p, SPEC_OPTIONS)
+"""Options shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
 
 
 def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
+    from compress.data import EVENT_DATASETS
     from harness.run import RunSpec
 
+    events = ({"bin_by": args.bin_by, "polarity": int(args.polarity), "downsample": args.downsample}
+              if args.dataset in EVENT_DATASETS else {})
     return RunSpec(
         profile=profile,
         method=method,
@@ -55,6 +56,8 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         options=opts.method_options([method], args.option),
         data_dir=args.data_dir,
         samples=args.samples,
+        cores=args.cores,
+        events=events,
     )
 
 
@@ -86,5 +89,10 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}", "--out")
     result = run_cell(spec, out, cache=Path(args.cache_dir))
     report.print_table(result)
+    broken = [k for k, v in result["compression"]["budget_met"].items() if not v]
+    if broken:
+        from rich.console import Console
+
+        Console().print(f"[red]budget NOT met: {', '.join(broken)}[/red]")
     print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
     return 0

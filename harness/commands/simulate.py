@@ -9,11 +9,20 @@ population ``i`` and ``population_names``. The table and ``--json`` give the cou
 ACs / MACs, membrane updates, activation sparsity, dense synops) and the energy as dynamic + static. A
 network that does not fit is still simulated (on as many cores as it needs) with a warning. Bad input
 (missing file or key, wrong width or dims) is one line, exit 2.
+
+A test set runs in chunks of samples on ``--workers`` threads (default: every core), with a progress bar
+(samples/s, ETA) on stderr; memory does not grow with the samples beyond the input and the per-sample
+spike counts it writes (``chipsim.simulate.simulate_stream``). ``--samples N`` simulates the first N
+samples only. Where the input .npz also holds ``labels`` [batch] (the class of each sample; the predicted
+class is the output neuron with the most spikes), the accuracy is reported with its 95% Wilson
+confidence interval, and ``--ci W`` stops as soon as that interval is within +-W (at least 30 samples).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -21,8 +30,12 @@ import numpy as np
 
 from harness import nir_input
 from harness import options as opts
+from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY, compiled_and_placed
 from harness.paths import describe_file
 from hwprofiles.errors import UserError
+
+MIN_CI_SAMPLES = 30
+"""Fewest samples before ``--ci`` may stop (the normal approximation behind Wilson's interval)."""
 
 
 class SimulateArgumentError(UserError):
@@ -36,7 +49,15 @@ OPTIONS = (
              required=True),
     opts.SIM_STEPS.but(help="time steps (default: the input's; more pads with silence)"),
     *nir_input.OPTIONS,
-    opts.Opt("--strategy", opts.Text(), "placement strategy (see harness map)", default="greedy"),
+    STRATEGY.but(help="placement strategy (see harness map)"),
+    PLACEMENT,
+    NO_CACHE,
+    opts.Opt("--workers", opts.Int(1, os.cpu_count() or 1), "threads that simulate samples in parallel "
+             "(default: every core)"),
+    opts.SAMPLES.but(help="simulate only the first N samples (default: all)"),
+    opts.Opt("--ci", opts.Float(0.0, 0.5, low_open=True), "stop once the 95%% confidence interval on "
+             "accuracy is within +-W (needs 'labels' in the input)", metavar="W"),
+    opts.Opt("--no-progress", None, "no progress bar"),
     opts.Opt("--out", opts.OutFile(), "write output spikes and spike counts here (.npz)", required=True),
     opts.JSON_OUT.but(help="write the cost here as JSON"),
 )
@@ -77,18 +98,52 @@ def load_input(path: str) -> np.ndarray:
     return spikes
 
 
+def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% (z = 1.96) Wilson score interval on a proportion (Wilson, JASA 1927)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def load_labels(path: str, spikes: np.ndarray) -> np.ndarray | None:
+    """The optional ``labels`` [batch] of the input .npz (integers, one per sample), or None."""
+    with np.load(path, allow_pickle=False) as data:
+        if "labels" not in data.files:
+            return None
+        labels = data["labels"]
+    batch = spikes.shape[1] if spikes.ndim == 3 else 1
+    if labels.shape != (batch,) or labels.dtype.kind not in "iu":
+        raise SimulateArgumentError(f"{path}: 'labels' must be integers [batch] = [{batch}], "
+                                    f"found {labels.dtype} {list(labels.shape)}")
+    return labels
+
+
 def run(args: argparse.Namespace) -> int:
     from chipsim.activity import neurobench_totals, population_counters
     from chipsim.cost import cost
-    from chipsim.place import place
-    from chipsim.simulate import simulate
+    from chipsim.simulate import simulate_stream
     from hwprofiles import load
 
     spikes = load_input(args.input)
+    labels = load_labels(args.input, spikes)
+    if args.ci is not None and labels is None:
+        raise SimulateArgumentError(f"--ci needs 'labels' in {args.input} (one class per sample)")
+    if args.samples is not None and spikes.ndim == 3:
+        spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
     profile = load(args.profile)
-    net, _ = nir_input.read(args, args.nir, profile)
-    placement = place(net, profile, args.strategy)
-    activity = simulate(net, placement, spikes, steps=args.steps)
+    net, placement = compiled_and_placed(args, profile)
+    stop = None
+    if args.ci is not None:
+        def stop(counts):
+            n = counts.shape[0]
+            lo, hi = wilson_interval(int((counts.argmax(axis=1) == labels[:n]).sum()), n)
+            return n >= MIN_CI_SAMPLES and (hi - lo) / 2 <= args.ci
+    with _progress(not args.no_progress) as progress:
+        activity = simulate_stream(net, placement, spikes, steps=args.steps, workers=args.workers,
+                                   progress=progress, stop=stop)
     priced = cost(activity, placement, profile, net)
     out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
     arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
@@ -106,10 +161,46 @@ def run(args: argparse.Namespace) -> int:
               "steps": activity.steps, "samples": activity.batch, "cost": priced.to_dict(),
               "counters": {"per_population": rows, "neurobench": neurobench_totals(rows, activity.steps)},
               "network_notes": list(net.notes)}
+    if labels is not None:
+        n = activity.batch
+        correct = int((activity.output_spikes.sum(axis=0).argmax(axis=1) == labels[:n]).sum())
+        report["accuracy"] = {"value": correct / n, "ci95": list(wilson_interval(correct, n)), "samples": n,
+                              "stopped_early": n < labels.shape[0]}
     print_cost(report, placement.fit.violations)
     if args.json:
         write_json_atomic(args.json, report)
     return 0
+
+
+class _progress:
+    """A rich progress bar on stderr (samples, samples/s, ETA) as a ``progress(done, total)`` callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bar, self.task = enabled, None, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]} samples/s"), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task("simulate", total=total, rate="-")
+        self.bar.update(self.task, completed=done)
+        speed = self.bar.tasks[0].speed
+        self.bar.update(self.task, rate="-" if not speed else f"{speed:.3g}")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
 
 
 def print_cost(report: dict, violations) -> None:
@@ -123,6 +214,11 @@ def print_cost(report: dict, violations) -> None:
                       "violations, see harness map); simulated on as many cores as it needs")
     console.print(f"{report['profile']}: {report['samples']} sample(s) x {report['steps']} steps on "
                   f"{report['cores_used']} cores")
+    if "accuracy" in report:
+        a = report["accuracy"]
+        early = " (stopped early at the confidence interval)" if a["stopped_early"] else ""
+        console.print(f"accuracy {a['value']:.4f}, 95% CI [{a['ci95'][0]:.4f}, {a['ci95'][1]:.4f}] over "
+                      f"{a['samples']} samples{early}")
     print_counters(console, report["counters"])
 
     def j(value):

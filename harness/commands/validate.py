@@ -36,7 +36,7 @@ OPTIONS = (
     opts.Opt("--target", opts.Choice(("cython", "numpy")), "Brian2 code target", default="cython"),
     *nir_input.OPTIONS,
     opts.JSON_OUT.but(help="write the figures to this JSON file"),
-    opts.Opt("--plot", opts.OutFile(), "write a raster PNG of both simulators, divergences marked"),
+    opts.Opt("--plot", opts.OutFile((".png",)), "write a raster PNG of both simulators, divergences marked"),
 )
 
 

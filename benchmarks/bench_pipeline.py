@@ -1,0 +1,141 @@
+"""End to end at deployed size (issues 14 and 19): a VGG-11-sized spiking CNN on a CIFAR-shaped input.
+
+Random weights and Bernoulli input spikes (this measures speed, not accuracy). The NIR graph is VGG-11's
+layout for 3x32x32 input: conv 64, pool, conv 128, pool, conv 256 x2, pool, conv 512 x2, pool, conv 512 x2,
+pool (2x2 sum pools), then fc 4096, fc 4096, fc 10, IF neurons throughout. ``--width`` scales every
+channel count (1.0 = VGG-11). For each profile it times, in one process, the stages of ``harness run``
+after training: compile (``compile_graph``), place (``place``, strategy auto), simulate a batch
+(``simulate_stream``, 1 and then 2 worker threads, alternating, best of ``--repeats``; the outputs must be
+identical) and cost. Numba's compilation is excluded (a warm-up on a tiny network of the same kinds runs
+first). Prints one JSON object per profile.
+
+    NUMBA_CACHE_DIR=$PWD/.cache/numba .venv/bin/python benchmarks/bench_pipeline.py [--profiles loihi,speck]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DT_S = 1e-3  # IF r = 1/dt: each weight adds itself to v
+VGG11 = (64, "pool", 128, "pool", 256, 256, "pool", 512, 512, "pool", 512, 512, "pool")
+
+
+def vgg11_graph(width: float = 1.0, hw: int = 32, classes: int = 10, fc: int = 4096, seed: int = 0):
+    """VGG-11 as a NIR graph (random weights, IF neurons, sum pooling)."""
+    import nir
+
+    rng = np.random.default_rng(seed)
+    shape = (3, hw, hw)
+    nodes, edges, prev = {"input": nir.Input(np.array(shape))}, [], "input"
+
+    def spiking(name, out_shape):
+        nodes[f"{name}_if"] = nir.IF(r=np.full(out_shape, 1 / DT_S), v_threshold=np.ones(out_shape))
+        edges.append((name, f"{name}_if"))
+        return f"{name}_if"
+
+    for i, layer in enumerate(VGG11):
+        if layer == "pool":
+            nodes[f"pool{i}"] = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                              padding=np.array([0, 0]))
+            edges.append((prev, f"pool{i}"))
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
+            prev = spiking(f"pool{i}", shape)
+            continue
+        c_out = max(1, int(round(layer * width)))
+        w = rng.normal(0, 4.0 / np.sqrt(shape[0] * 9), size=(c_out, shape[0], 3, 3))
+        nodes[f"conv{i}"] = nir.Conv2d(input_shape=shape[1:], weight=w, stride=1, padding=1, dilation=1,
+                                       groups=1, bias=np.zeros(c_out))
+        edges.append((prev, f"conv{i}"))
+        shape = (c_out, shape[1], shape[2])
+        prev = spiking(f"conv{i}", shape)
+    nodes["flat"] = nir.Flatten(start_dim=0, end_dim=-1, input_type={"input": np.array(shape)})
+    edges.append((prev, "flat"))
+    prev, n_in = "flat", int(np.prod(shape))
+    for j, n_out in enumerate((max(1, int(round(fc * width))), max(1, int(round(fc * width))), classes)):
+        nodes[f"fc{j}"] = nir.Affine(rng.normal(0, 4.0 / np.sqrt(n_in), size=(n_out, n_in)), np.zeros(n_out))
+        edges.append((prev, f"fc{j}"))
+        prev, n_in = spiking(f"fc{j}", (n_out,)), n_out
+    nodes["output"] = nir.Output(np.array([classes]))
+    edges.append((prev, "output"))
+    return nir.NIRGraph(nodes, edges, type_check=False, metadata={"dt_s": DT_S})
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench(profile_name: str, width: float, batch: int, steps: int, repeats: int, rate: float) -> dict:
+    import numba
+
+    import hwprofiles
+    from chipsim.compile import compile_graph
+    from chipsim.cost import cost
+    from chipsim.place import place
+    from chipsim.simulate import prepare, simulate_stream
+
+    profile = hwprofiles.load(profile_name)
+    tiny = vgg11_graph(width=1 / 64, hw=32, fc=64)  # warm-up: every kernel this run uses, compiled once
+    tnet = compile_graph(tiny, profile)
+    tx = (np.random.default_rng(0).random((2, 2, tnet.populations[0].size)) < rate).astype(np.uint8)
+    for w in (1, 2):
+        simulate_stream(tnet, place(tnet, profile), tx, workers=w)
+
+    graph = vgg11_graph(width=width)
+    net, compile_s = _timed(lambda: compile_graph(graph, profile))
+    placement, place_s = _timed(lambda: place(net, profile))
+    prep, prepare_s = _timed(lambda: prepare(net, placement))
+    x = (np.random.default_rng(1).random((steps, batch, net.populations[0].size)) < rate).astype(np.uint8)
+    best = {1: np.inf, 2: np.inf}
+    outs = {}
+    for _ in range(repeats):
+        for w in (1, 2):
+            act, s = _timed(lambda w=w: simulate_stream(prep, None, x, workers=w, chunk_size=batch))
+            best[w] = min(best[w], s)
+            outs[w] = act
+    identical = bool(np.array_equal(outs[1].output_spikes, outs[2].output_spikes)
+                     and outs[1].total("synops") == outs[2].total("synops"))
+    priced, cost_s = _timed(lambda: cost(outs[2], placement, profile, net))
+    fit = placement.fit
+    return dict(
+        profile=profile_name, width=width, neurons=net.n_neurons, synapses=net.n_synapses,
+        fits=fit.fits, strategy=fit.strategy, cores=fit.cores_used, chips=fit.chips_needed,
+        violations=len(fit.violations), smallest_budget=dict(fit.smallest_budget),
+        batch=batch, steps=steps, numba_threads_available=numba.config.NUMBA_NUM_THREADS,
+        compile_s=round(compile_s, 3), place_s=round(place_s, 3), prepare_s=round(prepare_s, 3),
+        simulate_1_worker_s=round(best[1], 3), simulate_2_workers_s=round(best[2], 3),
+        per_sample_1_worker_s=round(best[1] / batch, 4), per_sample_2_workers_s=round(best[2] / batch, 4),
+        speedup_2_vs_1=round(best[1] / best[2], 3), outputs_identical=identical,
+        synaptic_events_per_sample=outs[2].total("synops") / batch,
+        output_spikes_per_sample=float(outs[2].output_spikes.sum() / batch),
+        cost_s=round(cost_s, 3), energy_per_inference_j=priced.to_dict().get("total_known_j"),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profiles", default="loihi,speck")
+    ap.add_argument("--width", type=float, default=1.0, help="channel scale (1.0 = VGG-11)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=0.2, help="input spike probability per step")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    for name in args.profiles.split(","):
+        result = bench(name, args.width, args.batch, args.steps, args.repeats, args.rate)
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Warm Numba's on-disk cache for every shipped profile, so the first real run compiles nothing.
+
+``make install`` runs ``python -m chipsim.warm`` once: for each profile it compiles, places and simulates a
+tiny dense network and, where the profile runs conv layers, a tiny conv one, with binary and analog input,
+which compiles every kernel signature the profile's number format needs (weight dtype, fixed point or
+float, kept kernel or CSR) into ``NUMBA_CACHE_DIR``. Later processes load those from the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+
+def _graphs(profile):
+    import nir
+
+    rng = np.random.default_rng(0)
+    dense = nir.NIRGraph(
+        {"input": nir.Input(np.array([6])), "fc": nir.Affine(rng.uniform(-1, 1, (5, 6)), np.zeros(5)),
+         "lif": nir.LIF(tau=np.full(5, 1e-2), r=np.ones(5), v_leak=np.zeros(5), v_threshold=np.ones(5)),
+         "output": nir.Output(np.array([5]))},
+        [("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False)
+    out = [dense]
+    if "conv" in profile.core.layer_kinds:
+        shape = (2, 4, 4)
+        conv = nir.Conv2d(input_shape=(4, 4), weight=rng.uniform(-1, 1, (2, 1, 3, 3)), stride=1, padding=1,
+                          dilation=1, groups=1, bias=np.zeros(2))
+        out.append(nir.NIRGraph(
+            {"input": nir.Input(np.array([1, 4, 4])), "conv": conv,
+             "if": nir.IF(r=np.ones(shape), v_threshold=np.ones(shape)),
+             "output": nir.Output(np.array(shape))},
+            [("input", "conv"), ("conv", "if"), ("if", "output")], type_check=False))
+    return out
+
+
+def warm(names=None, log=print) -> None:
+    import hwprofiles
+    from chipsim.compile import compile_graph
+    from chipsim.cost import cost
+    from chipsim.place import place
+    from chipsim.simulate import simulate, simulate_stream
+
+    for name in names or hwprofiles.available():
+        began = time.perf_counter()
+        profile = hwprofiles.load(name)
+        for graph in _graphs(profile):
+            net = compile_graph(graph, profile)
+            placement = place(net, profile)
+            n_in = net.populations[0].size
+            x = (np.random.default_rng(1).random((3, 2, n_in)) < 0.5).astype(np.uint8)
+            cost(simulate(net, placement, x), placement, profile, net)
+            simulate_stream(net, placement, x, workers=1)
+            if not net.fixed_point:
+                simulate(net, placement, x * 0.5)
+        log(f"warmed {name} in {time.perf_counter() - began:.1f} s")
+
+
+if __name__ == "__main__":
+    warm(sys.argv[1:] or None)
