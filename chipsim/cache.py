@@ -12,6 +12,7 @@ are written atomically; an unreadable one is a miss (and is replaced). Networks 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -72,6 +73,8 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strate
 
     imported = nir_read.load(nir_path, source, dt_s=dt_s, reset=reset)
     net = compile_graph(imported.graph, profile, integrator=integrator or imported.convention.integrator)
+    net = dataclasses.replace(net, notes=(f"{nir_path}: {imported.convention.describe()}",
+                                          *(f"warning: {w}" for w in imported.warnings), *net.notes))
     if placement_file is not None:
         from chipsim.place import place_given
         from chipsim.placement_file import read_placement

@@ -29,10 +29,8 @@ from pathlib import Path
 import nir
 import numpy as np
 
+from chipsim.dialect_names import RESETS, SOURCES  # noqa: E402,F401 - re-exported
 from hwprofiles.errors import UserError
-
-SOURCES = ("auto", "nir", "chipfit", "snntorch", "norse", "sinabs", "rockpool", "spyx", "lava")
-RESETS = ("zero", "subtract")
 
 
 class NIRReadError(UserError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from chipsim.nir_read import RESETS, SOURCES
+from chipsim.dialect_names import RESETS, SOURCES
 from harness import options as opts
 
 FROM = opts.Opt("--from", opts.Choice(SOURCES),

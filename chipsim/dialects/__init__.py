@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from chipsim.dialect_names import EXPORT_TARGETS
 from chipsim.nir_read import NIRReadError
 
 # detection order: the most specific evidence first (chipfit's own metadata, then parameter patterns)
 DETECT_ORDER = ("chipfit", "snntorch", "rockpool", "norse", "spyx", "sinabs")
 ALIASES = {"nir": "canonical", "chipfit": "canonical", "lava": "canonical"}
-EXPORT_TARGETS = ("snntorch", "norse", "sinabs", "rockpool", "spyx")
 
 
 def get(name: str):

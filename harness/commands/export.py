@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from chipsim.dialects import EXPORT_TARGETS
+from chipsim.dialect_names import EXPORT_TARGETS
 from harness import nir_input
 from harness import options as opts
 

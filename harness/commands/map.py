@@ -49,7 +49,6 @@ def compiled_and_placed(args, profile):
     """(ChipNetwork, Placement) of ``args.nir`` on ``profile``: ``--placement`` or ``--strategy``, cached."""
     from chipsim.cache import compiled_and_placed as cached
 
-    nir_input.announce(args, args.nir)
     net, placement, _ = cached(args.nir, profile, dt_s=args.dt, integrator=args.integrator,
                                strategy=args.strategy, placement_file=args.placement,
                                use_cache=not args.no_cache, source=getattr(args, "from"), reset=args.reset)

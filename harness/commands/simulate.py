@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
     profile = load(args.profile)
     net, placement = compiled_and_placed(args, profile)
+    for note in net.notes:  # the convention the import assumed, and its warnings (chipsim.cache)
+        if note.startswith("warning: ") or ": read as " in note:
+            print(note)
     stop = None
     if args.ci is not None:
         def stop(counts):
