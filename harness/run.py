@@ -188,8 +188,13 @@ def core_utilization(fit) -> np.ndarray:
     return ratio
 
 
-def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict:
-    """Run one cell and write report.json, report.md and the plots into ``out``; return the report."""
+def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True,
+        compress_with=None, extra: dict | None = None) -> dict:
+    """Run one cell and write report.json, report.md and the plots into ``out``; return the report.
+
+    ``compress_with(budget) -> (folder, metrics)`` replaces the compression of chipfit's own dense model
+    (harness.user_model: a user's NIR model); ``extra`` is merged into the report (its ``accuracy`` too).
+    """
     import hwprofiles
     from chipsim.compile import compile_graph, load_graph
     from chipsim.cost import cost
@@ -203,7 +208,10 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     profile = hwprofiles.load(spec.profile)
     methods.require(spec.method)
     budget = budget_for(spec, profile)
-    folder, metrics = compressed_model(spec, budget, cache, progress)
+    if compress_with is None:
+        folder, metrics = compressed_model(spec, budget, cache, progress)
+    else:
+        folder, metrics = compress_with(budget)
     compressed_s = time.perf_counter() - began
 
     net = compile_graph(load_graph(folder / "model.nir"), profile)
@@ -277,6 +285,8 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
         "notes": list(priced.notes),
         "timing_s": {"compress": compressed_s, "total": time.perf_counter() - began},
     }
+    for key, value in (extra or {}).items():
+        report[key] = report[key] | value if isinstance(report.get(key), dict) else value
     report = to_jsonable(report)
     reports.write(
         report,

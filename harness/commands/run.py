@@ -72,7 +72,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="output folder (default runs/<profile>-<method>-s<seed>)")
     add_spec_arguments(p)
+    add_user_model_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_user_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--nir and its options (harness.user_model): compress a model trained elsewhere."""
+    from chipsim.nir_read import SOURCES
+
+    p.add_argument("--nir", help="compress this NIR model (a user's, any framework) in place of chipfit's")
+    p.add_argument("--from", dest="source", choices=SOURCES, default="auto",
+                   help="which framework wrote --nir (default auto: detect it and say what was assumed)")
+    p.add_argument("--encoding", default="rate", help="input encoding with --nir: rate (default)")
+    p.add_argument("--input", help="with --dataset none: input spikes .npz ('input' [T, (batch,) inputs])")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,9 +93,24 @@ def run(args: argparse.Namespace) -> int:
     from harness.run import run as run_cell
 
     profile = hwprofiles.load(args.profile)  # fail fast on a bad profile, before any training
-    spec = spec_from(args, args.profile, args.method, args.seed)
     out = Path(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}")
-    result = run_cell(spec, out, cache=Path(args.cache_dir))
+    if getattr(args, "nir", None):
+        from harness import user_model
+
+        if args.dataset == "none":
+            result = user_model.run_no_data(
+                args.nir, args.profile, args.method, args.input, out, source=args.source, seed=args.seed,
+                bits=args.bits, unique=args.unique, sparsity=args.sparsity,
+                options=parse_options(args.option), strategy=args.strategy)
+            user_model.print_no_data(result)
+            print(f"wrote {out / 'report.json'}")
+            return 0
+        spec = spec_from(args, args.profile, args.method, args.seed)
+        result = user_model.run(spec, args.nir, out, source=args.source, encoding=args.encoding,
+                                cache=Path(args.cache_dir))
+    else:
+        spec = spec_from(args, args.profile, args.method, args.seed)
+        result = run_cell(spec, out, cache=Path(args.cache_dir))
     report.print_table(result)
     print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
     return 0
