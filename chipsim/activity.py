@@ -15,6 +15,14 @@ The engine counts; the cost model (``chipsim.cost``) prices. Every counter is an
   every core holding its targets, with no packet out and no hops.
 - ``hops_ew`` / ``hops_ns``: router hops of the core's outgoing packets, east-west and north-south (XY).
 
+``population`` holds the same counts per population, int64 [batch, n_pops], over the whole run:
+``synops``/``macs`` delivered into the population's neurons, ``neuron_updates_active``/``_idle`` of its
+neurons, and its neurons' ``spikes``, ``packets`` (out; for the input population, the host's packets in)
+and ``hops``. :func:`population_counters` turns them into per-inference figures with NeuroBench's names
+(Yik et al., Nat. Commun. 16:1545, 2025): effective ACs (synaptic events of binary spikes) and effective
+MACs (of analog input), dense synops (every synapse of the dense layers, zero weights included, every step),
+membrane updates and activation sparsity.
+
 ``pair_packets`` [traced, steps, n_pairs] keeps, for the first ``traced`` samples only, the packets of each
 (source core, destination core) pair in ``pairs`` per step: what the NoC model needs, at a cost that does
 not grow with the batch.
@@ -48,6 +56,7 @@ class Activity:
     input_binary: bool  # False: the input carried analog values (counted as macs)
     dt_s: float
     raster: tuple[np.ndarray, ...] | None = None  # per population, uint8 [steps, batch, size], if recorded
+    population: dict[str, np.ndarray] | None = None  # counter -> int64 [batch, n_pops] (module docstring)
 
     def __post_init__(self):
         shape = self.synops.shape
@@ -73,3 +82,69 @@ class Activity:
     def total(self, counter: str) -> int:
         """Sum of one counter over samples, steps and cores (int64, no overflow)."""
         return int(getattr(self, counter).sum(dtype=np.int64))
+
+
+POPULATION_COUNTERS = ("spikes", "synops", "macs", "neuron_updates_active", "neuron_updates_idle", "packets",
+                       "hops")
+
+
+def dense_synapses(net) -> list[int]:
+    """Synapses into each population if every layer were dense: NeuroBench's ``Dense`` synops per step.
+
+    A dense projection counts n_pre x n_post, a conv one every in-bounds kernel tap of every output neuron
+    (zero weights included: NeuroBench re-runs the layer with all-ones weights), any other the stored
+    synapses."""
+    from chipsim.network import ConvKernel, conv_synapse_count
+
+    out = [0] * len(net.populations)
+    for pr in net.projections:
+        n_pre, n_post = net.populations[pr.pre].size, net.populations[pr.post].size
+        if pr.kind == "dense":
+            n = n_pre * n_post
+        elif pr.conv is not None:
+            c = pr.conv
+            n = conv_synapse_count(ConvKernel(np.ones_like(c.weight), c.stride, c.padding, c.in_shape,
+                                              c.out_shape))
+        else:
+            n = pr.n_synapses
+        out[pr.post] += int(n)
+    return out
+
+
+def population_counters(activity: Activity, net) -> list[dict]:
+    """Per population, per inference (mean over samples): the counters of :data:`POPULATION_COUNTERS` and
+    NeuroBench's names for them.
+
+    ``effective_acs`` = synops, ``effective_macs`` = macs, ``membrane_updates`` = active neuron updates
+    (SANA-FE's rule: input, state, bias or a spike; NeuroBench counts changed potentials, which this bounds
+    from above), ``dense_synops`` = :func:`dense_synapses` x steps, ``activation_sparsity`` = 1 - spikes /
+    (neurons x steps).
+    """
+    if activity.population is None:
+        raise ValueError("this Activity has no per-population counters")
+    batch = max(activity.batch, 1)
+    dense = dense_synapses(net)
+    rows = []
+    for p, pop in enumerate(net.populations):
+        row = {"population": pop.name, "neurons": pop.size}
+        for name in POPULATION_COUNTERS:
+            row[name] = float(activity.population[name][:, p].sum() / batch)
+        cells = pop.size * activity.steps
+        row["neurobench"] = {
+            "effective_acs": row["synops"], "effective_macs": row["macs"],
+            "membrane_updates": row["neuron_updates_active"],
+            "dense_synops": float(dense[p] * activity.steps),
+            "activation_sparsity": 1.0 - row["spikes"] / cells if cells else 0.0,
+        }
+        rows.append(row)
+    return rows
+
+
+def neurobench_totals(rows: list[dict], steps: int) -> dict:
+    """Whole-network NeuroBench figures per inference from :func:`population_counters` rows: sums, and the
+    activation sparsity over the computing populations (the input excluded)."""
+    out = {k: float(sum(r["neurobench"][k] for r in rows))
+           for k in ("effective_acs", "effective_macs", "membrane_updates", "dense_synops")}
+    cells = sum(r["neurons"] for r in rows[1:]) * steps
+    out["activation_sparsity"] = 1.0 - sum(r["spikes"] for r in rows[1:]) / cells if cells else 0.0
+    return out

@@ -27,10 +27,14 @@ Choices and deviations (recorded per network in ``ChipNetwork.notes`` where they
   framework's conventions. A reset or multi-spike the chip lacks is a fit ``Violation`` (in
   ``ChipNetwork.violations``), not an error. Reading files and dialects live in :mod:`chipsim.nir_read`
   and :mod:`chipsim.dialects`.
+- Timing: every projection gets the chip's synaptic delay (``latency.synapse_delay_steps``: Loihi and
+  TrueNorth deliver a spike of step t in step t+1); a NIR ``Delay`` node on the way adds its whole steps on
+  top, so relative timing in the graph is kept, up to ``latency.synapse_delay_max_steps``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -41,6 +45,7 @@ import nir
 import numpy as np
 
 from chipsim import quantize as q
+from chipsim import representable
 from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from chipsim.nir_read import NIRReadError, read_file
@@ -77,6 +82,7 @@ def compile_graph(
         raise CompileError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
     dt_s = _resolve_dt(graph, profile, dt_s)
     nodes, edges = _flatten(graph)
+    representable.check_graph(nodes)
     _check_kinds(nodes, profile)
     preds = defaultdict(list)
     for src, dst in edges:
@@ -87,7 +93,8 @@ def compile_graph(
     chains = {tgt: _chains_into(tgt, preds, nodes, sources) for tgt in sorted(sources - {input_name})}
     order = _population_order(input_name, chains)
     output_pop = order.index(_output_source(output_name, preds, nodes))
-    return _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator)
+    return representable.check_input_sums(
+        _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator))
 
 
 # ---------------------------------------------------------------- graph structure
@@ -143,7 +150,8 @@ def _kind(node) -> str:
 
 def _check_kinds(nodes: dict, profile: ChipProfile) -> None:
     for name, node in nodes.items():
-        if node is _PASS or isinstance(node, (nir.Input, nir.Output, *NEURON_TYPES, *WEIGHT_TYPES)):
+        known = (nir.Input, nir.Output, nir.Delay, *NEURON_TYPES, *WEIGHT_TYPES)
+        if node is _PASS or isinstance(node, known):
             layer_kind = LAYER_KIND_OF.get(_kind(node))
             if layer_kind and layer_kind not in profile.core.layer_kinds:
                 raise CompileError(
@@ -582,8 +590,9 @@ def _fixed_params(
     threshold, clipped = q.threshold_mantissa(
         nrn.threshold, scale, strict=STRICT_THRESHOLD[model.kind], max_mantissa=max_mantissa
     )
-    if clipped:
-        notes.append(f"{name}: threshold {nrn.threshold:g}/scale {scale:g} clipped to mantissa {threshold}")
+    representable.check_threshold(name, nrn.threshold, scale, threshold, clipped, max_mantissa,
+                                  strict=STRICT_THRESHOLD[model.kind], state_bits=state_bits,
+                                  weight_shift=model.weight_shift, chip=profile.name)
     return NeuronParams(
         model=model.kind,
         threshold=threshold,
@@ -656,6 +665,34 @@ class _Raw:
     vals: np.ndarray
     conv: _ConvGeometry | None
     kernel_shape: tuple[int, int, int, int] | None
+    delay_steps: int = 0
+
+
+def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipProfile) -> int:
+    """The chip's synaptic delay plus the steps of the NIR ``Delay`` nodes on the way (the same on every
+    path, uniform within a node, whole steps), within the chip's programmable range."""
+    base, top = profile.latency.synapse_delay_steps, profile.latency.synapse_delay_max_steps
+    extra = set()
+    for _, ops in paths:
+        steps = 0
+        for op in ops:
+            if isinstance(nodes[op], nir.Delay):
+                d = np.atleast_1d(np.asarray(nodes[op].delay, dtype=np.float64)) / dt_s
+                k = np.rint(d)
+                if d.size == 0 or np.ptp(d) != 0 or abs(d[0] - k[0]) > 1e-6 or k[0] < 0:
+                    raise CompileError(f"node '{op}' (Delay): needs one delay, a whole number of steps of "
+                                       f"{dt_s:g} s, for every neuron; got {nodes[op].delay!r}")
+                steps += int(k[0])
+        extra.add(steps)
+    if len(extra) > 1:
+        raise CompileError(f"projection '{src}' -> '{tgt}': its paths carry different delays "
+                           f"{sorted(extra)} steps; chipsim needs one delay per projection")
+    delay = base + extra.pop()
+    if delay > base and (top is None or delay > top):
+        allowed = f"at most {top}" if top is not None else f"only {base} (no programmable delay)"
+        raise CompileError(f"projection '{src}' -> '{tgt}': a delay of {delay} steps; {profile.name} "
+                           f"allows {allowed} (latency.synapse_delay_max_steps)")
+    return delay
 
 
 def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tuple[_Raw, np.ndarray]:
@@ -733,6 +770,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         biases[tgt] = np.zeros(math.prod(shapes[tgt]))
         for src in sorted(by_src, key=order.index):
             raw, bias = _raw_projection(src, tgt, by_src[src], nodes, shapes, preds, order, profile)
+            raw.delay_steps = _delay_steps(src, tgt, by_src[src], nodes, dt_s, profile)
             raws.append(raw)
             biases[tgt] += bias
     populations = [
@@ -789,6 +827,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
             projections[i], quant[i] = _fixed_projection(
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]])
             )
+    projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
+                                                                                             strict=True)]
     return ChipNetwork(
         profile_name=profile.name,
         populations=tuple(populations),

@@ -7,9 +7,14 @@ Energy follows SANA-FE's accounting (Boyle et al., IEEE TCAD 2025) with the prof
 - spike   = spikes x spike_out_j + packets out x message_out_j + packets in x message_in_j
 - routing = E-W hops x hop_ew_j + N-S hops x hop_ns_j
 - mac     = macs x mac_j (an analog first layer, float profiles)
-- static  = static_power_w x chips used x latency per inference
+- static  = static_power_w x chips powered x latency per inference
 
-all per inference (mean over samples). A term whose count is zero costs nothing whatever the figure; a term
+all per inference (mean over samples). ``dynamic_j`` is the sum of the first five (what Loihi's and SANA-FE's
+per-operation figures describe), ``static_j`` the last, and ``total_j`` their sum. The static model
+(``static_model``) says what it charges: ``static_power_w`` is a whole-chip leakage figure in every shipped
+profile (its ``source`` says so), so every chip that holds at least one used core is powered for the whole
+inference, idle cores included (a chip cannot power-gate its cores in these sources); unused chips of a
+multi-chip system are taken as off. A term whose count is zero costs nothing whatever the figure; a term
 with work to price and a null (unpublished) figure makes its component ``None`` (unknown), and the total
 ``None``, while ``total_known_j`` sums what is known. A profile that leaves a term out of its model on
 purpose (generic-45nm prices accumulates and MACs only, Horowitz, ISSCC 2014) writes 0 for it, with a
@@ -57,7 +62,7 @@ class Cost:
 
     profile_name: str
     energy_j: dict[str, float | None]  # synapse, neuron, spike, routing, mac, static; None: unknown
-    total_j: float | None  # None when a needed component is unknown
+    total_j: float | None  # dynamic_j + static_j; None when a needed component is unknown
     total_known_j: float  # sum of the known components
     latency_step_s: np.ndarray  # float64 [steps]: compute + network + barrier, mean over traced samples
     compute_step_s: np.ndarray  # float64 [steps]: slowest core's compute time
@@ -69,6 +74,10 @@ class Cost:
     traced_samples: int  # samples the latency is averaged over
     unknown: tuple[str, ...]  # components left unknown (null figures)
     notes: tuple[str, ...]
+    dynamic_j: float | None = None  # synapse + neuron + spike + routing + mac; None when one is unknown
+    dynamic_known_j: float = 0.0  # the known dynamic components
+    static_j: float | None = None  # static_power_w x chips powered x latency_s; None: no figure
+    static_model: dict | None = None  # what static_j charges and why (see static_model())
 
     def to_dict(self) -> dict:
         """JSON-able dictionary (arrays as lists)."""
@@ -90,6 +99,23 @@ def barrier_s(profile: ChipProfile, tiles_used: int) -> tuple[float, str | None]
     if not below:
         return float(table[0][1]), f"barrier sync: no entry for <= {tiles_used} tiles, used the smallest"
     return float(below[-1]), None
+
+
+DYNAMIC = tuple(TERMS)  # the components dynamic_j sums
+
+
+def static_model(profile: ChipProfile, chips_powered: int, latency_s: float) -> dict:
+    """What the static term charges: power x chips powered x latency, with the figure's source."""
+    power = profile.energy.static_power_w
+    return {
+        "power_w_per_chip": power,
+        "chips_powered": int(chips_powered),
+        "latency_s": float(latency_s),
+        "charges": "static_power_w x chips powered x latency per inference; a chip is powered when it "
+                   "holds a used core, for the whole inference (the figure is whole-chip leakage)",
+        "source": profile.sources.get("energy.static_power_w"),
+        "note": profile.notes.get("energy.static_power_w"),
+    }
 
 
 def _energy(activity: Activity, profile: ChipProfile) -> tuple[dict, list[str]]:
@@ -212,6 +238,8 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
     unknown = tuple(k for k, v in energy.items() if v is None)
     known = float(sum(v for v in energy.values() if v is not None))
     total = None if unknown else known
+    dynamic = [energy[k] for k in DYNAMIC]
+    dynamic_known = float(sum(v for v in dynamic if v is not None))
     if unknown:
         notes.append(f"unknown (null in the profile): {', '.join(missing_j)}")
     return Cost(
@@ -219,4 +247,6 @@ def cost(activity: Activity, placement: Placement, profile: ChipProfile,
         latency_step_s=latency_step_s, compute_step_s=compute_step_s, network_step_s=network_step_s,
         barrier_s=sync_s, latency_s=latency_s, throughput_per_s=1.0 / latency_s if latency_s > 0 else None,
         samples=activity.batch, traced_samples=traced, unknown=unknown, notes=tuple(notes),
+        dynamic_j=None if None in dynamic else dynamic_known, dynamic_known_j=dynamic_known,
+        static_j=energy["static"], static_model=static_model(profile, chips_used, latency_s),
     )

@@ -1,8 +1,9 @@
 """The event-driven engine: Numba kernels that run a ChipNetwork and count what its cores do.
 
 Per time step, populations are updated in topological order. Before population ``p`` updates, every
-projection into it delivers: only the presynaptic neurons that spiked are visited (this step's spikes for
-``pre < p``, the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
+projection into it delivers: only the presynaptic neurons that spiked are visited (those of step t - d for a
+projection of delay d >= 1, the chip's synaptic delay; with d = 0, this step's spikes for ``pre < p`` and
+the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each walks its CSR
 fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``p``'s input. Then the
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
 the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
@@ -40,6 +41,9 @@ RESET_ZERO, RESET_SUBTRACT = 0, 1
 # counter rows of the [steps, 9, cores] block each sample fills
 K_SYNOPS, K_ACTIVE, K_IDLE, K_SPIKES, K_PACKETS_OUT, K_PACKETS_IN, K_HOPS_EW, K_HOPS_NS, K_MACS = range(9)
 N_COUNTERS = 9
+# columns of the [n_pops, 4] per-population block each sample fills (events into the population's neurons)
+PC_SYNOPS, PC_MACS, PC_ACTIVE, PC_IDLE = range(4)
+N_POP_COUNTERS = 4
 
 # columns of pop_int (int64 [P, 12])
 P_MODEL, P_RESET, P_THRESHOLD, P_DECAY_U, P_DECAY_V, P_DECAY_BITS, P_SHIFT, P_REFRACTORY = range(8)
@@ -81,7 +85,7 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     """Add the weights of projection ``proj``'s spiking pre neurons (``spk[..cnt_row]``) into ``acc``.
 
     ``values`` (float input only, else size 0) scales each input spike's weights (analog input);
-    ``synops_row`` [cores] counts the events per core.
+    ``synops_row`` [cores] counts the events per core. Returns the number of events.
     """
     pre = proj_pre[proj]
     pre_base = pop_off[pre]
@@ -92,6 +96,7 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     ci_conv = proj_conv[proj]
     scaled = values.size > 0
     acc_post = acc[post_base:pop_off[p + 1]]
+    n_events = 0
     for k in range(n_spk):
         g = spk[pre_base + k]
         i = g - pre_base
@@ -133,6 +138,8 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
                                 acc[o + co * hout * wout] += w
         for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
             synops_row[sc_core[s]] += sc_count[s]
+            n_events += sc_count[s]
+    return n_events
 
 
 @nb.njit(cache=True)
@@ -217,10 +224,10 @@ def _update_linear(prm, acc, v, ref, bias, fired):
 
 
 @nb.njit(cache=True)
-def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct):
+def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct, pc):
     """Bit-exact update of the population whose same-core runs are ``runs[r0..r1]`` (neurons
     runs[r]..runs[r+1] sit on core run_core[r]); returns how many fired (listed in fired_list, which
-    ``flag`` [n_total] helps build)."""
+    ``flag`` [n_total] helps build). ``pc``: the population's counter row (active/idle added)."""
     model = prm[P_MODEL]
     for r in range(r0, r1):
         a, b = runs[r], runs[r + 1]
@@ -233,6 +240,8 @@ def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired
         c = run_core[r]
         ct[K_ACTIVE, c] += n_active
         ct[K_IDLE, c] += (b - a) - n_active
+        pc[PC_ACTIVE] += n_active
+        pc[PC_IDLE] += (b - a) - n_active
     lo = runs[r0]
     return _compact(flag[lo:runs[r1]], lo, fired_list)
 
@@ -270,14 +279,14 @@ def _core_runs(pop_off, core_of):
 
 
 @nb.njit(cache=True)
-def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, core_of, ct, mult):
+def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, core_of, ct, pc, mult):
     """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C, SUB).
 
     ``coef`` [n_total, 4] holds each neuron's A, B, C and subtractive reset (per neuron, so that a node's
     time constants may differ between its neurons, as Spyx's default LIF draws them).
 
     Single-spike: fires when v > threshold. Multi-spike (``P_MULTI``): n = floor(v / threshold) >= 1 spikes
-    (sinabs' MultiSpike, Rockpool's floor), written to ``mult[g]``, and a subtractive reset takes n * F_SUB.
+    (sinabs' MultiSpike, Rockpool's floor), written to ``mult[g]``, and a subtractive reset takes n * SUB.
     """
     subtract = prm[P_RESET] == RESET_SUBTRACT
     multi = prm[P_MULTI] != 0
@@ -291,6 +300,8 @@ def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, cor
         if core_of[g] != core:
             ct[K_ACTIVE, core] += n_active
             ct[K_IDLE, core] += n_seen - n_active
+            pc[PC_ACTIVE] += n_active
+            pc[PC_IDLE] += n_seen - n_active
             core, n_active, n_seen = core_of[g], 0, 0
         x = acc[g] + bias[g]
         uo = u[g]
@@ -318,33 +329,50 @@ def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, cor
     if hi > lo:
         ct[K_ACTIVE, core] += n_active
         ct[K_IDLE, core] += n_seen - n_active
+        pc[PC_ACTIVE] += n_active
+        pc[PC_IDLE] += n_seen - n_active
     return n_fired
 
 
 @nb.njit(cache=True)
-def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
-                indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
-                sc_ptr_all,
-                sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
-                hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, traced, acc, u, v):
-    """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values."""
+def _lag(delay, pre, post):
+    """Steps between a spike of ``pre`` and its delivery to ``post``: the projection's delay, or (0) the
+    same step forward and the next step for a recurrent (``pre >= post``) projection."""
+    if delay > 0:
+        return delay
+    return np.int64(1) if pre >= post else np.int64(0)
+
+
+@nb.njit(cache=True)
+def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
+                proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+                proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
+                dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
+                pair_packets, traced, acc, u, v):
+    """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values.
+
+    The spike lists of the last ``ring`` steps are kept (a ring buffer, slot ``t % ring``), so a projection
+    of delay d reads the list of step t - d: the work per step does not grow with the delay. Multi-spike
+    counts (float) are kept in the same ring."""
     steps = inp.shape[0]
     n_pops = pop_off.size - 1
     n_total = pop_off[n_pops]
     record = raster.shape[0] > 0
+    ring = 2
+    for j in range(proj_pre.size):
+        ring = max(ring, proj_delay[j] + 1)
     ref = np.zeros(n_total, np.int64)
-    spk = np.zeros((2, n_total), np.int64)
-    cnt = np.zeros((2, n_pops), np.int64)
-    in_values = np.zeros(pop_off[1], np.float64)
+    spk = np.zeros((ring, n_total), np.int64)
+    cnt = np.zeros((ring, n_pops), np.int64)
+    in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)
     no_values = np.zeros(0, np.float64)
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
-    mult = np.ones(n_total, np.float64)  # spikes per firing neuron this step (float multi-spike only)
+    mult = np.ones((ring, n_total), np.float64)  # spikes per firing neuron, per ring slot (float multi-spike)
     any_multi = not fixed and np.any(pop_int[:, P_MULTI] != 0)
     for t in range(steps):
-        cur = t % 2
-        prev = 1 - cur
+        cur = t % ring
         ct = counters[t]
         pair_row = pair_packets[t] if traced else pair_packets[0]
         # the input population: spikes from the host
@@ -353,7 +381,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
             if inp[t, i] != 0:
                 spk[cur, n] = i
                 if analog:
-                    in_values[i] = inp[t, i]
+                    in_values[cur, i] = inp[t, i]
                 n += 1
                 if record:
                     raster[t, i] = 1
@@ -366,29 +394,32 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
             for k in range(in_ptr[p], in_ptr[p + 1]):
                 j = in_proj[k]
                 pre = proj_pre[j]
-                row = cnt[cur] if pre < p else cnt[prev]
-                lst = spk[cur] if pre < p else spk[prev]
+                lag = _lag(proj_delay[j], pre, p)
+                if lag > t:
+                    continue  # nothing fired that long ago
+                src = (t - lag) % ring
                 is_mac = analog and pre == 0
                 events_row = ct[K_MACS] if is_mac else ct[K_SYNOPS]
-                values = in_values if is_mac else no_values
+                values = in_values[src] if is_mac else no_values
                 if any_multi and pre > 0 and pop_int[pre, P_MULTI] != 0:
-                    values = mult[pop_off[pre]:pop_off[pre + 1]]
-                _deliver(p, lst, row, pop_off, j, proj_pre, proj_ip_off, indptr_all, targets_all,
-                         weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core,
-                         sc_count, acc, values, events_row)
+                    values = mult[src, pop_off[pre]:pop_off[pre + 1]]
+                n_events = _deliver(p, spk[src], cnt[src], pop_off, j, proj_pre, proj_ip_off, indptr_all,
+                                    targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+                                    proj_sc_off, sc_ptr_all, sc_core, sc_count, acc, values, events_row)
+                pop_counters[p, PC_MACS if is_mac else PC_SYNOPS] += n_events
             fired = spk[cur, lo:hi]
             if fixed:
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
-                                  bias, flag, fired, ct)
+                                  bias, flag, fired, ct, pop_counters[p])
             else:
                 n = _update_float(lo, hi, pop_int[p], pop_float[p], coef, acc, u, v, ref, bias, fired,
-                                  core_of, ct, mult)
+                                  core_of, ct, pop_counters[p], mult[cur])
             cnt[cur, p] = n
             _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row,
                   traced)
             for k in range(n):
                 g = fired[k]
-                m = np.int64(mult[g]) if any_multi else 1
+                m = np.int64(mult[cur, g]) if any_multi else 1
                 spike_count[g] += m
                 if record:
                     raster[t, g] = 1
@@ -397,18 +428,18 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
 
 
 @nb.njit(cache=True, parallel=True)
-def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
-              indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
-              sc_ptr_all,
-              sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair, hops_ew,
-              hops_ns, out_pop, counters, spike_count, out_spikes, raster, pair_packets, acc_proto,
-              state_proto):
+def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
+              proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+              proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
+              dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
+              pair_packets, acc_proto, state_proto):
     """Run every sample of ``inputs`` [batch, steps, n_in] in parallel; fills the output arrays in place.
 
-    Outputs: counters [batch, steps, 9, cores], spike_count [batch, n_total], out_spikes [batch, steps,
-    n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets [traced, steps,
-    n_pairs] (only samples b < traced fill it; [1, steps, 0]: none). ``acc_proto``/``state_proto`` fix the
-    dtypes (size 0).
+    Outputs: counters [batch, steps, 9, cores], pop_counters [batch, n_pops, 4] (int64, ``PC_*``: events
+    into and updates of each population, over the whole run), spike_count [batch, n_total], out_spikes
+    [batch, steps, n_out], raster [batch, steps, n_total] (or [batch, 0, 0]: not recorded), pair_packets
+    [traced, steps, n_pairs] (only samples b < traced fill it; [1, steps, 0]: none).
+    ``acc_proto``/``state_proto`` fix the dtypes (size 0).
     """
     batch = inputs.shape[0]
     n_total = pop_off[pop_off.size - 1]
@@ -419,8 +450,10 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, pr
         u = np.zeros(n_total, state_proto.dtype)
         v = np.zeros(n_total, state_proto.dtype)
         pp = pair_packets[min(np.int64(b), n_traced - 1)]
-        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_ip_off,
+        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
+                    proj_ip_off,
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
-                    dest_pair, hops_ew, hops_ns, out_pop, counters[b], spike_count[b], out_spikes[b],
+                    dest_pair, hops_ew, hops_ns, out_pop, counters[b], pop_counters[b], spike_count[b],
+                    out_spikes[b],
                     raster[b], pp, (b < n_traced) & has_pairs, acc, u, v)

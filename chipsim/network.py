@@ -4,9 +4,12 @@ Built by :func:`chipsim.compile.compile_graph`; read by ``place``, ``simulate`` 
 
 Layout. Population 0 is always the input (spike sources, no dynamics). Every other population is a group
 of neurons of one model with per-population scalar parameters and a per-neuron ``bias``. Populations are
-in topological order. Within one time step the engine updates them in that order, so a projection whose
-``pre`` comes before its ``post`` delivers in the same step (NIR edges carry no delay, as in snnTorch and
-Norse); a projection with ``pre >= post`` (recurrent) delivers the spikes of step t in step t+1.
+in topological order. Within one time step the engine updates them in that order. Timing: a projection of
+``delay_steps = d >= 1`` adds the spikes of step t in step t + d (the chip's synaptic delay: on Loihi and
+TrueNorth every projection has d >= 1, so layer k of a feed-forward chain lags the input by k steps; a NIR
+``Delay`` node adds to it). With ``d = 0`` (NIR's own instantaneous edges, as in snnTorch and Norse; chips
+that deliver within the step) a projection whose ``pre`` comes before its ``post`` delivers in the same
+step, and one with ``pre >= post`` (recurrent) delivers the spikes of step t in step t+1.
 
 Synapses are CSR over presynaptic neurons: the targets of presynaptic neuron ``i`` are
 ``targets[indptr[i]:indptr[i+1]]`` with weights ``weights[...]``. In fixed point, ``weights`` are the
@@ -131,6 +134,11 @@ class Projection:
     # (C_out, C_in, kh, kw) of the conv (or dense: (n_post, n_pre, 1, 1)) this projection came from, kept or
     # expanded, for per-core kernel-memory formulas (Speck); None where unknown
     kernel_shape: tuple[int, int, int, int] | None = None
+    delay_steps: int = 0  # a spike of step t is added in step t + delay_steps (0: see the module docstring)
+
+    def __post_init__(self):
+        if int(self.delay_steps) < 0:
+            raise ValueError(f"projection {self.name}: delay_steps must be >= 0, got {self.delay_steps}")
 
     @property
     def n_synapses(self) -> int:

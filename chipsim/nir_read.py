@@ -247,6 +247,12 @@ def tau_warnings(graph: nir.NIRGraph, dt_s: float | None) -> list[str]:
     return out
 
 
+def nirtorch_names(graph: nir.NIRGraph) -> bool:
+    """Whether the nodes carry nirtorch's names for a torch.nn.Sequential: 'input', 'output' and indices."""
+    names = [k for k in graph.nodes if k not in ("input", "output")]
+    return bool(names) and all(k.replace(".", "").isdigit() for k in names)
+
+
 def neuron_nodes(graph: nir.NIRGraph) -> dict:
     return {k: v for k, v in graph.nodes.items() if isinstance(v, NEURONS)}
 

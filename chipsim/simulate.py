@@ -158,7 +158,8 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     arrays = dict(
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
         coef=_neuron_coefficients(net),
-        proj_pre=np.array([p.pre for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
+        proj_pre=np.array([p.pre for p in projs], np.int64),
+        proj_delay=np.array([p.delay_steps for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
         indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),
         targets_all=_concat([np.asarray(p.targets, np.int32) for p in csr], np.int32),
         weights_all=np.concatenate([np.asarray(p.weights).astype(wdtype) for p in csr]
@@ -228,6 +229,7 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     per_sample_bytes = 4 * max(n_steps, 1) * max(n_pairs, 1)
     traced = max(0, min(int(traced_samples), batch, TRACE_BUDGET_BYTES // per_sample_bytes))
     counters = np.zeros((batch, n_steps, engine.N_COUNTERS, n_cores), np.int32)
+    pop_counters = np.zeros((batch, len(net.populations), engine.N_POP_COUNTERS), np.int64)
     spike_count = np.zeros((batch, n_total), np.int32)
     n_out = net.populations[net.output].size
     out_spikes = np.zeros((batch, n_steps, n_out), np.uint8)
@@ -235,7 +237,8 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     pair_packets = np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32)
     fixed = net.fixed_point
     engine.run_batch(
-        fixed, not binary, x, *a.values(), counters, spike_count, out_spikes, raster, pair_packets,
+        fixed, not binary, x, *a.values(), counters, pop_counters, spike_count, out_spikes, raster,
+        pair_packets,
         np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
     off = a["pop_off"]
@@ -251,4 +254,24 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
         pair_packets=pair_packets[:traced],
         input_binary=binary, dt_s=float(net.dt_s),
         raster=tuple(raster[:, :, s].transpose(1, 0, 2) for s in split) if record_raster else None,
+        population=_population_counters(pop_counters, spike_count, (x != 0).sum(axis=1), prep.routes, split),
     )
+
+
+def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
+                         split) -> dict[str, np.ndarray]:
+    """Per-population totals, int64 [batch, n_pops]: the engine's events and updates, and the spikes,
+    packets and hops of each population (fixed per neuron, so spike count x the neuron's routes; the input
+    population's spikes are the host's, ``input_count`` [batch, n_in])."""
+    dests = np.diff(routes.dest_indptr).astype(np.int64)
+    hops = routes.hops_ew.astype(np.int64) + routes.hops_ns.astype(np.int64)
+    counts = spike_count.astype(np.int64)
+    counts[:, split[0]] = input_count
+    return {
+        "synops": pop_counters[:, :, engine.PC_SYNOPS], "macs": pop_counters[:, :, engine.PC_MACS],
+        "neuron_updates_active": pop_counters[:, :, engine.PC_ACTIVE],
+        "neuron_updates_idle": pop_counters[:, :, engine.PC_IDLE],
+        "spikes": np.stack([counts[:, s].sum(axis=1) for s in split], axis=1),
+        "packets": np.stack([(counts[:, s] * dests[s]).sum(axis=1) for s in split], axis=1),
+        "hops": np.stack([(counts[:, s] * hops[s]).sum(axis=1) for s in split], axis=1),
+    }

@@ -58,6 +58,9 @@ def load_dataset(name: str, data_dir: str | pathlib.Path | None = None, seed: in
         raise DataError(f"dataset '{name}' is read from files: give --data-dir, the folder holding "
                         f"{_expected(name)}")
     folder = pathlib.Path(data_dir)
+    if not folder.is_dir():
+        problem = "is a file" if folder.exists() else "does not exist"
+        raise DataError(f"dataset '{name}': folder '{folder}' {problem} (expected {_expected(name)})")
     missing = [f for f in _expected_files(name) if _find(folder, f) is None]
     if missing:
         raise DataError(f"dataset '{name}': folder '{folder}' lacks {', '.join(missing)} "

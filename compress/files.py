@@ -3,6 +3,8 @@
 Every result file chipfit writes (checkpoints, NIR graphs, metrics, reports, plots) goes through
 :func:`write_atomic`: the content is written to a temporary file in the same folder, then renamed onto the
 target. Lives in compress (numpy only, no torch) because compress and harness both write results.
+Files get the permissions of a plain ``open`` (0666 less the umask), not ``mkstemp``'s 0600. A folder or
+file that cannot be written is a one-line :class:`WriteError` (exit 2), not a traceback.
 """
 
 from __future__ import annotations
@@ -14,16 +16,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hwprofiles.errors import UserError
+
+
+class WriteError(UserError):
+    """A result that could not be written (a read-only folder, a full disk): names the path and why."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set straight back
+    os.umask(mask)
+    return mask
+
 
 def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` (same folder, same disk)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as error:
+        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as error:  # a full disk, a target that became a folder: the place, not the program
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

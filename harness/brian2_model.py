@@ -20,7 +20,9 @@ Schedule. Everything runs in Brian2's ``groups`` slot, ordered per population ``
 update, ``10k+5`` threshold, ``10k+6`` reset. A pathway whose source comes earlier delivers the spikes of
 this step (source's threshold already ran); a pathway whose source is ``k`` itself or later reads the
 source's spike space before the source's threshold runs, so it delivers the previous step's spikes:
-exactly chipsim's next-step recurrent delivery, with no synaptic delay (and none of its dt rounding).
+exactly chipsim's next-step recurrent delivery. A projection's ``delay_steps`` (the chip's synaptic delay,
+e.g. Loihi's one step) becomes a Brian2 synaptic ``delay`` of whole steps on top of that (one step less for
+a pathway that already reads last step's spikes), so a spike of step t is added in step t + d.
 
 Deviations: conv projections are expanded to explicit synapses (Brian2 has no kernel form); a batch is
 run one sample after another.
@@ -249,6 +251,17 @@ def _float_groups(p: NeuronParams, size: int, bias: np.ndarray, k: int, method: 
     return membrane, current, [current]
 
 
+def brian2_delay_steps(proj: Projection) -> int:
+    """Brian2's synaptic delay for ``proj``, in steps, so a spike of step t is added in step t + d.
+
+    A pathway from an earlier population reads this step's spikes, so its delay is d itself; one from the
+    population itself or a later one reads last step's spikes, which already is one step (d - 1)."""
+    d = int(proj.delay_steps)
+    if proj.pre >= proj.post:
+        return max(d, 1) - 1
+    return d
+
+
 def build(net: ChipNetwork, float_method: str | None = None):
     """Brian2 objects for ``net``: (input, [spiking group per population], [every other object]). Not run."""
     import brian2
@@ -268,12 +281,17 @@ def build(net: ChipNetwork, float_method: str | None = None):
     synapses = []
     for j, proj in enumerate(net.projections):
         pre, post, w = synapse_lists(proj)
+        if pre.size == 0:  # Brian2 cannot connect an empty list (small random nets draw some)
+            continue
         syn = brian2.Synapses(groups[proj.pre], targets[proj.post], "w : 1", on_pre="inp_post += w",
                               name=f"proj{j}")
         syn.connect(i=pre.astype(np.int32), j=post.astype(np.int32))
         syn.w = np.asarray(w, dtype=np.float64)
         syn.pre.when = "groups"
         syn.pre.order = 10 * proj.post + 1
+        delay = brian2_delay_steps(proj)
+        if delay:
+            syn.delay = delay * net.dt_s * brian2.second
         synapses.append(syn)
     return source, groups, others + synapses
 

@@ -3,7 +3,8 @@
 Subcommands are discovered from :mod:`harness.commands`. Errors caused by the user's input (a bad
 profile, an unknown dataset, a missing folder, a NIR graph the chip cannot take) are exceptions that
 carry ``exit_code = 2`` (see :class:`hwprofiles.errors.UserError`): they print one line and exit 2.
-Anything else is a bug and keeps its traceback.
+Anything else is a bug and keeps its traceback. A malformed command line (an unknown flag, a value out of
+its range: see :mod:`harness.options`) is the same one line and exit 2, from :class:`Parser`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,28 @@ import pkgutil
 import sys
 
 import harness.commands
+from hwprofiles.errors import UserError
 
 USAGE_ERROR = 2
 
 
+class CommandLineError(UserError):
+    """A command line argparse refused: carries the program ('harness run') it was refused by."""
+
+    def __init__(self, prog: str, message: str):
+        self.prog = prog
+        super().__init__(" ".join(message.split()))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a refused command line is one line (no usage block) and exit 2 via :func:`main`."""
+
+    def error(self, message: str):
+        raise CommandLineError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="harness",
         description="chipfit: does this compressed SNN fit this chip, and what does it cost there?",
     )
@@ -32,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CommandLineError as error:
+        print(f"{error.prog}: error: {error} (see {error.prog} --help)", file=sys.stderr)
+        return USAGE_ERROR
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # results are written atomically: nothing half-written is left
@@ -41,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     except Exception as error:  # user errors carry exit_code; anything else is a bug
         if getattr(error, "exit_code", None) == USAGE_ERROR:
-            print(f"harness {args.command}: error: {error}", file=sys.stderr)
+            print(f"harness {args.command}: error: {' '.join(str(error).splitlines())}", file=sys.stderr)
             return USAGE_ERROR
         raise
 

@@ -10,28 +10,21 @@ from __future__ import annotations
 import argparse
 
 from chipsim.nir_read import RESETS, SOURCES
+from harness import options as opts
+
+FROM = opts.Opt("--from", opts.Choice(SOURCES),
+                "which framework wrote the graph (auto: detect it and say what was assumed)", default="auto")
+RESET = opts.Opt("--reset", opts.Choice(RESETS), "override the graph's reset mode")
+INTEGRATOR = opts.INTEGRATOR.but(default=None,
+                                 help="how time constants become per-step factors (default: the framework's:"
+                                      " exact for sinabs' LIF and Rockpool, else euler)")
+DT = opts.DT.but(help="time step, s (default: the graph's dt, else the framework's, else the profile's)")
+OPTIONS = (FROM, DT, RESET, INTEGRATOR)
+"""The options of every command that reads a NIR file; a command lists them in its own OPTIONS."""
 
 
-def add_arguments(p: argparse.ArgumentParser, *, dt: bool = True) -> None:
-    p.add_argument(
-        "--from",
-        dest="source",
-        choices=SOURCES,
-        default="auto",
-        help="which framework wrote the graph (default auto: detect it and say what was assumed)",
-    )
-    if dt:
-        p.add_argument(
-            "--dt",
-            type=float,
-            help="time step, s (default: the graph's dt, else the framework's, else the profile's)",
-        )
-    p.add_argument("--reset", choices=RESETS, help="override the graph's reset mode")
-    p.add_argument(
-        "--integrator",
-        choices=("euler", "exact"),
-        help="default: the framework's (exact for sinabs' LIF and Rockpool, else euler)",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    opts.add(p, OPTIONS)
 
 
 def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):

@@ -23,12 +23,21 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def energy_breakdown(energy_j: Mapping[str, float | None], path: str | Path, title: str = "") -> Path:
-    """Bar chart of energy per inference by component (J); unknown components are labelled, not drawn."""
-    names = list(energy_j)
-    values = [energy_j[n] for n in names]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    """Bar chart of energy per inference by component (J): the dynamic components in blue, static apart in
+    grey, and the two totals (dynamic, static) beside them; unknown components are labelled, not drawn."""
+    dynamic = [n for n in energy_j if n != "static"]
+    parts = [energy_j[n] for n in dynamic]
+    names = [*dynamic]
+    values = [*parts]
+    colors = ["#4477aa"] * len(dynamic)
+    if "static" in energy_j:
+        total = None if None in parts else float(sum(parts))
+        names += ["static", "dynamic\ntotal", "static\ntotal"]
+        values += [energy_j["static"], total, energy_j["static"]]
+        colors += ["#999999", "#224466", "#666666"]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
     known = [v if v is not None else 0.0 for v in values]
-    bars = ax.bar(names, np.asarray(known) * 1e6, color="#4477aa")
+    bars = ax.bar(names, np.asarray(known) * 1e6, color=colors)
     for bar, value in zip(bars, values, strict=True):
         label = "unknown" if value is None else f"{value * 1e6:.3g}"
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",

@@ -114,7 +114,8 @@ def random_network(profile: ChipProfile, n_neurons: int, seed: int = 0, *, float
 
     Layers: ``a`` (input -> a, recurrent a -> a), ``b`` (a -> b, backward b -> a inhibitory, other reset),
     ``sat`` (strong excitatory input, threshold at the top of the state range: drives u and v into
-    saturation), ``out`` (b, sat -> out, self-inhibition). ``input_rate`` is the expected input spike
+    saturation), ``out`` (b, sat -> out, self-inhibition). Every projection has the chip's synaptic delay;
+input -> sat two steps more where the chip has programmable delays. ``input_rate`` is the expected input spike
     probability per step that the thresholds are tuned for.
     """
     if n_neurons < 8:
@@ -141,6 +142,9 @@ def random_network(profile: ChipProfile, n_neurons: int, seed: int = 0, *, float
     if not fixed:
         wiring = [(a, b, p, lo / 2, hi / 2 if hi > 0 else 0.0) for a, b, p, lo, hi in wiring]
     all_sizes = [n_in, *sizes]
+    # the chip's synaptic delay on every projection; input -> sat gets a longer one where the chip has them
+    base, top = profile.latency.synapse_delay_steps, profile.latency.synapse_delay_max_steps
+    delays = (base, base if top is None else min(top, base + 2))
     rates = [input_rate] + [0.05] * len(sizes)
     projections = []
     drive = np.zeros(len(all_sizes))
@@ -151,8 +155,9 @@ def random_network(profile: ChipProfile, n_neurons: int, seed: int = 0, *, float
                                            exclude_self=False)
         indptr, targets, weights = csr(s_pre, s_post, w, all_sizes[pre])
         kind = "recurrent" if pre >= post else "sparse"
+        delay = delays[1] if (pre, post) == (0, 3) else delays[0]
         projections.append(Projection(name=f"w{j}_{pre}_{post}", pre=pre, post=post, kind=kind, indptr=indptr,
-                                      targets=targets, weights=weights))
+                                      targets=targets, weights=weights, delay_steps=delay))
         if pre < post or pre == post:
             drive[post] += all_sizes[pre] * p * rates[pre] * max(abs(high), abs(low)) / 2
     zeros = np.zeros(n_in, dtype=np.int64 if fixed else float)

@@ -53,6 +53,14 @@ def summary_rows(report: dict) -> list[tuple[str, str]]:
             + ("" if energy["total_j"] is not None else f" (known parts {_j(energy['total_known_j'])})"),
         ),
     ]
+    if "dynamic_j" in energy:
+        static_model = energy["static_model"] or {}
+        rows += [
+            ("  dynamic (synapse + neuron + spike + routing + mac)", _j(energy["dynamic_j"])
+             + ("" if energy["dynamic_j"] is not None else f" (known {_j(energy['dynamic_known_j'])})")),
+            (f"  static ({static_model.get('chips_powered', '?')} chip(s) powered x latency)",
+             _j(energy["static_j"])),
+        ]
     rows += [(f"  energy: {name}", _j(value)) for name, value in energy["per_inference_j"].items()]
     rows += [
         (
@@ -106,6 +114,22 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += [f"| {label.strip()} | {value} |" for label, value in summary_rows(report)]
     lines += ["", "## Spikes per inference by layer", "", "| layer | spikes |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in report["spikes"]["per_inference_by_layer"].items()]
+    if "counters" in report:
+        lines += ["", "## Counters per inference by population", "",
+                  "| population | spikes | synaptic events | updates active | updates idle | packets | hops "
+                  "| activation sparsity |", "|---|---|---|---|---|---|---|---|"]
+        for r in report["counters"]["per_population"]:
+            lines.append(f"| {r['population']} | {r['spikes']:.4g} | {r['synops']:.4g} | "
+                         f"{r['neuron_updates_active']:.4g} | {r['neuron_updates_idle']:.4g} | "
+                         f"{r['packets']:.4g} | {r['hops']:.4g} | "
+                         f"{r['neurobench']['activation_sparsity']:.4f} |")
+        nb = report["counters"]["neurobench"]
+        lines += ["", "NeuroBench (per inference): " + ", ".join(f"{k} {v:.6g}" for k, v in nb.items())]
+    energy = report["energy"]
+    if energy.get("static_model"):
+        m = energy["static_model"]
+        lines += ["", f"Static energy: {m['charges']}: {m['power_w_per_chip']} W x {m['chips_powered']} "
+                  f"chip(s) x {m['latency_s']:.4g} s. Source: {m['source']}."]
     lines += ["", "## Fit", "", "| resource | max per core | limit |", "|---|---|---|"]
     for name, r in report["fit"]["resources"].items():
         lines.append(f"| {name} | {r['max']:g} | {'-' if r['limit'] is None else format(r['limit'], 'g')} |")

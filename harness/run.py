@@ -188,6 +188,14 @@ def core_utilization(fit) -> np.ndarray:
     return ratio
 
 
+def counters_report(activity, net) -> dict:
+    """report.json's ``counters``: per population per inference, and NeuroBench's whole-network figures."""
+    from chipsim.activity import neurobench_totals, population_counters
+
+    rows = population_counters(activity, net)
+    return {"per_population": rows, "neurobench": neurobench_totals(rows, activity.steps)}
+
+
 def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True,
         compress_with=None, extra: dict | None = None) -> dict:
     """Run one cell and write report.json, report.md and the plots into ``out``; return the report.
@@ -269,10 +277,15 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
         },
         "energy": {
             "per_inference_j": priced.energy_j,
+            "dynamic_j": priced.dynamic_j,
+            "dynamic_known_j": priced.dynamic_known_j,
+            "static_j": priced.static_j,
+            "static_model": priced.static_model,
             "total_j": priced.total_j,
             "total_known_j": priced.total_known_j,
             "unknown": list(priced.unknown),
         },
+        "counters": counters_report(activity, net),
         "model": model_size(metrics, budget),
         "quantization": [dataclasses.asdict(q) for q in net.quantization],
         "compression": {

@@ -88,6 +88,9 @@ def parse(path: str) -> Mapping:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ProfileError(path, "<file>", "a readable profile file", error.strerror or str(error)) from None
+    except UnicodeDecodeError as error:
+        found = f"byte 0x{error.object[error.start]:02x} at offset {error.start}, not UTF-8"
+        raise ProfileError(path, "<file>", "a UTF-8 text YAML file", found) from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as error:
@@ -193,6 +196,11 @@ def check_consistency(profile: ChipProfile, file: str) -> None:
         for key in ("current_bits", "decay_bits"):
             if getattr(neuron, key) is None:
                 raise ProfileError(file, f"neuron.{key}", "bits for the kind loihi_cuba", None)
+    lat = profile.latency
+    if lat.synapse_delay_max_steps is not None and lat.synapse_delay_max_steps < lat.synapse_delay_steps:
+        raise ProfileError(file, "latency.synapse_delay_max_steps",
+                           f"at least latency.synapse_delay_steps ({lat.synapse_delay_steps})",
+                           lat.synapse_delay_max_steps)
     for section, key in (("energy", "synapse_op_by_encoding_j"), ("latency", "synapse_op_by_encoding_s")):
         by_encoding = getattr(getattr(profile, section), key)
         for encoding in by_encoding or ():

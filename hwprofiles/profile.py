@@ -139,6 +139,10 @@ class Latency:
     mac_s: float | None = None
     step_timing: str = "barrier"  # one of STEP_TIMINGS
     synapse_op_by_encoding_s: Mapping[str, float] | None = None  # encoding -> s, where it differs (Loihi)
+    # time steps from a spike to its delivery at the next layer: a spike fired in step t is integrated in
+    # step t + synapse_delay_steps (Loihi, TrueNorth: 1; 0: within the step, as NIR's edges)
+    synapse_delay_steps: int = 0
+    synapse_delay_max_steps: int | None = None  # longest programmable delay; None: none beyond the minimum
 
 
 @dataclass(frozen=True)

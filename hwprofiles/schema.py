@@ -53,6 +53,11 @@ class Rule:
 COUNT = Rule("int", low=1)
 LIMIT = Rule("int", nullable=True, low=1)  # None: the chip imposes no such limit
 BITS = Rule("int", nullable=True, low=1, high=64)
+# What chipsim computes exactly: weights are int32 (ChipNetwork, engine), state is int64 and the Loihi decay
+# multiplies it by up to 2^decay_bits, so state (48) + decay (15) bits stay inside int64.
+WEIGHT_BITS = Rule("int", nullable=True, low=1, high=32)
+STATE_BITS = Rule("int", nullable=True, low=1, high=48)
+DECAY_BITS = Rule("int", nullable=True, low=1, high=15)
 OP_ENERGY_J = Rule("float", nullable=True, low=0.0, high=1e-6)  # > 1 uJ/op: a pJ figure typed as J
 OP_LATENCY_S = Rule("float", nullable=True, low=0.0, high=1e-2)
 
@@ -75,7 +80,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "neurons": LIMIT,
         "synapse_memory_bits": LIMIT,
         "synapse_encoding_bits": Rule("encoding_bits", low=1, high=256),
-        "weight_bits": BITS,
+        "weight_bits": WEIGHT_BITS,
         "weight_signed": Rule("bool"),
         "unique_weights": LIMIT,
         "unique_weights_scope": Rule("enum", nullable=True, choices=UNIQUE_WEIGHT_SCOPES),
@@ -93,11 +98,11 @@ SECTIONS: dict[str, dict[str, Rule]] = {
     },
     "neuron": {
         "kind": Rule("enum", choices=NEURON_KINDS),
-        "state_bits": BITS,
-        "current_bits": BITS,
-        "decay_bits": BITS,
-        "weight_shift": Rule("int", low=0, high=63),
-        "threshold_bits": BITS,
+        "state_bits": STATE_BITS,
+        "current_bits": STATE_BITS,
+        "decay_bits": DECAY_BITS,
+        "weight_shift": Rule("int", low=0, high=47),
+        "threshold_bits": STATE_BITS,
         "reset": Rule("enum", choices=RESET_MODES),
         "resets_supported": Rule("names", choices=RESET_MODES),
         "refractory_max_steps": Rule("int", low=0),
@@ -128,6 +133,8 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "mac_s": OP_LATENCY_S,
         "synapse_op_by_encoding_s": Rule("encoding_values", nullable=True, low=0.0, high=1e-2),
         "step_timing": Rule("enum", choices=STEP_TIMINGS),
+        "synapse_delay_steps": Rule("int", low=0, high=1024),
+        "synapse_delay_max_steps": Rule("int", nullable=True, low=0, high=1024),
     },
 }
 

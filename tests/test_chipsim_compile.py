@@ -336,7 +336,7 @@ def test_time_constants_that_differ_within_a_node_are_rejected():
 
 
 def test_a_bias_beyond_the_state_range_is_clipped_and_noted():
-    net = compile_graph(affine_lif([[1e-6]], [1e3]), XYLO, dt_s=DT)
+    net = compile_graph(affine_lif([[1.0]], [1e3]), XYLO, dt_s=DT)  # 1e3 is 127000 LSBs at scale 1/127
     assert net.populations[1].bias.tolist() == [2**15 - 1]
     assert any("clipped" in n for n in net.notes)
 

@@ -63,7 +63,13 @@ def test_one_spike_energy_from_profile_figures():
     assert c.latency_s == pytest.approx(step_s)
     assert c.throughput_per_s == pytest.approx(1 / step_s)
     assert c.energy_j["static"] == pytest.approx(e.static_power_w * step_s)  # one chip
-    assert c.total_j == pytest.approx(sum(c.energy_j.values()))
+    # loihi.yaml, by hand: synapse 2 x 35.5 pJ, neuron 2 x 72.8 pJ, spike 69.3 + 111 + 2 x 0 pJ,
+    # routing 3.0 + 4.0 pJ; static 0.104 W x 1 chip x the step: 3.8 + 9.7 + 30 + 5.1 + 16 = 64.6 ns on
+    # core 0, hops 4.1 + 6.5 ns, barrier (2 tiles) 1.0 us
+    step_by_hand = 64.6e-9 + 10.6e-9 + 1.0e-6
+    assert step_s == pytest.approx(step_by_hand)
+    dynamic = (2 * 35.5 + 2 * 72.8 + 69.3 + 111.0 + 3.0 + 4.0) * 1e-12
+    assert c.total_j == pytest.approx(dynamic + 0.104 * step_by_hand)
     assert any("bandwidth" in n for n in c.notes)
 
 
@@ -174,3 +180,33 @@ def test_null_figure_on_a_float_profile_is_unknown_not_zero():
     assert c.energy_j["synapse"] is None
     assert c.total_j is None
     assert c.total_known_j == pytest.approx(0.0)  # generic-45nm prices nothing else here
+
+
+def test_dynamic_and_static_energy_are_reported_apart_and_sum_to_the_total():
+    _, c = run_one_spike()
+    e = LOIHI.energy
+    dynamic = (2 * e.synapse_op_j + 2 * e.neuron_update_active_j + e.spike_out_j + e.message_out_j
+               + 2 * e.message_in_j + e.hop_ew_j + e.hop_ns_j)
+    assert c.dynamic_j == pytest.approx(dynamic)
+    assert c.static_j == pytest.approx(e.static_power_w * c.latency_s)
+    assert c.total_j == pytest.approx(c.dynamic_j + c.static_j)
+    assert c.static_model["chips_powered"] == 1
+    assert c.static_model["source"] == LOIHI.sources["energy.static_power_w"]
+
+
+def test_static_energy_charges_every_chip_that_holds_a_used_core():
+    net, pl = one_spike_net()
+    two_chips = dataclasses.replace(pl, core_of_neuron=(pl.core_of_neuron[0], pl.core_of_neuron[1],
+                                                        np.array([128 + 36], np.int32)))
+    act = simulate(net, two_chips, np.array([[1]], np.uint8))
+    c = cost(act, two_chips, LOIHI, net)
+    assert c.static_model["chips_powered"] == 2
+    assert c.static_j == pytest.approx(2 * LOIHI.energy.static_power_w * c.latency_s)
+
+
+def test_an_unknown_dynamic_figure_leaves_dynamic_unknown_but_static_known():
+    energy = dataclasses.replace(LOIHI.energy, spike_out_j=None)
+    _, c = run_one_spike(dataclasses.replace(LOIHI, energy=energy))
+    assert c.dynamic_j is None and c.total_j is None
+    assert c.static_j == pytest.approx(LOIHI.energy.static_power_w * c.latency_s)
+    assert c.dynamic_known_j == pytest.approx(c.total_known_j - c.static_j)

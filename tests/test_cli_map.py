@@ -31,8 +31,6 @@ def test_map_prints_the_fit_and_writes_json(tmp_path, capsys):
         main(
             [
                 "map",
-                "--from",
-                "nir",  # a hand-made graph that happens to match snnTorch's r = tau/1e-4 pattern
                 "--nir",
                 str(path),
                 "--profile",
@@ -55,8 +53,7 @@ def test_map_prints_the_fit_and_writes_json(tmp_path, capsys):
 def test_map_reports_a_network_that_does_not_fit_without_failing(tmp_path, capsys):
     path = write_mlp(tmp_path / "mlp.nir", sizes=(300, 10))
     assert (
-        main(["map", "--from", "nir", "--nir", str(path), "--profile", "truenorth",
-              "--json", str(tmp_path / "f.json")]) == 0
+        main(["map", "--nir", str(path), "--profile", "truenorth", "--json", str(tmp_path / "f.json")]) == 0
     )
     report = json.loads((tmp_path / "f.json").read_text())
     assert not report["fits"]

@@ -38,8 +38,7 @@ def spikes(shape, seed=1):
 def run_cli(tmp_path, x, profile="loihi", extra=()):
     nir_path, graph = write_mlp(tmp_path / "mlp.nir")
     np.savez(tmp_path / "in.npz", spikes=x)
-    argv = ["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", profile,
-            "--input", str(tmp_path / "in.npz"),
+    argv = ["simulate", "--nir", str(nir_path), "--profile", profile, "--input", str(tmp_path / "in.npz"),
             "--dt", str(DT), "--out", str(tmp_path / "out.npz"), "--json", str(tmp_path / "cost.json"),
             *extra]
     return main(argv), graph
@@ -60,9 +59,33 @@ def test_simulate_writes_the_engines_output_spikes_and_cost(tmp_path, capsys, pr
         assert np.array_equal(out["spike_counts_1"], expected.spike_counts[1])
         assert out["population_names"].tolist() == [p.name for p in net.populations]
     report = json.loads((tmp_path / "cost.json").read_text())
-    assert report["cost"]["energy_j"]["synapse"] > 0
+    # synaptic events of the engine's own run x the profile's figure (loihi.yaml 35.5 pJ, generic-45nm 0.9 pJ)
+    per_event = {"loihi": 35.5e-12, "generic-45nm": 0.9e-12}[profile]
+    assert expected.total("synops") > 0
+    assert report["cost"]["energy_j"]["synapse"] == pytest.approx(expected.total("synops") * per_event / 3)
     assert len(report["cost"]["latency_step_s"]) == 25
     assert "energy per inference" in capsys.readouterr().out
+
+
+def test_simulate_reports_counters_per_population_and_energy_dynamic_and_static(tmp_path, capsys):
+    x = spikes((25, 3, 8))
+    code, graph = run_cli(tmp_path, x)
+    assert code == 0
+    report = json.loads((tmp_path / "cost.json").read_text())
+    rows = report["counters"]["per_population"]
+    prof = hwprofiles.load("loihi")
+    net = compile_graph(graph, prof, dt_s=DT)
+    expected = simulate(net, place(net, prof), x)
+    assert [r["population"] for r in rows] == [p.name for p in net.populations]
+    assert rows[0]["spikes"] == pytest.approx(x.sum() / 3)  # the host's input spikes
+    for p in range(1, len(rows)):
+        assert rows[p]["spikes"] == pytest.approx(expected.spike_counts[p].sum() / 3)
+    assert sum(r["synops"] for r in rows) == pytest.approx(expected.total("synops") / 3)
+    assert report["counters"]["neurobench"]["effective_acs"] == pytest.approx(expected.total("synops") / 3)
+    c = report["cost"]
+    assert c["total_j"] == pytest.approx(c["dynamic_j"] + c["static_j"])
+    out = capsys.readouterr().out
+    assert "counters per inference" in out and "dynamic" in out and "static" in out
 
 
 def test_two_dimensional_input_gives_two_dimensional_output(tmp_path):
@@ -81,7 +104,7 @@ def test_two_dimensional_input_gives_two_dimensional_output(tmp_path):
 def test_bad_input_file_is_one_line_and_exit_2(tmp_path, capsys, contents, message):
     nir_path, _ = write_mlp(tmp_path / "mlp.nir")
     np.savez(tmp_path / "in.npz", **contents)
-    code = main(["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", "loihi",
+    code = main(["simulate", "--nir", str(nir_path), "--profile", "loihi",
                  "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "out.npz")])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -91,7 +114,7 @@ def test_bad_input_file_is_one_line_and_exit_2(tmp_path, capsys, contents, messa
 
 def test_missing_input_file_is_exit_2(tmp_path, capsys):
     nir_path, _ = write_mlp(tmp_path / "mlp.nir")
-    code = main(["simulate", "--from", "nir", "--nir", str(nir_path), "--profile", "loihi",
+    code = main(["simulate", "--nir", str(nir_path), "--profile", "loihi",
                  "--input", str(tmp_path / "no.npz"), "--out", str(tmp_path / "out.npz")])
     assert code == 2
     assert "not found" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""`harness run --nir`: a model trained in snnTorch or sinabs, compressed by chipfit to fit a chip (issue 17)."""
+"""`harness run --nir`: a model trained in snnTorch or sinabs, compressed by chipfit to fit a chip (#17)."""
 
 from __future__ import annotations
 

@@ -109,11 +109,13 @@ def test_float_profile_agrees_on_spike_counts_with_both_integrators():
 @pytest.mark.brian2
 def test_a_decay_off_by_one_lsb_in_brian2_is_caught_and_named():
     profile = hwprofiles.load("loihi")
-    net = random_network(profile, 80, 3)
+    net = random_network(profile, 80, 0)
     pop = net.populations[1]
     broken = dataclasses.replace(pop, params=dataclasses.replace(pop.params, decay_v=pop.params.decay_v + 1))
     twin = dataclasses.replace(net, populations=(net.populations[0], broken, *net.populations[2:]))
-    _, (result,) = _run("loihi", brian2_net=twin, steps=200)  # one LSB takes ~100 steps to flip a spike
+    # one LSB takes tens of steps to flip a spike (seed 0: step 24; seed 3 flips none in 200 steps since
+    # projections carry Loihi's one-step delay)
+    _, (result,) = _run("loihi", brian2_net=twin, steps=200, seed=0)
     assert not result.spikes_identical
     d = result.first_divergence
     assert d is not None and d.population == "a" and d.chipsim_spiked != d.brian2_spiked

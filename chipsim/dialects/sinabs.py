@@ -17,7 +17,7 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes
+from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes, nirtorch_names
 
 NAME = "sinabs"
 DT_S = 1.0  # one step; sinabs has no time unit
@@ -25,10 +25,12 @@ DT_S = 1.0  # one step; sinabs has no time unit
 
 def detect(graph) -> str | None:
     cells = neuron_nodes(graph)
+    if not nirtorch_names(graph):
+        return None
     if cells and all(
         isinstance(n, nir.IF) and np.allclose(np.asarray(n.r, np.float64), 1) for n in cells.values()
     ):
-        return "only IF neurons with r = 1 (sinabs' IAF exports so)"
+        return "nirtorch's node names and only IF neurons with r = 1 (sinabs' IAF exports so)"
     if (
         cells
         and all(isinstance(n, (nir.IF, nir.LIF)) for n in cells.values())

@@ -19,7 +19,15 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, fold_avgpool, neuron_nodes, replace_fields
+from chipsim.nir_read import (
+    NIRReadError,
+    Semantics,
+    copy_graph,
+    fold_avgpool,
+    neuron_nodes,
+    nirtorch_names,
+    replace_fields,
+)
 
 NAME = "snntorch"
 DT_S = 1e-4  # export_nir.py / import_nir.py: dt = 1e-4
@@ -27,13 +35,14 @@ DT_S = 1e-4  # export_nir.py / import_nir.py: dt = 1e-4
 
 def detect(graph) -> str | None:
     lifs = [n for n in neuron_nodes(graph).values() if isinstance(n, (nir.LIF, nir.CubaLIF))]
-    if not lifs:
+    if not lifs or not nirtorch_names(graph):
         return None
     for n in lifs:
         tau = np.asarray(n.tau if isinstance(n, nir.LIF) else n.tau_mem, dtype=np.float64)
         if not np.allclose(np.asarray(n.r, dtype=np.float64), tau / DT_S, rtol=1e-4):
             return None
-    return "every LIF has r = tau/1e-4 s (snnTorch writes tau = 1e-4/(1-beta), r = tau/1e-4)"
+    return ("nirtorch's node names and r = tau/1e-4 s on every LIF (snnTorch writes tau = 1e-4/(1-beta),"
+            " r = tau/1e-4)")
 
 
 def to_canonical(graph):

@@ -8,58 +8,49 @@ they parse: ``--option prune_fraction=0.6``, ``--option zero_free=false``).
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 
-from harness.commands.export import add_to_option, export_file
-from hwprofiles.errors import UserError
+from harness import options as opts
+from harness.commands.export import TO, export_file
+from harness.options import OptionError  # noqa: F401 -- the name other commands import from here
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
 
 
-class OptionError(UserError):
-    pass
+OPTIONS = (
+    opts.METHOD,
+    opts.DATASET,
+    opts.PROFILE.but(required=False, help="chip profile name or YAML path; gives the budget"),
+    opts.BITS.but(help="weight bits (signed grid)"),
+    opts.UNIQUE.but(help="distinct weight values allowed per group"),
+    opts.Opt("--scope", opts.Choice(("layer", "core", "neuron")),
+             "group of --unique (default: the profile's, else layer)"),
+    opts.SPARSITY,
+    opts.Opt("--max-neurons", opts.Int(1), "spiking neurons allowed in the model"),
+    opts.MODEL,
+    opts.EPOCHS,
+    opts.DENSE_EPOCHS,
+    opts.TRAIN_STEPS,
+    opts.SEED,
+    opts.DEVICE,
+    opts.DATA_DIR,
+    opts.CACHE_DIR.but(help="where dense models are cached (default .cache/chipfit/dense)"),
+    opts.OPTION,
+    opts.OUT_FOLDER.but(help="output folder: model.pt, model.nir, metrics.json"),
+    TO,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("compress", help="compress an SNN with one method under a chip's budget",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--method", required=True, help="compression method (unknown: lists the known ones)")
-    p.add_argument("--dataset", required=True, help="digits | mnist | fashion-mnist | cifar10")
-    p.add_argument("--profile", help="chip profile name or YAML path; gives the budget")
-    p.add_argument("--bits", type=int, help="weight bits (signed grid)")
-    p.add_argument("--unique", type=int, help="distinct weight values allowed per group")
-    p.add_argument("--scope", choices=("layer", "core", "neuron"),
-                   help="group of --unique (default: the profile's, else layer)")
-    p.add_argument("--sparsity", type=float, help="fraction of weights that must be zero, 0..1")
-    p.add_argument("--max-neurons", type=int, help="spiking neurons allowed in the model")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--epochs", type=int, help="the method's training budget in epochs (default 10)")
-    p.add_argument("--dense-epochs", type=int, help="epochs of the dense model (default: harness train's)")
-    p.add_argument("--steps", type=int, help="time steps T (default: harness train's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
-    p.add_argument("--cache-dir", help="where dense models are cached (default .cache/chipfit/dense)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="method-specific option (repeatable)")
-    p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
-    add_to_option(p)
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
 def parse_options(pairs: list[str]) -> dict:
-    """['k=v', ...] -> {k: JSON value or the string}."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"--option expects KEY=VALUE, got '{pair}'")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
+    """['k=v', ...] -> {k: JSON value or the string} (unchecked; see harness.options.method_options)."""
+    return opts.parse_pairs(pairs)
 
 
 def build_budget(args: argparse.Namespace):
@@ -79,23 +70,13 @@ def build_budget(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from compress import methods
     from compress.models import ModelConfig
     from compress.pipeline import run_method, train_configs
 
-    options = parse_options(args.option)
-    method_class = methods.require(args.method)
+    options = opts.method_options([args.method], args.option)
     budget = build_budget(args)
-    for name in ("epochs", "dense_epochs", "steps"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "epochs" else 1):
-            raise OptionError(f"--{name.replace('_', '-')} must be positive, got {value}")
     dense_cfg, train_cfg = train_configs(args.seed, steps=args.steps, epochs=args.epochs,
                                          dense_epochs=args.dense_epochs, device=args.device)
-    try:
-        method_class(**options)
-    except TypeError as error:
-        raise OptionError(f"method '{args.method}' rejects options {sorted(options)}: {error}") from None
     model_cfg = ModelConfig(kind=args.model)
     metrics = run_method(args.method, dataset=args.dataset, budget=budget, model_cfg=model_cfg,
                          train_cfg=train_cfg, seed=args.seed, out_dir=args.out, options=options,

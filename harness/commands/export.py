@@ -14,30 +14,30 @@ import argparse
 
 from chipsim.dialects import EXPORT_TARGETS
 from harness import nir_input
+from harness import options as opts
+
+OPTIONS = (
+    opts.NIR.but(help="NIR graph file to read"),
+    opts.Opt("--to", opts.Choice(EXPORT_TARGETS), "the framework whose importer reads OUT", required=True),
+    opts.Opt("--out", opts.OutFile(), "NIR file to write", required=True),
+    *nir_input.OPTIONS,
+)
+TO = opts.Opt("--to", opts.Choice(EXPORT_TARGETS),
+              "also write model.FRAMEWORK.nir for that framework's importer", repeat=True)
+"""``--to`` for the commands that write a model.nir (compress, train)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export", help="write a NIR graph for a framework's importer", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--nir", required=True, help="NIR graph file to read")
-    p.add_argument(
-        "--to", required=True, choices=EXPORT_TARGETS, help="the framework whose importer reads OUT"
-    )
-    p.add_argument("--out", required=True, help="NIR file to write")
-    nir_input.add_arguments(p)
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    export_file(args.nir, args.to, args.out, source=args.source, dt_s=args.dt, reset=args.reset)
+    export_file(args.nir, args.to, args.out, source=getattr(args, "from"), dt_s=args.dt, reset=args.reset)
     return 0
-
-
-def add_to_option(p: argparse.ArgumentParser) -> None:
-    """``--to FRAMEWORK`` for commands that write a model.nir (compress, train)."""
-    p.add_argument("--to", choices=EXPORT_TARGETS, action="append", default=[],
-                   help="also write model.FRAMEWORK.nir for that framework's importer (repeatable)")
 
 
 def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, reset=None) -> None:

@@ -10,35 +10,32 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 
 from chipsim.fit import Placement
 from chipsim.network import ChipNetwork
 from chipsim.place import STRATEGIES, place
 from harness import nir_input
+from harness import options as opts
 from hwprofiles import load
-from hwprofiles.errors import UserError
 
-
-class MapArgumentError(UserError):
-    pass
+OPTIONS = (
+    opts.NIR,
+    opts.PROFILE,
+    opts.Opt("--strategy", opts.Choice(STRATEGIES), "placement strategy", default="greedy"),
+    *nir_input.OPTIONS,
+    opts.JSON_OUT.but(help="write the fit report here as JSON"),
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "map", help="does this NIR graph fit this chip?", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--nir", required=True, help="NIR graph file (HDF5, nir.write)")
-    p.add_argument("--profile", required=True, help="chip profile name (harness profiles) or YAML path")
-    p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="placement strategy")
-    nir_input.add_arguments(p)
-    p.add_argument("--json", help="write the fit report here as JSON")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.dt is not None and not (math.isfinite(args.dt) and args.dt > 0):
-        raise MapArgumentError(f"--dt must be a positive number of seconds, got {args.dt}")
     profile = load(args.profile)
     net, _ = nir_input.read(args, args.nir, profile)
     placement = place(net, profile, args.strategy)

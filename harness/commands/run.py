@@ -11,39 +11,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.commands.compress import OptionError, parse_options
+from harness import options as opts
+
+SPEC_OPTIONS = (
+    opts.DATASET.but(required=False, default="digits",
+                     help="digits (embedded) | mnist | fashion-mnist | cifar10"),
+    opts.MODEL,
+    opts.SPARSITY.but(help="target fraction of zero weights (pruning methods)"),
+    opts.BITS.but(help="weight bits (default: the profile's)"),
+    opts.UNIQUE.but(help="distinct weights per group (default: the profile's)"),
+    opts.EPOCHS,
+    opts.DENSE_EPOCHS,
+    opts.TRAIN_STEPS.but(help="time steps per sample (default: harness train's)"),
+    opts.Opt("--strategy", opts.Choice(("greedy", "hops")), "placement strategy", default="greedy"),
+    opts.SAMPLES,
+    opts.OPTION,
+    opts.DATA_DIR,
+    opts.CACHE_DIR.but(default=".cache/chipfit"),
+)
+"""Arguments shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments shared by `run` and `sweep` (everything in RunSpec but profile and method)."""
-    p.add_argument("--dataset", default="digits", help="digits (embedded) | mnist | fashion-mnist | cifar10")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--sparsity", type=float, help="target fraction of zero weights (pruning methods)")
-    p.add_argument("--bits", type=int, help="weight bits (default: the profile's)")
-    p.add_argument("--unique", type=int, help="distinct weights per group (default: the profile's)")
-    p.add_argument("--epochs", type=int, help="the method's training budget in epochs (default 10)")
-    p.add_argument("--dense-epochs", type=int, help="epochs of the dense model (default: harness train's)")
-    p.add_argument("--steps", type=int, help="time steps per sample (default: harness train's)")
-    p.add_argument("--strategy", choices=("greedy", "hops"), default="greedy", help="placement strategy")
-    p.add_argument("--samples", type=int, help="test samples simulated on chip (default: all)")
-    p.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="method-specific option (repeatable)",
-    )
-    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
-    p.add_argument("--cache-dir", default=".cache/chipfit", help="cache of dense and compressed models")
+    opts.add(p, SPEC_OPTIONS)
 
 
 def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
     from harness.run import RunSpec
 
-    for name, low in (("epochs", 0), ("dense_epochs", 0), ("steps", 1), ("samples", 1)):
-        value = getattr(args, name)
-        if value is not None and value < low:
-            raise OptionError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
     return RunSpec(
         profile=profile,
         method=method,
@@ -57,21 +52,26 @@ def spec_from(args: argparse.Namespace, profile: str, method: str, seed: int):
         dense_epochs=args.dense_epochs,
         steps=args.steps,
         strategy=args.strategy,
-        options=parse_options(args.option),
+        options=opts.method_options([method], args.option),
         data_dir=args.data_dir,
         samples=args.samples,
     )
+
+
+OPTIONS = (
+    opts.PROFILE,
+    opts.METHOD,
+    opts.SEED,
+    opts.OUT_FOLDER.but(required=False, help="output folder (default runs/<profile>-<method>-s<seed>)"),
+    *SPEC_OPTIONS,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run", help="compress, map, simulate on chip, and report", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--profile", required=True, help="chip profile name (harness profiles list) or YAML path")
-    p.add_argument("--method", required=True, help="compression method (unknown: lists the known ones)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="output folder (default runs/<profile>-<method>-s<seed>)")
-    add_spec_arguments(p)
+    opts.add(p, OPTIONS)
     add_user_model_arguments(p)
     p.set_defaults(func=run)
 
@@ -90,10 +90,11 @@ def add_user_model_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import hwprofiles
     from harness import report
+    from harness.paths import output_folder
     from harness.run import run as run_cell
 
     profile = hwprofiles.load(args.profile)  # fail fast on a bad profile, before any training
-    out = Path(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}")
+    out = output_folder(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}", "--out")
     if getattr(args, "nir", None):
         from harness import user_model
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             result = user_model.run_no_data(
                 args.nir, args.profile, args.method, args.input, out, source=args.source, seed=args.seed,
                 bits=args.bits, unique=args.unique, sparsity=args.sparsity,
-                options=parse_options(args.option), strategy=args.strategy)
+                options=opts.method_options([args.method], args.option), strategy=args.strategy)
             user_model.print_no_data(result)
             print(f"wrote {out / 'report.json'}")
             return 0

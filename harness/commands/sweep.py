@@ -10,28 +10,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.commands.compress import OptionError
-from harness.commands.run import add_spec_arguments, spec_from
+from harness import options as opts
+from harness.commands.run import SPEC_OPTIONS, spec_from
+
+OPTIONS = (
+    opts.Opt("--profiles", opts.Names(), "profile names or YAML paths", required=True),
+    opts.Opt("--methods", opts.Names(), "compression methods", required=True),
+    opts.Opt("--seeds", opts.Int(1, 1000), "seeds 0..N-1", default=1),
+    opts.Opt("--workers", opts.Int(1, 1024), "parallel processes (default: cores)"),
+    opts.OUT_FOLDER.but(required=False, default="runs/sweep"),
+    *SPEC_OPTIONS,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sweep", help="methods x chip profiles x seeds, resumable", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--profiles", required=True, help="comma-separated profile names or YAML paths")
-    p.add_argument("--methods", required=True, help="comma-separated compression methods")
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1)")
-    p.add_argument("--workers", type=int, help="parallel processes (default: cores)")
-    p.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep)")
-    add_spec_arguments(p)
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
-
-
-def _names(text: str, what: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise OptionError(f"--{what} needs at least one name, got '{text}'")
-    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,16 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from compress import methods
     from harness.sweep import sweep
 
-    profiles = _names(args.profiles, "profiles")
+    profiles, names = list(args.profiles), list(args.methods)
     for profile in profiles:
         hwprofiles.load(profile)  # fail fast: one line naming the bad profile
-    names = _names(args.methods, "methods")
     for method in names:
         methods.require(method)  # fail fast: one line listing the known methods
-    if args.seeds < 1:
-        raise OptionError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.workers is not None and args.workers < 1:
-        raise OptionError(f"--workers must be >= 1, got {args.workers}")
     specs = [spec_from(args, p, m, seed) for p in profiles for m in names for seed in range(args.seeds)]
     out = Path(args.out)
     rows = sweep(specs, out, cache=Path(args.cache_dir), workers=args.workers)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-from harness.commands.export import add_to_option, export_file
+from harness import options as opts
+from harness.commands.export import TO, export_file
 from hwprofiles.errors import UserError
 
 
@@ -18,22 +19,27 @@ class TrainArgumentError(UserError):
     pass
 
 
+OPTIONS = (
+    opts.DATASET,
+    opts.MODEL,
+    opts.OUT_FOLDER.but(help="output folder: model.pt, model.nir, metrics.json"),
+    opts.EPOCHS.but(help="training epochs (default 30)"),
+    opts.TRAIN_STEPS.but(help="time steps T per sample (default 16)"),
+    opts.SEED,
+    opts.DEVICE,
+    opts.DATA_DIR,
+    opts.Opt("--encoding", opts.Choice(("rate", "direct")), "how pixels become input spikes", default="rate"),
+    opts.Opt("--neuron", opts.Choice(("lif", "cuba")), "neuron model", default="lif"),
+    opts.Opt("--reset", opts.Choice(("zero", "subtract")), "reset after a spike", default="zero"),
+    opts.Opt("--no-progress", None, "no progress bar"),
+    TO,
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train a dense SNN, evaluate it, export it to NIR",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True, help="digits | mnist | fashion-mnist | cifar10")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--out", required=True, help="output folder: model.pt, model.nir, metrics.json")
-    add_to_option(p)
-    p.add_argument("--epochs", type=int, help="training epochs (default 30)")
-    p.add_argument("--steps", type=int, help="time steps T per sample (default 16)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--data-dir", help="folder holding the dataset files (mnist, fashion-mnist, cifar10)")
-    p.add_argument("--encoding", choices=("rate", "direct"), default="rate")
-    p.add_argument("--neuron", choices=("lif", "cuba"), default="lif")
-    p.add_argument("--reset", choices=("zero", "subtract"), default="zero")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
@@ -41,10 +47,6 @@ def _configs(args: argparse.Namespace):
     from compress.models import ModelConfig
     from compress.train import TrainConfig
 
-    for name in ("epochs", "steps"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "epochs" else 1):
-            raise TrainArgumentError(f"--{name} must be positive, got {value}")
     changes = {k: getattr(args, k) for k in ("epochs", "steps") if getattr(args, k) is not None}
     train_cfg = TrainConfig(seed=args.seed, device=args.device, encoding=args.encoding, **changes)
     model_cfg = ModelConfig(kind=args.model, neuron=args.neuron, reset=args.reset)
@@ -63,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
     model_cfg, train_cfg = _configs(args)
     dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed)
     out = pathlib.Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise TrainArgumentError(f"--out '{out}' exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(args.seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)

@@ -12,6 +12,7 @@ import pathlib
 import tempfile
 
 from harness import nir_input
+from harness import options as opts
 from hwprofiles.errors import UserError
 
 DEFAULT_STEPS = 200
@@ -22,22 +23,27 @@ class ValidateInputError(UserError):
     pass
 
 
+OPTIONS = (
+    opts.PROFILE,
+    opts.NIR.but(help="a NIR graph file (fed rate-encoded digits test samples)", group="source"),
+    opts.METHOD.but(help="compress the default digits model with this method, then validate", group="source"),
+    opts.Opt("--random-net", opts.Int(8, opts.MAX_RANDOM_NET), "a random recurrent network of N neurons",
+             metavar="N", group="source"),
+    opts.SIM_STEPS.but(default=DEFAULT_STEPS, help="time steps"),
+    opts.SAMPLES.but(default=2, help="input samples (--random-net: 1)"),
+    opts.SEED,
+    opts.Opt("--float", None, "compare the float NIR reference on any profile"),
+    opts.Opt("--target", opts.Choice(("cython", "numpy")), "Brian2 code target", default="cython"),
+    *nir_input.OPTIONS,
+    opts.JSON_OUT.but(help="write the figures to this JSON file"),
+    opts.Opt("--plot", opts.OutFile(), "write a raster PNG of both simulators, divergences marked"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("validate", help="cross-validate chipsim against Brian2, neuron by neuron",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", required=True, help="chip profile name or YAML path")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--nir", help="a NIR graph file (fed rate-encoded digits test samples)")
-    source.add_argument("--method", help="compress the default digits model with this method, then validate")
-    source.add_argument("--random-net", type=int, metavar="N", help="a random recurrent network of N neurons")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"time steps (default {DEFAULT_STEPS})")
-    p.add_argument("--samples", type=int, default=2, help="input samples (default 2; --random-net: 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--float", action="store_true", help="compare the float NIR reference on any profile")
-    p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code target")
-    nir_input.add_arguments(p)
-    p.add_argument("--json", help="write the figures to this JSON file")
-    p.add_argument("--plot", help="write a raster PNG of both simulators, divergences marked")
+    opts.add(p, OPTIONS)
     p.set_defaults(func=run)
 
 
@@ -54,8 +60,6 @@ def _network(args, profile):
     from harness.random_net import poisson_input, random_network
 
     if args.random_net is not None:
-        if args.random_net < 8:
-            raise ValidateInputError(f"--random-net needs at least 8 neurons, got {args.random_net}")
         net = random_network(profile, args.random_net, args.seed)
         x = poisson_input(args.steps, net.populations[0].size, INPUT_RATE, args.seed)
         return net, x, f"random network, {args.random_net} neurons, seed {args.seed}"
@@ -90,6 +94,8 @@ def _digits_input(net, args):
     if int(np.prod(data.input_shape)) != n_in:
         raise ValidateInputError(f"the graph takes {n_in} inputs; the digits samples have "
                                  f"{int(np.prod(data.input_shape))}")
+    if args.samples > len(data.x_test):
+        raise ValidateInputError(f"--samples {args.samples}: the digits test set has {len(data.x_test)}")
     images = data.x_test[: args.samples].reshape(args.samples, n_in)
     rng = np.random.default_rng(args.seed)
     return rng.random((args.steps, args.samples, n_in)) < images[None]
@@ -98,10 +104,6 @@ def _digits_input(net, args):
 def run(args: argparse.Namespace) -> int:
     from harness import validate
 
-    if args.steps < 1:
-        raise ValidateInputError(f"--steps must be >= 1, got {args.steps}")
-    if args.samples < 1:
-        raise ValidateInputError(f"--samples must be >= 1, got {args.samples}")
     profile = _profile(args)
     net, x, what = _network(args, profile)
     comparisons = validate.validate(net, profile, x, target=args.target)

@@ -1,0 +1,98 @@
+"""chipsim.quantize, function by function, with every expected value worked out by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from chipsim import quantize as q
+
+
+@pytest.mark.parametrize(("bits", "signed", "expected"), [
+    (8, True, (-127, 127)), (8, False, (0, 255)), (1, True, (0, 0)), (1, False, (0, 1)),
+    (9, True, (-255, 255)),
+])
+def test_weight_range(bits, signed, expected):
+    assert q.weight_range(bits, signed) == expected
+
+
+def test_weight_scale_puts_the_largest_magnitude_on_the_top_mantissa():
+    assert q.weight_scale(2.54, 8, True) == pytest.approx(2.54 / 127)
+    assert q.weight_scale(2.55, 8, False) == pytest.approx(2.55 / 255)
+    assert q.weight_scale(0.0, 8, True) == 1.0  # all zero: any scale, 1
+    assert q.weight_scale(3.0, 1, True) == 1.0  # a 1-bit signed grid has no nonzero mantissa
+
+
+def test_quantize_weights_rounds_half_to_even_and_clips():
+    w = np.array([0.5, 1.5, 2.5, -0.5, -1.49, 300.0, -300.0, 126.6])
+    out = q.quantize_weights(w, 1.0, 8, True)
+    assert out.dtype == np.int32
+    assert out.tolist() == [0, 2, 2, 0, -1, 127, -127, 127]
+    assert q.quantize_weights(np.array([0.3, 0.9, -0.9]), 0.1, 4, False).tolist() == [3, 9, 0]
+
+
+def test_quantization_error_in_weight_units():
+    # w = [1.0, 2.2], w_int = [1, 2] at scale 1: errors 0 and -0.2 -> rmse sqrt(0.04 / 2), max 0.2
+    rmse, worst = q.quantization_error(np.array([1.0, 2.2]), np.array([1, 2]), 1.0)
+    assert rmse == pytest.approx(math.sqrt(0.02)) and worst == pytest.approx(0.2)
+    # at scale 0.5, w_int 3 stands for 1.5: error 0.5 against w = 1.0
+    assert q.quantization_error(np.array([1.0]), np.array([3]), 0.5) == pytest.approx((0.5, 0.5))
+    assert q.quantization_error(np.array([]), np.array([]), 1.0) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(("threshold", "scale", "strict", "expected"), [
+    (1.0, 1 / 127, True, (127, False)),  # 127 * (1/127) <= 1.0: m = 127; Loihi compares v > 127
+    (1.0, 1 / 127, False, (128, False)),  # v >= 128 on a '>=' chip
+    (1.0, 0.3, True, (3, False)),  # 3 * 0.3 = 0.9 <= 1 < 1.2
+    (1.0, 0.3, False, (4, False)),
+    (0.9, 0.3, True, (3, False)),  # 3 * 0.3 (0.8999999999999999) <= 0.9 as floats
+    (1.0, 0.001, True, (200, True)),  # 1000 clipped to the 200 maximum
+    (-1.0, 0.5, True, (0, True)),  # a negative threshold clips to 0
+    (1.0, 1e-320, True, (200, True)),  # threshold / scale overflows to inf: the maximum
+    (-1.0, 1e-320, True, (0, True)),  # -inf: 0
+])
+def test_threshold_mantissa(threshold, scale, strict, expected):
+    assert q.threshold_mantissa(threshold, scale, strict=strict, max_mantissa=200) == expected
+
+
+def test_threshold_mantissa_matches_the_float_comparison_for_every_integer_voltage():
+    scale, threshold = 0.1, 0.7  # 7 * 0.1 = 0.7000000000000001 > 0.7 as floats: m = 6
+    m, _ = q.threshold_mantissa(threshold, scale, strict=True, max_mantissa=1000)
+    assert m == 6
+    for v in range(20):
+        assert (v > m) == (v * scale > threshold), v
+
+
+def test_clip_signed_rounds_saturates_and_counts():
+    values, clipped = q.clip_signed(np.array([1.4, 1.6, -2.5, 200.0, -200.0, 127.0, -128.0]), 8)
+    assert values.dtype == np.int64
+    assert values.tolist() == [1, 2, -2, 127, -128, 127, -128]
+    assert clipped == 2
+
+
+@pytest.mark.parametrize(("tau", "integrator", "expected"), [
+    (0.0, "euler", 0.0), (math.inf, "euler", 1.0), (math.inf, "exact", 1.0),
+    (4e-3, "euler", 0.75), (4e-3, "exact", math.exp(-0.25)), (0.5e-3, "euler", 0.0),  # 1 - 2 < 0 -> 0
+])
+def test_decay_factor(tau, integrator, expected):
+    assert q.decay_factor(tau, 1e-3, integrator) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("tau", "integrator", "expected"), [
+    (4e-3, "euler", 1024),  # 4096 x (1 - 0.75)
+    (4e-3, "exact", round(4096 * (1 - math.exp(-0.25)))),  # 906
+    (math.inf, "euler", 0),  # no leak
+    (0.0, "euler", 4096),  # forget every step
+    (0.5e-3, "euler", 4096),
+    (1000.0, "euler", 0),  # 4096 x 1e-6 rounds to 0
+])
+def test_decay_constant(tau, integrator, expected):
+    assert q.decay_constant(tau, 1e-3, integrator, 12) == expected
+
+
+@pytest.mark.parametrize(("tau", "expected"), [
+    (8e-3, 3), (6e-3, 3), (5e-3, 2), (1e-3, 0), (0.1e-3, 0), (1.0, 10), (math.inf, 10), (0.0, 0), (-1.0, 0),
+])
+def test_decay_shift(tau, expected):
+    # round(log2(tau / 1 ms)): log2 6 = 2.58 -> 3, log2 5 = 2.32 -> 2, log2 1000 = 9.97 -> 10 (the max)
+    assert q.decay_shift(tau, 1e-3, 10) == expected
