@@ -27,11 +27,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     opts.add(p, OPTIONS)
 
 
+def source_of(args: argparse.Namespace) -> str:
+    """The dialect ``--from`` names (argparse keeps it as ``args.from``; `run` stores it as ``source``)."""
+    return getattr(args, "from", None) or getattr(args, "source", None) or "auto"
+
+
 def announce(args: argparse.Namespace, path):
     """Read ``path`` as ``args`` say and print the convention assumed and every warning; the Imported."""
     from chipsim import nir_read
 
-    imported = nir_read.load(path, getattr(args, "from", None) or "auto", dt_s=getattr(args, "dt", None),
+    imported = nir_read.load(path, source_of(args), dt_s=getattr(args, "dt", None),
                              reset=getattr(args, "reset", None))
     print(f"{path}: {imported.convention.describe()}")
     for warning in imported.warnings:
@@ -46,7 +51,7 @@ def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):
 
     imported = nir_read.load(
         path,
-        getattr(args, "source", "auto"),
+        source_of(args),
         dt_s=getattr(args, "dt", None),
         reset=getattr(args, "reset", None),
     )

@@ -120,3 +120,20 @@ def test_reset_after_decay_subtracts_the_threshold_undecayed(tmp_path):
     net2, _ = _one_neuron(tmp_path, 1.2, "single", "subtract", False, tau=2.0)  # subtract at the spike
     act2 = simulate(net2, place(net2, profile), np.ones((6, 1)))
     assert np.asarray(act2.output_spikes)[:, 0, 0].tolist() != expected
+
+
+def test_from_names_the_dialect_even_where_auto_would_detect_another(capsys):
+    """`--from snntorch` on a sinabs export is read as snnTorch's (the user's word wins over detection)."""
+    import argparse
+    import pathlib
+
+    import hwprofiles
+    from harness import nir_input
+
+    path = pathlib.Path(__file__).parent / "data" / "interop" / "digits" / "sinabs" / "mlp.nir"
+    args = argparse.Namespace(**{"from": "snntorch", "dt": None, "reset": None, "integrator": None})
+    _, convention = nir_input.read(args, path, hwprofiles.load("generic-45nm"))
+    assert "snntorch" in convention.describe().lower()
+    args = argparse.Namespace(**{"from": "auto", "dt": None, "reset": None, "integrator": None})
+    _, convention = nir_input.read(args, path, hwprofiles.load("generic-45nm"))
+    assert "sinabs" in convention.describe().lower()
