@@ -7,7 +7,7 @@ export BRIAN2_CACHE_DIR := $(CURDIR)/.cache/brian2
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export MPLBACKEND := Agg
 
-.PHONY: install warm run test lint bench mutation clean lava-fixtures
+.PHONY: install warm run test lint bench mutation clean lava-fixtures interop
 
 install: $(STAMP)
 
@@ -29,6 +29,16 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Side venvs with each foreign framework pinned (.venv-interop/, ignored), then the interop fixtures:
+# each framework's own MLP/CNN export and run, and chipfit's exports run in each framework's importer.
+# Needs PyPI; make test does not (the fixtures are committed).
+INTEROP := .venv-interop
+interop: install
+	bash tools/interop/venvs.sh
+	for fw in snntorch norse sinabs rockpool spyx; do $(INTEROP)/$$fw/bin/python tools/interop/make_fixtures.py $$fw; done
+	$(BIN)/python tools/interop/chipfit_exports.py
+	for fw in snntorch norse; do $(INTEROP)/$$fw/bin/python tools/interop/run_exports.py $$fw; done
 
 bench: install
 	$(BIN)/python benchmarks/bench_chipsim.py

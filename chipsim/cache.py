@@ -12,6 +12,7 @@ are written atomically; an unreadable one is a miss (and is replaced). Networks 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -49,10 +50,15 @@ def key(nir_path: str | Path, profile, options: dict, placement_file: str | Path
     return h.hexdigest()
 
 
-def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator="euler", strategy="auto",
-                        placement_file=None, use_cache: bool = True):
-    """(ChipNetwork, Placement, hit): from the cache where an entry matches, else computed and stored."""
-    options = {"dt_s": dt_s, "integrator": integrator, "strategy": None if placement_file else strategy}
+def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strategy="auto",
+                        placement_file=None, use_cache: bool = True, source: str = "auto",
+                        reset: str | None = None):
+    """(ChipNetwork, Placement, hit): from the cache where an entry matches, else computed and stored.
+
+    The graph is read through its dialect (chipsim.nir_read: ``source``, ``dt_s``, ``reset``);
+    ``integrator`` None is the dialect's."""
+    options = {"dt_s": dt_s, "integrator": integrator, "strategy": None if placement_file else strategy,
+               "source": source, "reset": reset}
     path = None
     if use_cache and Path(nir_path).is_file():
         if placement_file is not None and not Path(placement_file).is_file():
@@ -62,9 +68,13 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator="euler", str
             found = _load(path)
             if found is not None:
                 return found[0], found[1], True
-    from chipsim.compile import compile_graph, load_graph
+    from chipsim import nir_read
+    from chipsim.compile import compile_graph
 
-    net = compile_graph(load_graph(nir_path), profile, dt_s=dt_s, integrator=integrator)
+    imported = nir_read.load(nir_path, source, dt_s=dt_s, reset=reset)
+    net = compile_graph(imported.graph, profile, integrator=integrator or imported.convention.integrator)
+    net = dataclasses.replace(net, notes=(f"{nir_path}: {imported.convention.describe()}",
+                                          *(f"warning: {w}" for w in imported.warnings), *net.notes))
     if placement_file is not None:
         from chipsim.place import place_given
         from chipsim.placement_file import read_placement

@@ -16,12 +16,17 @@ Choices and deviations (recorded per network in ``ChipNetwork.notes`` where they
 - IF integrates ``dv/dt = r*in`` at dt, gain ``dt*r``, as NIR's equation says. Sinabs writes IF with
   ``r = 1`` meaning "add the input": compile such graphs with ``dt_s=1``.
 - Per-neuron ``r``, ``w_in`` and thresholds are folded into the weights (scaling a neuron's voltage by
-  ``thr_ref/thr_j`` is exact for these linear models); time constants must be equal within a node, and
-  ``v_leak``/``v_reset`` must be equal after that scaling.
+  ``thr_ref/thr_j`` is exact for these linear models); time constants must be equal within a node on
+  fixed-point chips (the float reference takes them per neuron), and ``v_leak``/``v_reset`` must be equal
+  after that scaling.
 - A bias reaches the voltage directly (``v += u + bias`` on the chips); for CubaLIF the bias is the
   steady-state current's effect on v (``w_in*r*dt/tau_mem * b``), exact after the synaptic transient.
 - Chips without a multiplicative leak (TrueNorth, Speck) or without a current state drop them (a note).
-- Only ``reset`` from node metadata ('zero' | 'subtract', default 'zero' as NIR specifies) is read.
+- From node metadata: ``reset`` ('zero' | 'subtract', default 'zero' as NIR specifies), ``spike``
+  ('single' | 'multi') and ``reset_after_decay``, as :mod:`chipsim.nir_read` writes them from a
+  framework's conventions. A reset or multi-spike the chip lacks is a fit ``Violation`` (in
+  ``ChipNetwork.violations``), not an error. Reading files and dialects live in :mod:`chipsim.nir_read`
+  and :mod:`chipsim.dialects`.
 - Timing: every projection gets the chip's synaptic delay (``latency.synapse_delay_steps``: Loihi and
   TrueNorth deliver a spike of step t in step t+1); a NIR ``Delay`` node on the way adds its whole steps on
   top, so relative timing in the graph is kept, up to ``latency.synapse_delay_max_steps``.
@@ -41,7 +46,9 @@ import numpy as np
 
 from chipsim import quantize as q
 from chipsim import representable
+from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
+from chipsim.nir_read import NIRReadError, read_file
 from hwprofiles.errors import UserError
 from hwprofiles.profile import ChipProfile
 
@@ -60,14 +67,11 @@ class CompileError(UserError):
 
 
 def load_graph(path: str | Path) -> nir.NIRGraph:
-    """Read a NIR HDF5 file; a missing or unreadable file is a CompileError (one line), not a traceback."""
-    path = Path(path)
-    if not path.is_file():
-        raise CompileError(f"NIR file not found: {path}")
+    """Read a NIR file as it is (no dialect; see :mod:`chipsim.nir_read` for reading a framework's export)."""
     try:
-        return nir.read(str(path))
-    except Exception as error:  # h5py/nir raise many kinds for a file that is not a NIR graph
-        raise CompileError(f"{path}: not a readable NIR graph ({type(error).__name__}: {error})") from None
+        return read_file(path)
+    except NIRReadError as error:
+        raise CompileError(str(error)) from None
 
 
 def compile_graph(
@@ -458,6 +462,8 @@ class _Neuron:
     v_leak: float  # after threshold normalisation
     v_reset: float
     k: np.ndarray  # per-neuron factor folded into weights and bias (r, w_in, threshold variation)
+    tau_syn_n: np.ndarray | None = None  # float only: per-neuron taus where they differ within the node
+    tau_mem_n: np.ndarray | None = None
 
 
 def _per_neuron(name: str, node, field: str, default: float, n: int) -> np.ndarray:
@@ -479,15 +485,24 @@ def _uniform(name: str, node, field: str, a: np.ndarray) -> float:
     return float(a[0])
 
 
-def _neuron(name: str, node, n: int) -> _Neuron:
+def _tau(name: str, node, field: str | None, n: int, default: float, per_neuron: bool):
+    """(reference tau, per-neuron taus or None): a node's taus must agree unless ``per_neuron`` (float)."""
+    if field is None:
+        return default, None
+    a = _per_neuron(name, node, field, default, n)
+    if per_neuron and not np.allclose(a, a[0], rtol=1e-9, atol=0):
+        if np.any(a <= 0):
+            raise CompileError(f"node '{name}' ({_kind(node)}): time constants must be > 0 s")
+        return float(a[0]), a
+    return _uniform(name, node, field, a), None
+
+
+def _neuron(name: str, node, n: int, per_neuron_taus: bool = False) -> _Neuron:
     kind = _kind(node)
-    tau_syn = _uniform(name, node, "tau_syn", _per_neuron(name, node, "tau_syn", 0.0, n))
+    tau_syn, tau_syn_n = _tau(name, node, "tau_syn", n, 0.0, per_neuron_taus)
     tau_mem_field = {"LIF": "tau", "LI": "tau", "CubaLIF": "tau_mem", "IF": None}[kind]
-    tau_mem = (
-        np.inf
-        if tau_mem_field is None
-        else _uniform(name, node, tau_mem_field, _per_neuron(name, node, tau_mem_field, 0.0, n))
-    )
+    tau_mem, tau_mem_n = _tau(name, node, tau_mem_field, n, np.inf if tau_mem_field is None else 0.0,
+                              per_neuron_taus)
     if tau_mem <= 0 or (kind == "CubaLIF" and tau_syn <= 0):
         raise CompileError(f"node '{name}' ({kind}): time constants must be > 0 s")
     r = _per_neuron(name, node, "r", 1.0, n)
@@ -510,7 +525,8 @@ def _neuron(name: str, node, n: int) -> _Neuron:
     k = norm * np.divide(r, r_ref, out=np.ones(n), where=r_ref != 0)
     k *= np.divide(w_in, w_in_ref, out=np.ones(n), where=w_in_ref != 0)
     return _Neuron(
-        kind, tau_syn if kind == "CubaLIF" else 0.0, tau_mem, r_ref, w_in_ref, thr_ref, v_leak, v_reset, k
+        kind, tau_syn if kind == "CubaLIF" else 0.0, tau_mem, r_ref, w_in_ref, thr_ref, v_leak, v_reset, k,
+        tau_syn_n if kind == "CubaLIF" else None, tau_mem_n,
     )
 
 
@@ -596,18 +612,47 @@ def _fixed_params(
     )
 
 
-def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str]) -> str:
-    meta = node.metadata if isinstance(getattr(node, "metadata", None), Mapping) else {}
-    asked = meta.get("reset")
+def _meta(node) -> Mapping:
+    return node.metadata if isinstance(getattr(node, "metadata", None), Mapping) else {}
+
+
+def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str], violations: list[Violation]) -> str:
+    """The node's reset (metadata 'reset', NIR's default 'zero'); one the chip lacks is a fit violation."""
+    asked = _meta(node).get("reset")
     if asked is not None and str(asked) not in ("zero", "subtract"):
         raise CompileError(f"node '{name}': metadata reset must be 'zero' or 'subtract', got {asked!r}")
     supported = profile.neuron.resets_supported
     if asked is not None and str(asked) not in supported:
-        raise CompileError(f"node '{name}': reset '{asked}' is not supported by {profile.name} ({supported})")
+        violations.append(Violation(
+            "reset_mode", None, 1, 0, name,
+            f"the graph resets by '{asked}'; {profile.name} resets only by {', '.join(supported)}"
+            f" (simulated with '{profile.neuron.reset}')",
+        ))
+        return profile.neuron.reset
     if asked is None and "zero" not in supported:  # NIR's default is reset to zero; the chip cannot
         notes.append(f"{name}: NIR resets to zero; {profile.name} only resets by '{profile.neuron.reset}'")
         return profile.neuron.reset
     return str(asked or "zero")
+
+
+def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violation]) -> tuple[str, bool]:
+    """(spike mode, reset after decay) from node metadata ('spike': 'single' | 'multi'; 'reset_after_decay').
+
+    Only the float reference runs multi-spike neurons and snnTorch's subtract-after-decay order; a chip
+    gets a fit violation for the first and a note-free approximation (subtract at the spike) for the second.
+    """
+    meta = _meta(node)
+    spike = str(meta.get("spike", "single"))
+    if spike not in ("single", "multi"):
+        raise CompileError(f"node '{name}': metadata spike must be 'single' or 'multi', got {spike!r}")
+    if spike == "multi" and profile.fixed_point:
+        violations.append(Violation(
+            "spike_mode", None, 1, 0, name,
+            f"the graph's neurons fire several spikes a step (multi-spike); {profile.name} fires one"
+            " (simulated single-spike)",
+        ))
+        spike = "single"
+    return spike, bool(meta.get("reset_after_decay", False))
 
 
 # ---------------------------------------------------------------- assembling the network
@@ -721,6 +766,7 @@ def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tu
 def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator) -> ChipNetwork:
     fixed = profile.fixed_point
     notes: list[str] = []
+    violations: list[Violation] = []
     raws: list[_Raw] = []
     biases = {}
     for tgt in order[1:]:
@@ -745,8 +791,9 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
     projections, quant = [None] * len(raws), [None] * len(raws)
     for post, tgt in enumerate(order[1:], start=1):
         n = math.prod(shapes[tgt])
-        nrn = _neuron(tgt, nodes[tgt], n)
-        reset = _reset_mode(tgt, nodes[tgt], profile, notes)
+        nrn = _neuron(tgt, nodes[tgt], n, per_neuron_taus=not fixed)
+        reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
+        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
         if not fixed:
             params = NeuronParams(
@@ -760,6 +807,10 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 v_leak=nrn.v_leak,
                 w_in=nrn.w_in_ref,
                 integrator=integrator,
+                spike=spike,
+                reset_after_decay=reset_after_decay and reset == "subtract",
+                tau_syn_per_neuron_s=nrn.tau_syn_n,
+                tau_mem_per_neuron_s=nrn.tau_mem_n,
             )
             for i in incoming:
                 projections[i], quant[i] = _float_projection(
@@ -800,6 +851,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         fixed_point=fixed,
         quantization=tuple(quant),
         notes=tuple(notes),
+        violations=tuple(violations),
     )
 
 

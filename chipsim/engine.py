@@ -48,8 +48,10 @@ N_POP_COUNTERS = 4
 # columns of pop_int (int64 [P, 12])
 P_MODEL, P_RESET, P_THRESHOLD, P_DECAY_U, P_DECAY_V, P_DECAY_BITS, P_SHIFT, P_REFRACTORY = range(8)
 P_U_LO, P_U_HI, P_V_LO, P_V_HI = range(8, 12)
-# columns of pop_float (float64 [P, 7]): I += A*(w_in*in - I); v += B*(v_leak - v) + C*I
-F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN = range(7)
+P_MULTI = 12  # float only: 1 = multi-spike (floor(v / threshold) spikes a step, sinabs/Rockpool), 0 = one
+# columns of pop_float (float64 [P, 8]): I += A*(w_in*in - I); v += B*(v_leak - v) + C*I; a subtractive
+# reset takes F_SUB per spike (the threshold, or threshold / (1 - B) where snnTorch subtracts after decay)
+F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN, F_SUB = range(8)
 
 
 @nb.njit(cache=True, inline="always")
@@ -285,11 +287,18 @@ def _core_runs(pop_off, core_of):
 
 
 @nb.njit(cache=True)
-def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, ct, pc):
-    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C)."""
+def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, core_of, ct, pc, mult):
+    """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C, SUB).
+
+    ``coef`` [n_total, 4] holds each neuron's A, B, C and subtractive reset (per neuron, so that a node's
+    time constants may differ between its neurons, as Spyx's default LIF draws them).
+
+    Single-spike: fires when v > threshold. Multi-spike (``P_MULTI``): n = floor(v / threshold) >= 1 spikes
+    (sinabs' MultiSpike, Rockpool's floor), written to ``mult[g]``, and a subtractive reset takes n * SUB.
+    """
     subtract = prm[P_RESET] == RESET_SUBTRACT
+    multi = prm[P_MULTI] != 0
     refr = prm[P_REFRACTORY]
-    a, bb, c = fprm[F_A], fprm[F_B], fprm[F_C]
     v_leak, thr, v_reset, w_in = fprm[F_V_LEAK], fprm[F_THRESHOLD], fprm[F_V_RESET], fprm[F_W_IN]
     n_fired = 0
     core = core_of[lo] if hi > lo else 0
@@ -305,6 +314,7 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
         x = acc[g] + bias[g]
         uo = u[g]
         vo = v[g]
+        a, bb, c, sub = coef[g, 0], coef[g, 1], coef[g, 2], coef[g, 3]
         un = uo + a * (w_in * x - uo)
         fired = False
         if ref[g] > 0:
@@ -312,9 +322,11 @@ def _update_float(lo, hi, prm, fprm, acc, u, v, ref, bias, fired_list, core_of, 
             vn = vo
         else:
             vn = vo + bb * (v_leak - vo) + c * un
-            fired = vn > thr
+            count = np.floor(vn / thr) if multi and thr > 0 else 1.0
+            fired = vn >= thr if multi else vn > thr
             if fired:
-                vn = vn - thr if subtract else v_reset
+                vn = vn - count * sub if subtract else v_reset
+                mult[g] = count
                 ref[g] = refr
                 fired_list[n_fired] = g
                 n_fired += 1
@@ -340,15 +352,16 @@ def _lag(delay, pre, post):
 
 
 @nb.njit(cache=True)
-def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre, proj_delay, proj_ip_off,
-                indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
-                sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair,
-                hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
+def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
+                proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+                proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
+                dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
                 state_rec, pair_packets, traced, acc, u, v):
     """One sample's whole run. ``inp`` [steps, n_in]: spikes, or (``analog``, float only) input values.
 
     The spike lists of the last ``ring`` steps are kept (a ring buffer, slot ``t % ring``), so a projection
-    of delay d reads the list of step t - d: the work per step does not grow with the delay."""
+    of delay d reads the list of step t - d: the work per step does not grow with the delay. Multi-spike
+    counts (float) are kept in the same ring."""
     steps = inp.shape[0]
     n_pops = pop_off.size - 1
     n_total = pop_off[n_pops]
@@ -365,6 +378,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
+    mult = np.ones((ring, n_total), np.float64)  # spikes per firing neuron, per ring slot (float multi-spike)
+    any_multi = not fixed and np.any(pop_int[:, P_MULTI] != 0)
     for t in range(steps):
         cur = t % ring
         ct = counters[t]
@@ -395,6 +410,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 is_mac = analog and pre == 0
                 events_row = ct[K_MACS] if is_mac else ct[K_SYNOPS]
                 values = in_values[src] if is_mac else no_values
+                if any_multi and pre > 0 and pop_int[pre, P_MULTI] != 0:
+                    values = mult[src, pop_off[pre]:pop_off[pre + 1]]
                 n_events = _deliver(p, spk[src], cnt[src], pop_off, j, proj_pre, proj_ip_off, indptr_all,
                                     targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
                                     proj_sc_off, sc_ptr_all, sc_core, sc_count, acc, values, events_row)
@@ -404,8 +421,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
                                   bias, flag, fired, ct, pop_counters[p])
             else:
-                n = _update_float(lo, hi, pop_int[p], pop_float[p], acc, u, v, ref, bias, fired, core_of, ct,
-                                  pop_counters[p])
+                n = _update_float(lo, hi, pop_int[p], pop_float[p], coef, acc, u, v, ref, bias, fired,
+                                  core_of, ct, pop_counters[p], mult[cur])
             cnt[cur, p] = n
             if record_state:
                 state_rec[0, t, lo:hi] = u[lo:hi]
@@ -414,18 +431,19 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, proj_pre,
                   traced)
             for k in range(n):
                 g = fired[k]
-                spike_count[g] += 1
+                m = np.int64(mult[cur, g]) if any_multi else 1
+                spike_count[g] += m
                 if record:
                     raster[t, g] = 1
                 if p == out_pop:
-                    out_spikes[t, g - out_lo] = 1
+                    out_spikes[t, g - out_lo] = m
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)  # nogil: simulate.interruptible waits in slices
-def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre, proj_delay, proj_ip_off,
-              indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
-              sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core, dest_pair,
-              hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
+def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
+              proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+              proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
+              dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
               state_rec, pair_packets, acc_proto, state_proto):
     """Run every sample of ``inputs`` [batch, steps, n_in] in parallel; fills the output arrays in place.
 
@@ -445,7 +463,7 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, proj_pre
         u = np.zeros(n_total, state_proto.dtype)
         v = np.zeros(n_total, state_proto.dtype)
         pp = pair_packets[min(np.int64(b), n_traced - 1)]
-        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, proj_pre, proj_delay,
+        _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
                     proj_ip_off,
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,

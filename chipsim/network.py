@@ -47,7 +47,10 @@ sum of the weights of the synapses that received a spike this step.
 
 After a spike: ``reset == 'zero'``: v = v_reset (0 in fixed point); ``'subtract'``: v -= threshold (times
 2^weight_shift where there is a shift). Then for ``refractory_steps`` steps v is held at its reset value
-and ignores input (u keeps integrating). At most one spike per neuron per step.
+and ignores input (u keeps integrating). At most one spike per neuron per step, except ``float_lif`` with
+``spike == 'multi'`` (sinabs, Rockpool): n = floor(v / threshold) spikes when v >= threshold, v -= n *
+threshold, and each of its synapses delivers n times its weight. ``reset_after_decay`` (snnTorch's default
+``reset_delay``): the threshold is subtracted in the next step after the decay, v' = B v + in - threshold.
 """
 
 from __future__ import annotations
@@ -83,6 +86,11 @@ class NeuronParams:
     v_leak: float = 0.0
     w_in: float = 1.0
     integrator: str = "euler"
+    spike: str = "single"  # 'single' | 'multi' (float only: floor(v / threshold) spikes a step)
+    reset_after_decay: bool = False  # float subtract only: the threshold comes off after the next decay
+    # float only: per-neuron time constants (s) where a node's differ (Spyx's default LIF); None: the scalars
+    tau_syn_per_neuron_s: np.ndarray | None = None
+    tau_mem_per_neuron_s: np.ndarray | None = None
     # fixed-point formats (copied from the profile so a network is self-describing)
     state_bits: int | None = None
     current_bits: int | None = None
@@ -169,6 +177,9 @@ class ChipNetwork:
     fixed_point: bool
     quantization: tuple[LayerQuantization, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)  # approximations and saturations compile made
+    # what the chip cannot do that the graph asks (a reset mode, multi-spike): chipsim.fit.Violation, which
+    # place() puts first in the FitReport; the network is still simulated, with the chip's own behaviour
+    violations: tuple = field(default_factory=tuple)
 
     @property
     def n_neurons(self) -> int:

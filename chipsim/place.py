@@ -20,6 +20,7 @@ neighbours: fewer NoC hops where a layer chain wraps a mesh row. A network that 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -95,6 +96,8 @@ def _place_with(net, ins, cost, profile: ChipProfile, strategy: str) -> Placemen
 
 def _placement(net, ins, cost, core_of: np.ndarray, profile: ChipProfile, strategy: str) -> Placement:
     fit = _fit_report(net, ins, cost, core_of, profile, strategy)
+    if net.violations:  # what the graph asks that the chip's neurons cannot do (compile found it)
+        fit = dataclasses.replace(fit, fits=False, violations=(*net.violations, *fit.violations))
     off = net.offsets()
     per_pop = tuple(core_of[off[i] : off[i + 1]].astype(np.int32) for i in range(len(net.populations)))
     return Placement(per_pop, fit, profile.mesh.cores, profile.mesh.width, profile.mesh.height,

@@ -44,9 +44,9 @@ def _int_range(bits: int | None) -> tuple[int, int]:
 
 
 def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
-    """pop_int [P, 12] and pop_float [P, 7] (columns as ``engine.P_*`` / ``engine.F_*``)."""
-    pop_int = np.zeros((len(net.populations), 12), np.int64)
-    pop_float = np.zeros((len(net.populations), 7), np.float64)
+    """pop_int [P, 13] and pop_float [P, 8] (columns as ``engine.P_*`` / ``engine.F_*``)."""
+    pop_int = np.zeros((len(net.populations), 13), np.int64)
+    pop_float = np.zeros((len(net.populations), 8), np.float64)
     for p, pop in enumerate(net.populations[1:], start=1):
         prm = pop.params
         if prm.model not in engine.MODEL_CODES:
@@ -62,28 +62,53 @@ def _pop_rows(net: ChipNetwork) -> tuple[np.ndarray, np.ndarray]:
         thr = int(prm.threshold) << shift if net.fixed_point else 0
         pop_int[p] = [engine.MODEL_CODES[prm.model], engine.RESET_SUBTRACT if prm.reset == "subtract" else 0,
                       thr, int(prm.decay_u), int(prm.decay_v), int(prm.decay_bits or 0), shift,
-                      int(prm.refractory_steps), u_lo, u_hi, v_lo, v_hi]
+                      int(prm.refractory_steps), u_lo, u_hi, v_lo, v_hi, int(prm.spike == "multi")]
         if not net.fixed_point:
             pop_float[p] = _float_coefficients(prm, net.dt_s)
     return pop_int, pop_float
 
 
-def _float_coefficients(prm, dt_s: float) -> list[float]:
-    """A, B, C of ``I += A*(w_in*in - I); v += B*(v_leak - v) + C*I`` for the chosen integrator."""
+def _float_coefficients(prm, dt_s: float, tau_syn_s=None, tau_mem_s=None) -> list[float]:
+    """A, B, C of ``I += A*(w_in*in - I); v += B*(v_leak - v) + C*I`` for the chosen integrator, then
+    v_leak, threshold, v_reset, w_in and SUB (what a subtractive reset takes); taus default to prm's."""
     exact = prm.integrator == "exact"
     if prm.integrator not in ("euler", "exact"):
         raise ValueError(f"unknown integrator {prm.integrator!r}")
+    tau_syn_s = prm.tau_syn_s if tau_syn_s is None else tau_syn_s
+    tau_mem_s = prm.tau_mem_s if tau_mem_s is None else tau_mem_s
 
     def gain(tau):
         return 1.0 - math.exp(-dt_s / tau) if exact else dt_s / tau
 
-    a = 1.0 if prm.tau_syn_s == 0 else gain(prm.tau_syn_s)  # tau_syn = 0: a plain LIF, I = w_in * in
-    if math.isinf(prm.tau_mem_s):  # IF: dv/dt = r * I
+    a = 1.0 if tau_syn_s == 0 else gain(tau_syn_s)  # tau_syn = 0: a plain LIF, I = w_in * in
+    if math.isinf(tau_mem_s):  # IF: dv/dt = r * I
         b, c = 0.0, dt_s * prm.r
     else:
-        b = gain(prm.tau_mem_s)
+        b = gain(tau_mem_s)
         c = b * prm.r
-    return [a, b, c, prm.v_leak, prm.threshold, prm.v_reset, prm.w_in]
+    # snnTorch's subtract (reset_delay): the next step subtracts the threshold after decaying v; subtracting
+    # threshold / (1 - B) at the spike gives the same v after that decay (B < 1)
+    sub = prm.threshold / (1.0 - b) if prm.reset_after_decay and b < 1 else prm.threshold
+    return [a, b, c, prm.v_leak, prm.threshold, prm.v_reset, prm.w_in, sub]
+
+
+def _neuron_coefficients(net: ChipNetwork) -> np.ndarray:
+    """Per-neuron (A, B, C, SUB) [n_total, 4] of the float model (a fixed-point net: [1, 4], unused)."""
+    if net.fixed_point:
+        return np.zeros((1, 4))
+    rows = [np.zeros((net.populations[0].size, 4))]
+    for pop in net.populations[1:]:
+        prm = pop.params
+        syn, mem = prm.tau_syn_per_neuron_s, prm.tau_mem_per_neuron_s
+        if syn is None and mem is None:
+            a, b, c, *_, sub = _float_coefficients(prm, net.dt_s)
+            rows.append(np.tile([a, b, c, sub], (pop.size, 1)))
+            continue
+        syn = np.full(pop.size, prm.tau_syn_s) if syn is None else np.asarray(syn, np.float64)
+        mem = np.full(pop.size, prm.tau_mem_s) if mem is None else np.asarray(mem, np.float64)
+        per = [_float_coefficients(prm, net.dt_s, ts, tm) for ts, tm in zip(syn, mem, strict=True)]
+        rows.append(np.array([[a, b, c, sub] for a, b, c, *_, sub in per]))
+    return np.ascontiguousarray(np.concatenate(rows), np.float64)
 
 
 def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
@@ -135,6 +160,7 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     pop_int, pop_float = _pop_rows(net)
     arrays = dict(
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
+        coef=_neuron_coefficients(net),
         proj_pre=np.array([p.pre for p in projs], np.int64),
         proj_delay=np.array([p.delay_steps for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
         indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),

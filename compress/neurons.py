@@ -8,6 +8,11 @@ tau = dt/(1-beta), r = tau/dt, w_in = tau_syn/dt, which makes the input gains 1)
 
 Spike s[t] = 1 if v[t] > threshold (strict, as NIR), then reset in the same step: 'zero' -> v = 0,
 'subtract' -> v -= threshold. This is the order ``chipsim``'s float engine uses (chipsim/network.py).
+``beta = 1`` is an integrate-and-fire neuron (NIR IF). Two foreign conventions, for models imported from
+other frameworks (chipsim/dialects): ``spike_mode='multi'`` (sinabs, Rockpool) fires n = floor(v/threshold)
+spikes when v >= threshold and subtracts n*threshold (the surrogate is that of the single spike); and
+``reset_after_decay`` (snnTorch's ``reset_delay``) takes the subtraction off after the next step's decay:
+v[t] = beta*v[t-1] + x[t] - threshold*s[t-1].
 
 Surrogate gradients for the Heaviside (Neftci, Mostafa & Zenke 2019): ``atan`` (Fang et al., ICCV 2021:
 dS/dx = (a/2) / (1 + (pi/2 * a * x)^2), a = 2) and ``fast_sigmoid`` (Zenke & Ganguli 2018, SuperSpike:
@@ -25,6 +30,7 @@ import torch
 from torch import nn
 
 RESETS = ("zero", "subtract")
+SPIKE_MODES = ("single", "multi")
 SURROGATES = ("atan", "fast_sigmoid")
 ATAN_ALPHA = 2.0
 FAST_SIGMOID_SLOPE = 25.0
@@ -55,26 +61,32 @@ def spike(x: torch.Tensor, surrogate: str = "atan") -> torch.Tensor:
     return _Spike.apply(x, surrogate)
 
 
-def _check(name: str, value: float, low: float, high: float) -> float:
-    if not low <= value < high:
-        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+def _check(name: str, value: float, low: float, high: float, closed: bool = False) -> float:
+    if not (low <= value <= high if closed else low <= value < high):
+        raise ValueError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value}")
     return float(value)
 
 
 class LIF(nn.Module):
     """Leaky integrate-and-fire: v = beta*v + x; spike if v > threshold; reset. Input and output [T, B, ...].
 
-    ``beta``: membrane decay per step; ``dt_s``: step in s (only for NIR's time constants).
+    ``beta``: membrane decay per step (1: IF); ``dt_s``: step in s (only for NIR's time constants);
+    ``spike_mode``/``reset_after_decay``: see the module docstring.
     """
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "zero",
-                 surrogate: str = "atan", dt_s: float = 1e-3):
+                 surrogate: str = "atan", dt_s: float = 1e-3, spike_mode: str = "single",
+                 reset_after_decay: bool = False):
         super().__init__()
         if reset not in RESETS:
             raise ValueError(f"unknown reset '{reset}'; known: {', '.join(RESETS)}")
         if surrogate not in SURROGATES:
             raise ValueError(f"unknown surrogate '{surrogate}'; known: {', '.join(SURROGATES)}")
-        self.beta = _check("beta", beta, 0.0, 1.0)
+        if spike_mode not in SPIKE_MODES:
+            raise ValueError(f"unknown spike mode '{spike_mode}'; known: {', '.join(SPIKE_MODES)}")
+        self.beta = _check("beta", beta, 0.0, 1.0, closed=True)
+        self.spike_mode = spike_mode
+        self.reset_after_decay = bool(reset_after_decay) and reset == "subtract"
         self.threshold = float(threshold)
         if self.threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
@@ -83,19 +95,30 @@ class LIF(nn.Module):
     record_membrane = False  # when True, _fire appends v before reset (detached) to self.membrane_trace
 
     def _fire(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(spikes, v after the reset); with ``reset_after_decay`` v is returned unchanged (see _step)."""
         if self.record_membrane:
             self.membrane_trace.append(v.detach())
         s = spike(v - self.threshold, self.surrogate)
+        if self.spike_mode == "multi":
+            count = torch.where(v >= self.threshold, torch.floor(v / self.threshold), torch.zeros_like(v))
+            s = s + (count - s).detach()
         kept = s.detach()
-        v = v * (1.0 - kept) if self.reset == "zero" else v - kept * self.threshold
-        return s, v
+        if self.reset == "zero":
+            return s, v * (kept == 0).to(v.dtype)
+        return s, (v if self.reset_after_decay else v - kept * self.threshold)
+
+    def _step(self, v: torch.Tensor, drive: torch.Tensor, owed: torch.Tensor):
+        """One step from the decayed-and-driven ``drive``: (spikes, v, threshold still owed)."""
+        v = drive - owed
+        s, v = self._fire(v)
+        return s, v, (s.detach() * self.threshold if self.reset_after_decay else owed)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         v = torch.zeros_like(x_seq[0])
+        owed = torch.zeros_like(v)
         out = []
         for x in x_seq:
-            v = self.beta * v + x
-            s, v = self._fire(v)
+            s, v, owed = self._step(v, self.beta * v + x, owed)
             out.append(s)
         return torch.stack(out)
 
@@ -107,18 +130,19 @@ class CubaLIF(LIF):
     """Current-based LIF: i = alpha*i + x; v = beta*v + i; spike if v > threshold; reset v only."""
 
     def __init__(self, alpha: float = 0.8, beta: float = 0.9, threshold: float = 1.0, reset: str = "zero",
-                 surrogate: str = "atan", dt_s: float = 1e-3):
-        super().__init__(beta, threshold, reset, surrogate, dt_s)
+                 surrogate: str = "atan", dt_s: float = 1e-3, spike_mode: str = "single",
+                 reset_after_decay: bool = False):
+        super().__init__(beta, threshold, reset, surrogate, dt_s, spike_mode, reset_after_decay)
         self.alpha = _check("alpha", alpha, 0.0, 1.0)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         i = torch.zeros_like(x_seq[0])
         v = torch.zeros_like(x_seq[0])
+        owed = torch.zeros_like(v)
         out = []
         for x in x_seq:
             i = self.alpha * i + x
-            v = self.beta * v + i
-            s, v = self._fire(v)
+            s, v, owed = self._step(v, self.beta * v + i, owed)
             out.append(s)
         return torch.stack(out)
 

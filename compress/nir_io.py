@@ -54,6 +54,12 @@ def _neuron_node(layer: LIF, shape: tuple[int, ...]) -> nir.NIRNode:
     dt = layer.dt_s
     full = np.ones(shape, dtype=np.float32)
     meta = {"reset": "subtract"} if layer.reset == "subtract" else {}
+    if getattr(layer, "spike_mode", "single") != "single":
+        meta["spike"] = layer.spike_mode
+    if getattr(layer, "reset_after_decay", False):
+        meta["reset_after_decay"] = True
+    if layer.beta == 1.0 and not isinstance(layer, CubaLIF):  # no leak: NIR IF, dv/dt = r*in, gain dt*r = 1
+        return nir.IF(r=full / dt, v_threshold=full * layer.threshold, v_reset=full * 0.0, metadata=meta)
     tau_mem = dt / (1.0 - layer.beta)
     common = dict(r=full * tau_mem / dt, v_leak=full * 0.0, v_threshold=full * layer.threshold,
                   v_reset=full * 0.0, metadata=meta)
@@ -255,6 +261,155 @@ def _from_config(graph: nir.NIRGraph, cfg: ModelConfig) -> SpikingNet:
             if node.metadata:
                 layer.nir_metadata = dict(node.metadata)
     return model
+
+
+TRAINABLE = "Affine, Linear, Conv2d, SumPool2d, Flatten, LIF, CubaLIF, IF"
+
+
+def _pair(node_name: str, field: str, value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        raise NIRImportError(f"node '{node_name}': {field} {value!r}; compress takes integer {field}s")
+    arr = np.atleast_1d(np.asarray(value)).astype(int)
+    return (int(arr[0]), int(arr[-1]))
+
+
+def _decay_and_gain(tau: float, dt: float, integrator: str) -> tuple[float, float]:
+    """(decay per step, input gain) of ``tau dx/dt = -x + in`` at ``dt``: Euler (1-dt/tau, dt/tau) or exact
+    (exp(-dt/tau), 1-exp(-dt/tau)), as chipsim's float reference integrates it (chipsim/network.py)."""
+    if integrator == "exact":
+        decay = float(np.exp(-dt / tau))
+        return decay, 1.0 - decay
+    return 1.0 - dt / tau, dt / tau
+
+
+def _foreign_neuron(name: str, node: nir.NIRNode, dt: float, integrator: str, surrogate: str):
+    """(compress neuron, gain to fold into the preceding weights) for a canonical LIF/CubaLIF/IF node.
+
+    The node's metadata (chipsim.nir_read) gives reset, spike mode and the order of the reset."""
+    meta = node.metadata if isinstance(getattr(node, "metadata", None), Mapping) else {}
+    reset, spike_mode = _text(meta.get("reset", "zero")), _text(meta.get("spike", "single"))
+    after = bool(np.asarray(meta.get("reset_after_decay", False)))
+    threshold = _scalar(name, "v_threshold", node.v_threshold)
+    if _scalar(name, "v_reset", node.v_reset if node.v_reset is not None else 0.0) != 0.0:
+        raise NIRImportError(f"node '{name}' ({type(node).__name__}): v_reset must be 0")
+    r = _scalar(name, "r", node.r)
+    common = dict(threshold=threshold, reset=reset, surrogate=surrogate, dt_s=dt, spike_mode=spike_mode,
+                  reset_after_decay=after)
+    if isinstance(node, nir.IF):
+        return LIF(beta=1.0, **common), dt * r
+    if _scalar(name, "v_leak", node.v_leak) != 0.0:
+        raise NIRImportError(f"node '{name}' ({type(node).__name__}): v_leak must be 0")
+    tau = _scalar(name, "tau_mem" if isinstance(node, nir.CubaLIF) else "tau",
+                  node.tau_mem if isinstance(node, nir.CubaLIF) else node.tau)
+    beta, gain = _decay_and_gain(tau, dt, integrator)
+    if isinstance(node, nir.CubaLIF):
+        alpha, gain_syn = _decay_and_gain(_scalar(name, "tau_syn", node.tau_syn), dt, integrator)
+        w_in = _scalar(name, "w_in", node.w_in)
+        return CubaLIF(alpha=alpha, beta=beta, **common), gain * r * gain_syn * w_in
+    return LIF(beta=beta, **common), gain * r
+
+
+def from_foreign_nir(graph: nir.NIRGraph, *, integrator: str = "euler", surrogate: str = "atan",
+                     input_shape: tuple[int, ...] | None = None) -> SpikingNet:
+    """A trainable :class:`SpikingNet` of a canonical graph written by another framework.
+
+    ``graph`` is what ``chipsim.nir_read.import_graph`` returns (dt in ``metadata['dt_s']``, reset, spike
+    mode and reset order on each neuron node); ``integrator`` is its Convention's. Every neuron's input gain
+    (Euler: dt*r/tau; exact: (1-exp(-dt/tau))*r; CubaLIF times its synaptic gain and w_in; IF: dt*r) is
+    folded into the weights and bias of the weight node before it, so the layers run ``v = beta*v + x``
+    as compress trains them and the model's spikes are the graph's float simulation's. Layers keep the
+    graph's own stride/padding, per-layer neuron parameters and conventions. ``input_shape``: the dataset's
+    shape when it differs from the graph's only by a flatten (an MLP taking [64] for digits' (1, 8, 8)).
+    One line naming the node for anything compress cannot train (recurrence, LI, Delay, ...).
+    """
+    if integrator not in ("euler", "exact"):
+        raise NIRImportError(f"integrator must be 'euler' or 'exact', got {integrator!r}")
+    order = _chain(graph)
+    dt_meta = graph.metadata.get("dt_s") if isinstance(graph.metadata, Mapping) else None
+    if dt_meta is None:
+        raise NIRImportError("graph has no dt_s in its metadata (read it through chipsim.nir_read)")
+    dt = float(np.asarray(dt_meta))
+    shape = tuple(int(v) for v in np.atleast_1d(graph.nodes[order[0]].input_type["input"]))
+    graph_input = shape
+    layers: list[tuple[str, nn.Module]] = []
+    k = 0
+    has_conv = any(isinstance(graph.nodes[n], nir.Conv2d) for n in order)
+    for name in order[1:-1]:
+        node = graph.nodes[name]
+        kind = type(node).__name__
+        if isinstance(node, nir.Affine | nir.Linear):
+            w = np.asarray(node.weight, dtype=np.float32)
+            width = int(np.prod(shape))
+            if w.ndim != 2 or w.shape[1] != width:
+                raise NIRImportError(f"node '{name}' ({kind}): weight {w.shape} takes {w.shape[-1]} inputs, "
+                                     f"it gets {width}")
+            bias = getattr(node, "bias", None)
+            k += 1
+            layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None)
+            with torch.no_grad():
+                layer.weight.copy_(torch.as_tensor(w))
+                if bias is not None:
+                    layer.bias.copy_(torch.as_tensor(np.asarray(bias, dtype=np.float32).reshape(-1)))
+            layers.append((f"fc{k}", layer))
+            shape = (w.shape[0],)
+        elif isinstance(node, nir.Conv2d):
+            w = np.asarray(node.weight, dtype=np.float32)
+            if len(shape) != 3:
+                raise NIRImportError(f"node '{name}' (Conv2d): needs (C, H, W) input, gets {shape}")
+            stride, padding = _pair(name, "stride", node.stride), _pair(name, "padding", node.padding)
+            dilation = _pair(name, "dilation", node.dilation)
+            k += 1
+            layer = nn.Conv2d(shape[0], w.shape[0], tuple(w.shape[2:]), stride=stride, padding=padding,
+                              dilation=dilation, groups=int(node.groups), bias=node.bias is not None)
+            with torch.no_grad():
+                layer.weight.copy_(torch.as_tensor(w))
+                if node.bias is not None:
+                    layer.bias.copy_(torch.as_tensor(np.asarray(node.bias, dtype=np.float32).reshape(-1)))
+                out = layer(torch.zeros(1, *shape))
+            layers.append((f"conv{k}", layer))
+            shape = tuple(out.shape[1:])
+        elif isinstance(node, nir.SumPool2d):
+            kernel, stride = _pair(name, "kernel_size", node.kernel_size), _pair(name, "stride", node.stride)
+            padding = _pair(name, "padding", node.padding if node.padding is not None else 0)
+            if kernel[0] != kernel[1] or stride != kernel or padding != (0, 0):
+                raise NIRImportError(f"node '{name}' (SumPool2d): kernel {kernel} stride {stride} padding "
+                                     f"{padding}; compress pools square, stride = kernel, no padding")
+            layers.append((f"pool{k}", SumPool2d(kernel[0])))
+            shape = (shape[0], shape[1] // kernel[0], shape[2] // kernel[0])
+        elif isinstance(node, nir.Flatten):
+            layers.append(("flat" if k <= 1 and "flat" not in dict(layers) else f"flat{k}", nn.Flatten()))
+            shape = (int(np.prod(shape)),)
+        elif isinstance(node, nir.LIF | nir.CubaLIF | nir.IF):
+            if not layers or not isinstance(layers[-1][1], nn.Linear | nn.Conv2d):
+                raise NIRImportError(f"node '{name}' ({kind}): compress needs a weight node right before"
+                                     " each neuron node")
+            neuron, gain = _foreign_neuron(name, node, dt, integrator, surrogate)
+            with torch.no_grad():
+                weight_layer = layers[-1][1]
+                weight_layer.weight.mul_(gain)
+                if weight_layer.bias is not None:
+                    weight_layer.bias.mul_(gain)
+            layers.append((f"lif{k}", neuron))
+        else:
+            raise NIRImportError(f"node '{name}' ({kind}): compress cannot train this node; it takes"
+                                 f" {TRAINABLE} in a feed-forward chain")
+    neurons = [m for _, m in layers if isinstance(m, LIF)]
+    if not neurons or not isinstance(layers[-1][1], LIF):
+        raise NIRImportError("graph must end in a spiking layer (LIF, CubaLIF or IF) before its Output")
+    first = neurons[0]
+    cfg = ModelConfig(kind="cnn" if has_conv else "mlp", hidden=(),
+                      neuron="cuba" if isinstance(first, CubaLIF) else "lif",
+                      beta=first.beta, alpha=getattr(first, "alpha", ModelConfig.alpha),
+                      threshold=first.threshold, reset=first.reset, surrogate=surrogate, dt_s=dt,
+                      bias=any(getattr(m, "bias", None) is not None for _, m in layers
+                               if isinstance(m, nn.Linear | nn.Conv2d)))
+    model_input = graph_input
+    if input_shape is not None and tuple(input_shape) != graph_input:
+        if has_conv or int(np.prod(input_shape)) != int(np.prod(graph_input)):
+            raise NIRImportError(f"graph input {list(graph_input)} does not take the dataset's "
+                                 f"{list(input_shape)}")
+        model_input = tuple(int(v) for v in input_shape)
+    return SpikingNet(cfg, model_input, int(np.prod(shape)), layers)
 
 
 def from_nir(graph: nir.NIRGraph) -> SpikingNet:

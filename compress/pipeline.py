@@ -206,10 +206,13 @@ def _nir_metadata(model: SpikingNet, result: CompressResult) -> None:
 def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, model_cfg: ModelConfig,
                train_cfg: TrainConfig, seed: int, out_dir: str | pathlib.Path, options: dict | None = None,
                dense_cfg: TrainConfig | None = None, data_dir: str | None = None,
-               cache_dir: str | pathlib.Path | None = None, progress: bool = True) -> dict:
+               cache_dir: str | pathlib.Path | None = None, progress: bool = True,
+               dense: SpikingNet | None = None) -> dict:
     """Compress the cached dense model with ``method_name`` under ``budget``, project the result onto the
     chip's grid (:func:`compress.deploy.deploy`); write and return the metrics of that final model
     (``accuracy``; ``accuracy_method`` is the method's own model before the projection).
+
+    ``dense``: a model to start from in place of the cached dense one (a user's model, `harness run --nir`).
 
     ``train_cfg.epochs`` is the method's training budget; ``dense_cfg`` trains the dense model (default:
     ``train_cfg``). Writes ``out_dir``/model.pt (a checkpoint :func:`compress.train.load_model` reads),
@@ -220,7 +223,10 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
     method = methods.get(method_name, **(options or {}))
     data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir, seed)
     train_cfg = dataclasses.replace(train_cfg, seed=seed)
-    dense = dense_model(data, model_cfg, dense_cfg or train_cfg, seed, cache_dir, progress=progress)
+    if dense is None:
+        dense = dense_model(data, model_cfg, dense_cfg or train_cfg, seed, cache_dir, progress=progress)
+    else:
+        model_cfg = dense.config
     dense_eval = evaluate(dense, data, train_cfg)
     model = without_batchnorm(dense) if has_batchnorm(dense) else copy.deepcopy(dense)  # compress what ships
     seed_everything(seed)

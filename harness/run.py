@@ -237,8 +237,13 @@ def counters_report(activity, net) -> dict:
     return {"per_population": rows, "neurobench": neurobench_totals(rows, activity.steps)}
 
 
-def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict:
-    """Run one cell and write report.json, report.md and the plots into ``out``; return the report."""
+def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True,
+        compress_with=None, extra: dict | None = None) -> dict:
+    """Run one cell and write report.json, report.md and the plots into ``out``; return the report.
+
+    ``compress_with(budget) -> (folder, metrics)`` replaces the compression of chipfit's own dense model
+    (harness.user_model: a user's NIR model); ``extra`` is merged into the report (its ``accuracy`` too).
+    """
     import hwprofiles
     from chipsim.cache import compiled_and_placed
     from chipsim.cost import cost
@@ -252,7 +257,10 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     profile = hwprofiles.load(spec.profile)
     methods.require(spec.method)
     budget = budget_for(spec, profile)
-    folder, metrics = compressed_model(spec, budget, cache, progress)
+    if compress_with is None:
+        folder, metrics = compressed_model(spec, budget, cache, progress)
+    else:
+        folder, metrics = compress_with(budget)
     compressed_s = time.perf_counter() - began
 
     net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
@@ -336,6 +344,8 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
         "notes": list(priced.notes) + pipeline_note(steps, pipeline),
         "timing_s": {"compress": compressed_s, "total": time.perf_counter() - began},
     }
+    for key, value in (extra or {}).items():
+        report[key] = report[key] | value if isinstance(report.get(key), dict) else value
     report = to_jsonable(report)
     reports.write(
         report,

@@ -55,7 +55,7 @@ def test_spike_forward_is_heaviside_strict():
     assert spike(torch.tensor([-1.0, 0.0, 1e-6])).tolist() == [0.0, 0.0, 1.0]
 
 
-@pytest.mark.parametrize("kwargs", [{"reset": "hard"}, {"surrogate": "relu"}, {"beta": 1.0},
+@pytest.mark.parametrize("kwargs", [{"reset": "hard"}, {"surrogate": "relu"}, {"beta": 1.5},
                                     {"threshold": 0.0}])
 def test_bad_neuron_parameters_are_rejected(kwargs):
     with pytest.raises(ValueError):

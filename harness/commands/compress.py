@@ -18,6 +18,7 @@ import argparse
 import pathlib
 
 from harness import options as opts
+from harness.commands.export import TO, export_file
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
 BUDGET_NOT_MET = 3  # exit status when the exported model breaks a limit of its budget
@@ -44,6 +45,7 @@ OPTIONS = (
     opts.CACHE_DIR.but(help="where dense models are cached (default .cache/chipfit/dense)"),
     opts.OPTION,
     opts.OUT_FOLDER.but(help="output folder: model.pt, model.nir, metrics.json"),
+    TO,
 )
 
 
@@ -87,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if args.profile:
         metrics = check_on_chip(metrics, pathlib.Path(args.out), args.profile, args.cores)
     _print_table(metrics, pathlib.Path(args.out))
+    out = pathlib.Path(args.out)
+    for target in args.to:
+        export_file(out / "model.nir", target, out / f"model.{target}.nir")
     return 0 if all(metrics["budget_met"].values()) else BUDGET_NOT_MET
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from harness import nir_input
 from harness import options as opts
 
 STRATEGIES = ("auto", "greedy", "hops", "partition")  # chipsim.place.STRATEGIES (not imported at start-up)
@@ -31,8 +32,7 @@ OPTIONS = (
     opts.Opt("--save-placement", opts.OutFile(), "write the placement as YAML (what --placement reads back "
              "exactly)", metavar="FILE"),
     NO_CACHE,
-    opts.DT,
-    opts.INTEGRATOR,
+    *nir_input.OPTIONS,
     opts.JSON_OUT.but(help="write the fit report here as JSON"),
 )
 
@@ -51,7 +51,7 @@ def compiled_and_placed(args, profile):
 
     net, placement, _ = cached(args.nir, profile, dt_s=args.dt, integrator=args.integrator,
                                strategy=args.strategy, placement_file=args.placement,
-                               use_cache=not args.no_cache)
+                               use_cache=not args.no_cache, source=getattr(args, "from"), reset=args.reset)
     return net, placement
 
 

@@ -75,7 +75,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="compress, map, simulate on chip, and report", description=__doc__.split("\n\n")[0]
     )
     opts.add(p, OPTIONS)
+    add_user_model_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_user_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--nir and its options (harness.user_model): compress a model trained elsewhere."""
+    from chipsim.nir_read import SOURCES
+
+    p.add_argument("--nir", help="compress this NIR model (a user's, any framework) in place of chipfit's")
+    p.add_argument("--from", dest="source", choices=SOURCES, default="auto",
+                   help="which framework wrote --nir (default auto: detect it and say what was assumed)")
+    p.add_argument("--encoding", default="rate", help="input encoding with --nir: rate (default)")
+    p.add_argument("--input", help="with --dataset none: input spikes .npz ('input' [T, (batch,) inputs])")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,9 +97,24 @@ def run(args: argparse.Namespace) -> int:
     from harness.run import run as run_cell
 
     profile = hwprofiles.load(args.profile)  # fail fast on a bad profile, before any training
-    spec = spec_from(args, args.profile, args.method, args.seed)
     out = output_folder(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}", "--out")
-    result = run_cell(spec, out, cache=Path(args.cache_dir))
+    if getattr(args, "nir", None):
+        from harness import user_model
+
+        if args.dataset == "none":
+            result = user_model.run_no_data(
+                args.nir, args.profile, args.method, args.input, out, source=args.source, seed=args.seed,
+                bits=args.bits, unique=args.unique, sparsity=args.sparsity,
+                options=opts.method_options([args.method], args.option), strategy=args.strategy)
+            user_model.print_no_data(result)
+            print(f"wrote {out / 'report.json'}")
+            return 0
+        spec = spec_from(args, args.profile, args.method, args.seed)
+        result = user_model.run(spec, args.nir, out, source=args.source, encoding=args.encoding,
+                                cache=Path(args.cache_dir))
+    else:
+        spec = spec_from(args, args.profile, args.method, args.seed)
+        result = run_cell(spec, out, cache=Path(args.cache_dir))
     report.print_table(result)
     broken = [k for k, v in result["compression"]["budget_met"].items() if not v]
     if broken:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import nir_input
 from harness import options as opts
 from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY, compiled_and_placed
 from harness.paths import describe_file
@@ -47,8 +48,7 @@ OPTIONS = (
     opts.Opt("--input", opts.Text(), ".npz with 'spikes' [steps, batch, inputs] or [steps, inputs]",
              required=True),
     opts.SIM_STEPS.but(help="time steps (default: the input's; more pads with silence)"),
-    opts.DT,
-    opts.INTEGRATOR,
+    *nir_input.OPTIONS,
     STRATEGY.but(help="placement strategy (see harness map)"),
     PLACEMENT,
     NO_CACHE,
@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
     profile = load(args.profile)
     net, placement = compiled_and_placed(args, profile)
+    for note in net.notes:  # the convention the import assumed, and its warnings (chipsim.cache)
+        if note.startswith("warning: ") or ": read as " in note:
+            print(note)
     stop = None
     if args.ci is not None:
         def stop(counts):

@@ -11,6 +11,7 @@ import argparse
 import pathlib
 
 from harness import options as opts
+from harness.commands.export import TO, export_file
 
 OPTIONS = (
     opts.DATASET,
@@ -28,6 +29,7 @@ OPTIONS = (
     opts.Opt("--reset", opts.Choice(("zero", "subtract")),
              "reset after a spike (default: the model's, zero)"),
     opts.Opt("--no-progress", None, "no progress bar"),
+    TO,
 )
 
 
@@ -95,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
                **result.to_dict()}
     write_json_atomic(out / "metrics.json", metrics)
     _print_summary(metrics, out)
+    for target in args.to:
+        export_file(out / "model.nir", target, out / f"model.{target}.nir")
     return 0
 
 

@@ -11,6 +11,7 @@ import json
 import pathlib
 import tempfile
 
+from harness import nir_input
 from harness import options as opts
 from hwprofiles.errors import UserError
 
@@ -36,6 +37,7 @@ OPTIONS = (
     opts.Opt("--against", opts.Choice(("brian2", "sanafe")),
              "the reference: the Brian2 twin, or SANA-FE's Loihi with chipfit's core mapping",
              default="brian2"),
+    *nir_input.OPTIONS,
     opts.JSON_OUT.but(help="write the figures to this JSON file"),
     opts.Opt("--plot", opts.OutFile((".png",)), "write a raster PNG of both simulators, divergences marked"),
 )
@@ -65,9 +67,7 @@ def _network(args, profile):
         x = poisson_input(args.steps, net.populations[0].size, INPUT_RATE, args.seed)
         return net, x, f"random network, {args.random_net} neurons, seed {args.seed}"
     path = args.nir if args.nir else _compress(args, profile)
-    from chipsim.compile import compile_graph, load_graph
-
-    net = compile_graph(load_graph(path), profile)
+    net, _ = nir_input.read(args, path, profile, quiet=not args.nir)
     return net, _digits_input(net, args), f"NIR graph {path}"
 
 

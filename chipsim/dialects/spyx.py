@@ -1,0 +1,111 @@
+"""Spyx 1.0.0 (``spyx.nir.to_nir(model, input_shape, output_shape, dt=1)``; importer ``spyx.nir.from_nir``).
+
+What the exporter writes (spyx/nir.py) and what Spyx runs (spyx/nn.py):
+- ``LIF(shape)`` -> ``LIF(tau = dt/(1-beta), r = beta, v_leak 0)``: r is the decay, not the input gain;
+  Spyx integrates ``V = beta*V + x``, canonical NIR (Euler) with r = tau/dt. ``beta`` is per neuron by
+  default (0.5 + truncated normal, sd 0.25). ``nnx.Linear`` -> ``Affine``; no bias -> ``Linear``.
+- Spike and reset: ``spikes = H(V_prev - threshold)``; ``V = beta*V_prev + x - spikes*threshold``. The
+  spike of step t is the previous state's, so each LIF layer emits one step later than chipsim's, and the
+  threshold comes off after the decay (``reset_after_decay``). The output lags by one step per LIF layer
+  (``Semantics.output_delay_steps``); chipsim does not add it.
+- Layout: Spyx runs channels-last (NHWC); the exporter transposes conv kernels to OIHW, but ``Flatten``
+  flattens (H, W, C), so the weight after it takes its inputs channels-last: read, its columns are
+  permuted to (C, H, W) order.
+"""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+
+from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes
+
+NAME = "spyx"
+
+
+def _dts(graph) -> list[float] | None:
+    out = []
+    for n in neuron_nodes(graph).values():
+        if not isinstance(n, nir.LIF):
+            return None
+        tau, r = np.asarray(n.tau, np.float64).ravel(), np.asarray(n.r, np.float64).ravel()
+        if not (np.all(r > 0) and np.all(r < 1)):
+            return None
+        dt = tau * (1 - r)  # tau = dt/(1-beta), r = beta
+        if np.ptp(dt) > 1e-6 * np.max(dt):
+            return None
+        out.append(float(dt[0]))
+    return out or None
+
+
+def detect(graph) -> str | None:
+    dts = _dts(graph)
+    if dts and np.allclose(dts, dts[0]) and all(k.startswith("layer_") for k in neuron_nodes(graph)):
+        return f"LIF with r = 1 - dt/tau for one dt ({dts[0]:g}) and layer_i names (Spyx writes r = beta)"
+    return None
+
+
+def to_canonical(graph):
+    dts = _dts(graph)
+    if not dts:
+        raise NIRReadError(
+            "the Spyx dialect needs LIF nodes with r = beta in (0, 1) (what spyx.nir.to_nir writes)"
+        )
+    dt = dts[0]
+    nodes = dict(graph.nodes)
+    for name, n in neuron_nodes(graph).items():
+        tau = np.asarray(n.tau, np.float64)
+        nodes[name] = nir.LIF(
+            tau=tau,
+            r=tau / dt,
+            v_leak=np.asarray(n.v_leak),
+            v_threshold=np.asarray(n.v_threshold),
+            v_reset=np.zeros_like(np.asarray(n.v_threshold)),
+            metadata=dict(n.metadata or {}),
+        )
+    nodes, notes = _channels_last_flatten(graph, nodes)
+    notes.append(
+        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; its outputs lag"
+        f" {len(neuron_nodes(graph))} step(s), one per LIF layer"
+    )
+    return copy_graph(graph, nodes), Semantics(
+        dt_s=dt,
+        reset="subtract",
+        reset_after_decay=True,
+        notes=tuple(notes),
+        output_delay_steps=len(neuron_nodes(graph)),
+    )
+
+
+def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
+    succ = {}
+    for src, dst in graph.edges:
+        succ.setdefault(src, []).append(dst)
+    notes = []
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.Flatten):
+            continue
+        shape = np.atleast_1d(np.asarray(node.input_type.get("input") if node.input_type else [])).astype(int)
+        if shape.size != 3:
+            continue
+        c, h, w = (int(s) for s in shape)
+        nxt = succ.get(name, [])
+        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
+            raise NIRReadError(
+                f"node '{name}' (Flatten): Spyx flattens channels-last; no weight node after it"
+            )
+        target = nodes[nxt[0]]
+        weight = np.asarray(target.weight, np.float64)
+        # Spyx column j is input (y, x, ch) at y*W*C + x*C + ch; reorder to ch*H*W + y*W + x
+        hwc = np.arange(c * h * w).reshape(h, w, c)
+        perm = hwc.transpose(2, 0, 1).ravel()  # chw position -> hwc column
+        new = target.__class__.__new__(target.__class__)
+        new.__dict__.update(target.__dict__)
+        new.weight = weight[:, perm]
+        nodes[nxt[0]] = new
+        notes.append(f"Spyx: '{nxt[0]}' columns reordered from channels-last (H, W, C) to (C, H, W)")
+    return nodes, notes
+
+
+def export(graph, dt_s: float):
+    raise NIRReadError("export to Spyx is not implemented (see docs/interop.md)")
