@@ -30,7 +30,8 @@ def _graphs(profile):
                           dilation=1, groups=1, bias=np.zeros(2))
         out.append(nir.NIRGraph(
             {"input": nir.Input(np.array([1, 4, 4])), "conv": conv,
-             "if": nir.IF(r=np.ones(shape), v_threshold=np.ones(shape)),
+             # IF gain is dt * r: r = 1/dt makes one full-scale weight reach the threshold on every chip
+             "if": nir.IF(r=np.full(shape, 1.0 / profile.time_step_s), v_threshold=np.ones(shape)),
              "output": nir.Output(np.array(shape))},
             [("input", "conv"), ("conv", "if"), ("if", "output")], type_check=False))
     return out
