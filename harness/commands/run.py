@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_user_model_arguments(p: argparse.ArgumentParser) -> None:
     """--nir and its options (harness.user_model): compress a model trained elsewhere."""
-    from chipsim.nir_read import SOURCES
+    from chipsim.dialect_names import SOURCES  # names only: nir itself is not imported at start-up
 
     p.add_argument("--nir", help="compress this NIR model (a user's, any framework) in place of chipfit's")
     p.add_argument("--from", dest="source", choices=SOURCES, default="auto",
