@@ -28,8 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def source_of(args: argparse.Namespace) -> str:
-    """The dialect ``--from`` names (argparse keeps it as ``args.from``; `run` stores it as ``source``)."""
-    return getattr(args, "from", None) or getattr(args, "source", None) or "auto"
+    """The dialect ``--from`` names (argparse keeps it as ``args.from``, a keyword in Python)."""
+    return getattr(args, "from", None) or "auto"
 
 
 def announce(args: argparse.Namespace, path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness import nir_input
 from harness import options as opts
 from harness.commands.map import STRATEGY
 
@@ -74,20 +75,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run", help="compress, map, simulate on chip, and report", description=__doc__.split("\n\n")[0]
     )
-    opts.add(p, OPTIONS)
-    add_user_model_arguments(p)
+    opts.add(p, (*OPTIONS, *USER_MODEL_OPTIONS))
     p.set_defaults(func=run)
 
 
-def add_user_model_arguments(p: argparse.ArgumentParser) -> None:
-    """--nir and its options (harness.user_model): compress a model trained elsewhere."""
-    from chipsim.dialect_names import SOURCES  # names only: nir itself is not imported at start-up
-
-    p.add_argument("--nir", help="compress this NIR model (a user's, any framework) in place of chipfit's")
-    p.add_argument("--from", dest="source", choices=SOURCES, default="auto",
-                   help="which framework wrote --nir (default auto: detect it and say what was assumed)")
-    p.add_argument("--encoding", default="rate", help="input encoding with --nir: rate (default)")
-    p.add_argument("--input", help="with --dataset none: input spikes .npz ('input' [T, (batch,) inputs])")
+USER_MODEL_OPTIONS = (
+    opts.NIR.but(required=False,
+                 help="compress this NIR model (a user's, any framework) in place of chipfit's"),
+    nir_input.FROM.but(help="which framework wrote --nir (auto: detect it and say what was assumed)"),
+    opts.Opt("--encoding", opts.Text(), "input encoding with --nir: rate", default="rate"),
+    opts.Opt("--input", opts.Text(), "with --dataset none: input spikes .npz ('input' [T, (batch,) inputs])"),
+)
+"""--nir and its options (harness.user_model): compress a model trained elsewhere."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,14 +102,15 @@ def run(args: argparse.Namespace) -> int:
 
         if args.dataset == "none":
             result = user_model.run_no_data(
-                args.nir, args.profile, args.method, args.input, out, source=args.source, seed=args.seed,
+                args.nir, args.profile, args.method, args.input, out, source=nir_input.source_of(args),
+                seed=args.seed,
                 bits=args.bits, unique=args.unique, sparsity=args.sparsity,
                 options=opts.method_options([args.method], args.option), strategy=args.strategy)
             user_model.print_no_data(result)
             print(f"wrote {out / 'report.json'}")
             return 0
         spec = spec_from(args, args.profile, args.method, args.seed)
-        result = user_model.run(spec, args.nir, out, source=args.source, encoding=args.encoding,
+        result = user_model.run(spec, args.nir, out, source=nir_input.source_of(args), encoding=args.encoding,
                                 cache=Path(args.cache_dir))
     else:
         spec = spec_from(args, args.profile, args.method, args.seed)
