@@ -9,8 +9,9 @@ import pytest
 import hwprofiles
 from chipsim import constraints as cst
 from chipsim.compile import compile_graph
+from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, NeuronParams, Population, Projection
-from chipsim.place import PlacementError, place, route_hops
+from chipsim.place import PlacementError, place, place_given, route_hops
 
 LOIHI = hwprofiles.load("loihi")
 TRUENORTH = hwprofiles.load("truenorth")
@@ -202,3 +203,103 @@ def test_input_population_lives_off_chip():
 def test_unknown_strategy_is_a_user_error():
     with pytest.raises(PlacementError, match="unknown placement strategy"):
         place(toy_net([1, 1], [(0, 1, [(0, 0)])]), LOIHI, "random")
+
+
+def test_place_given_reports_the_fit_of_a_mapping_made_elsewhere():
+    # p1's three neurons on cores 5, 5 and 7 of a Loihi limited to 1 neuron per core; the input's "cores"
+    # (9, 9) are ignored: it lives off-chip
+    prof = dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, neurons=1))
+    net = toy_net([2, 3], [(0, 1, [(0, 0), (1, 1), (1, 2)])])
+    pl = place_given(net, prof, (np.array([9, 9]), np.array([5, 5, 7])))
+    assert [c.tolist() for c in pl.core_of_neuron] == [[-1, -1], [5, 5, 7]]
+    assert pl.core_of_neuron[1].dtype == np.int32
+    fit = pl.fit
+    assert fit.strategy == "given" and fit.cores_used == 2 and fit.chips_needed == 1
+    assert fit.usage["neurons_per_core"].tolist() == [0, 0, 0, 0, 0, 2, 0, 1]
+    # core 5 reads input neurons 0 and 1, core 7 input neuron 1
+    assert fit.usage["fan_in_axons"].tolist() == [0, 0, 0, 0, 0, 2, 0, 1]
+    assert [(v.constraint, v.core, v.need, v.limit, v.population) for v in fit.violations] == [
+        ("neurons_per_core", 5, 2.0, 1.0, "p1")]
+    assert not fit.fits and fit.smallest_budget == {"neurons_per_core": 2.0}
+    assert (pl.cores_per_chip, pl.mesh_width, pl.mesh_height, pl.cores_per_tile) == (128, 8, 4, 4)
+
+
+def test_what_compile_found_the_chip_cannot_do_stays_in_the_fit():
+    net = toy_net([2, 3], [(0, 1, [(0, 0), (1, 1), (1, 2)])])
+    broken = Violation("reset_mode", None, 1.0, 0.0, "p1", "no reset to zero")
+    net = dataclasses.replace(net, violations=(broken,))
+    for pl in (place(net, LOIHI), place_given(net, LOIHI, (np.array([0, 0]), np.array([0, 0, 0])))):
+        assert not pl.fit.fits and pl.fit.violations == (broken,)
+
+
+@pytest.mark.parametrize(("n", "fits", "chips"), [(4, True, 2), (5, False, 3)])
+def test_cores_past_the_chips_the_system_joins_are_one_violation(n, fits, chips):
+    # chips of 2 cores (2x1 tiles, 1 core each), at most 2 chips, 1 neuron a core: 4 neurons fill both chips,
+    # a 5th needs a 3rd chip: 5 cores > 4, and the budget names 3 chips
+    mesh = dataclasses.replace(LOIHI.mesh, width=2, height=1, cores_per_tile=1, max_chips=2)
+    prof = dataclasses.replace(LOIHI, mesh=mesh, core=dataclasses.replace(LOIHI.core, neurons=1))
+    fit = place(toy_net([1, n], [(0, 1, [(0, j) for j in range(n)])]), prof, "greedy").fit
+    assert (fit.fits, fit.cores_used, fit.chips_needed, fit.cores_total) == (fits, n, chips, 4)
+    if fits:
+        assert fit.violations == () and fit.smallest_budget == {}
+    else:
+        [v] = fit.violations
+        assert (v.constraint, v.core, v.need, v.limit) == ("cores", None, 5.0, 4.0)
+        assert v.detail == "3 chips of 2 cores; loihi joins at most 2"
+        assert fit.smallest_budget == {"chips": 3.0}
+
+
+def speck_with_memory(memory):
+    """Speck with its nine cores' (kernel, neuron) entries replaced by ``memory``."""
+    from hwprofiles.profile import CoreMemory
+
+    core = dataclasses.replace(SPECK.core, core_memory=tuple(CoreMemory(k, n) for k, n in memory))
+    return dataclasses.replace(SPECK, core=core)
+
+
+def test_speck_puts_each_layer_on_the_first_free_core_whose_memory_holds_it():
+    # cores' (kernel, neuron) entries: 0 (4, 64), 1 (64, 4), 2 (64, 64), 3-8 (8, 8). Each layer reads the
+    # input through a kernel (C_out, C_in, 1, 1): kernel entries C_in * 2^ceil(log2 C_out) (sinabs), neuron
+    # entries its size.
+    #   A: 1 neuron, 8 inputs: kernel 8 > 4 on core 0; core 1 holds (8 <= 64, 1 <= 4)      -> core 1
+    #   B: 4 neurons, 1 input: kernel 1 x 4 = 4, neurons 4: core 0 exactly at both limits   -> core 0
+    #   C: 64 neurons, 1 input: kernel 1 x 64 = 64, neurons 64: core 2 exactly              -> core 2
+    #   D: 1 neuron, 100 inputs and A's 1 neuron: kernel 100 + 1 = 101, more than any core -> first free, 3
+    prof = speck_with_memory([(4, 64), (64, 4), (64, 64)] + [(8, 8)] * 6)
+    sizes = [100, 1, 4, 64, 1]
+    links = [(0, 1, [(i, 0) for i in range(8)]), (0, 2, [(0, j) for j in range(4)]),
+             (0, 3, [(0, j) for j in range(64)]), (0, 4, [(i, 0) for i in range(100)]), (1, 4, [(0, 0)])]
+    net = toy_net(sizes, links)
+    kernels = [(1, 8, 1, 1), (4, 1, 1, 1), (64, 1, 1, 1), (1, 100, 1, 1), (1, 1, 1, 1)]  # C_out, C_in, kh, kw
+    net = dataclasses.replace(net, projections=tuple(
+        dataclasses.replace(p, kernel_shape=k) for p, k in zip(net.projections, kernels, strict=True)))
+    pl = place(net, prof)
+    fit = pl.fit
+    assert [c.tolist() for c in pl.core_of_neuron[1:]] == [[1], [0] * 4, [2] * 64, [3]]
+    assert fit.usage["kernel_memory"].tolist() == [4, 8, 64, 101]
+    assert fit.usage["neuron_memory"].tolist() == [4, 1, 64, 1]
+    assert fit.usage["kernel_memory_limit"].tolist() == [4, 64, 64, 8]
+    assert fit.usage["neuron_memory_limit"].tolist() == [64, 4, 64, 8]
+    assert [(v.constraint, v.core, v.need, v.limit, v.population) for v in fit.violations] == [
+        ("kernel_memory", 3, 101.0, 8.0, "p4")]
+
+
+def test_hops_strategy_numbers_cores_in_snake_order_of_the_tiles():
+    # 3 x 2 tiles of 2 cores, one neuron a core: row 0 left to right (tiles 0, 1, 2: cores 0-5), row 1
+    # right to left (tiles 5, 4, 3: cores 10, 11, 8, 9, 6, 7)
+    mesh = dataclasses.replace(LOIHI.mesh, width=3, height=2, cores_per_tile=2)
+    prof = dataclasses.replace(LOIHI, mesh=mesh, core=dataclasses.replace(LOIHI.core, neurons=1))
+    net = toy_net([1, 12], [(0, 1, [(0, j) for j in range(12)])])
+    assert place(net, prof, "hops").core_of_neuron[1].tolist() == [0, 1, 2, 3, 4, 5, 10, 11, 8, 9, 6, 7]
+    assert place(net, prof, "greedy").core_of_neuron[1].tolist() == list(range(12))
+
+
+def test_unique_weights_per_neuron_do_not_close_a_core():
+    # a per-neuron table of 1 value: neuron j reads input j with weight j + 1, 3 values on the core but one
+    # per neuron, so the core holds all three (a per-core limit of 1 would take three cores)
+    core = dataclasses.replace(LOIHI.core, unique_weights=1, unique_weights_scope="neuron")
+    prof = dataclasses.replace(LOIHI, core=core)
+    net = toy_net([3, 3], [(0, 1, [(0, 0), (1, 1), (2, 2)])], weights=[[1, 2, 3]])
+    fit = place(net, prof).fit
+    assert fit.fits and fit.usage["neurons_per_core"].tolist() == [3]
+    assert fit.usage["unique_weights"].tolist() == [1]
