@@ -280,6 +280,8 @@ def test_speck_puts_each_layer_on_the_first_free_core_whose_memory_holds_it():
     assert fit.usage["neuron_memory"].tolist() == [4, 1, 64, 1]
     assert fit.usage["kernel_memory_limit"].tolist() == [4, 64, 64, 8]
     assert fit.usage["neuron_memory_limit"].tolist() == [64, 4, 64, 8]
+    assert {fit.usage[k].dtype.kind for k in ("kernel_memory", "neuron_memory", "kernel_memory_limit",
+                                               "neuron_memory_limit")} == {"i"}  # entries: integers
     assert [(v.constraint, v.core, v.need, v.limit, v.population) for v in fit.violations] == [
         ("kernel_memory", 3, 101.0, 8.0, "p4")]
 
@@ -303,3 +305,33 @@ def test_unique_weights_per_neuron_do_not_close_a_core():
     fit = place(net, prof).fit
     assert fit.fits and fit.usage["neurons_per_core"].tolist() == [3]
     assert fit.usage["unique_weights"].tolist() == [1]
+
+
+def test_a_per_neuron_limit_names_the_layer_of_the_neuron_that_breaks_it():
+    # p1 (reads 1 input) and p2 (reads all 3) share core 0; fan-in 2 a neuron: p2's neuron needs 3
+    prof = dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, fan_in_per_neuron=2))
+    net = toy_net([3, 1, 1], [(0, 1, [(0, 0)]), (0, 2, [(0, 0), (1, 0), (2, 0)])])
+    [v] = place(net, prof).fit.violations
+    assert (v.constraint, v.core, v.need, v.limit, v.population) == ("fan_in_per_neuron", 0, 3.0, 2.0, "p2")
+
+
+def test_partition_gives_each_layer_its_own_cores():
+    # greedy packs both 2-neuron layers on core 0; the partition (chipsim.partition) never shares a core
+    net = toy_net([1, 2, 2], [(0, 1, [(0, 0), (0, 1)]), (1, 2, [(0, 0), (1, 1)])])
+    greedy, tiled = place(net, LOIHI, "greedy"), place(net, LOIHI, "partition")
+    assert [c.tolist() for c in greedy.core_of_neuron] == [[-1], [0, 0], [0, 0]]
+    assert [c.tolist() for c in tiled.core_of_neuron] == [[-1], [0, 0], [1, 1]]
+    assert (tiled.fit.strategy, tiled.fit.cores_used) == ("partition", 2)
+
+
+def test_speck_memory_of_two_layers_placed_on_one_core_adds_up():
+    # a mapping made elsewhere may put two layers on one core: their entries add (and are integers)
+    prof = speck_with_memory([(4, 64)] * 9)
+    net = toy_net([2, 2, 2], [(0, 1, [(0, 0), (1, 1)]), (1, 2, [(0, 0), (1, 1)])])
+    net = dataclasses.replace(net, projections=tuple(
+        dataclasses.replace(p, kernel_shape=(2, 2, 1, 1)) for p in net.projections))  # 2 x 2^1 = 4 entries
+    fit = place_given(net, prof, (np.array([-1, -1]), np.array([0, 0]), np.array([0, 0]))).fit
+    assert fit.usage["kernel_memory"].tolist() == [8] and fit.usage["neuron_memory"].tolist() == [4]
+    assert fit.usage["kernel_memory"].dtype.kind == fit.usage["neuron_memory"].dtype.kind == "i"
+    assert [(v.constraint, v.core, v.need, v.limit) for v in fit.violations] == [
+        ("layers_per_core", 0, 2.0, 1.0), ("kernel_memory", 0, 8.0, 4.0)]

@@ -246,3 +246,47 @@ def test_violations_name_the_layer_that_breaks_the_limit():
     [k] = place(compile_graph(conv_graph(2, 3, 3), with_core(max_kernel_size=2), dt_s=1e-3),
                 with_core(max_kernel_size=2)).fit.violations
     assert (k.constraint, k.core, k.population) == ("kernel_size", 0, "if")
+
+
+def two_convs():
+    """input (1, 4, 4) -> 1x1 conv to 2 channels -> IF (32) -> 1x1 conv to 3 channels -> IF (48), kernels
+    kept: a channel present on a core costs conv 1: 1 x 1 x 1 x 8 = 8 bits, conv 2: 2 x 1 x 1 x 8 = 16."""
+    def conv(c_in, c_out):
+        return nir.Conv2d(input_shape=(4, 4), weight=np.ones((c_out, c_in, 1, 1)), stride=1, padding=0,
+                          dilation=1, groups=1, bias=np.zeros(c_out))
+
+    def neurons(shape):
+        return nir.IF(r=np.ones(shape), v_threshold=np.ones(shape))
+
+    return nir.NIRGraph(
+        {"input": nir.Input(np.array([1, 4, 4])), "c1": conv(1, 2), "if1": neurons((2, 4, 4)),
+         "c2": conv(2, 3), "if2": neurons((3, 4, 4)), "output": nir.Output(np.array([3, 4, 4]))},
+        [("input", "c1"), ("c1", "if1"), ("if1", "c2"), ("c2", "if2"), ("if2", "output")], type_check=False)
+
+
+def test_two_kept_kernels_per_core_use_and_axons_by_hand():
+    # 31 neurons a core: core 0 = if1 0-30 (channels 0, 1 of conv 1: 16 bits); core 1 = if1 31 (channel 1: 8)
+    # and if2 0-29 (channels 0, 1 of conv 2: 32); core 2 = if2 30-47 (channels 1, 2: 32).
+    # if1 neuron at position p (of 16) feeds if2 neurons p, 16 + p, 32 + p: cores 1 and 2 for every p (if2
+    # 0-29 on core 1), so 2 fan-out axons and 3 synapses out each; fan-in axons: core 0 reads all 16 pixels,
+    # core 1 pixel 15 and all 32 of if1, core 2 all 32 of if1.
+    prof = with_core(neurons=31)
+    net = compile_graph(two_convs(), prof, dt_s=1e-3)
+    assert all(p.conv is not None and p.targets.size == 0 for p in net.projections)
+    fit = place(net, prof).fit
+    assert fit.usage["neurons_per_core"].tolist() == [31, 31, 18]
+    assert fit.usage["synapse_memory_bits"].tolist() == [16, 40, 32]
+    assert fit.usage["fan_in_axons"].tolist() == [16, 33, 32]
+    assert fit.usage["fan_out_axons"].tolist() == [62, 2, 0]
+    assert fit.usage["fan_out_per_neuron"].tolist() == [3, 3, 0]
+    assert fit.usage["fan_in_per_neuron"].tolist() == [1, 2, 2]
+
+
+def test_kept_kernels_of_each_layer_count_against_its_own_cores_memory():
+    # 40 bits a core: if1's two channels cost 8 + 8; if2's channel 0 brings 16 more (32), its channel 1 would
+    # make 48: core 1 opens at if2 neuron 16 with channel 1 (16 bits), channel 2 makes 32
+    prof = with_core(synapse_memory_bits=40)
+    fit = place(compile_graph(two_convs(), prof, dt_s=1e-3), prof).fit
+    assert fit.usage["neurons_per_core"].tolist() == [48, 32]
+    assert fit.usage["synapse_memory_bits"].tolist() == [32, 32]
+    assert fit.fits
