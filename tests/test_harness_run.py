@@ -31,17 +31,27 @@ def spikes() -> np.ndarray:
     return x
 
 
-@pytest.fixture  # function scope, so mutmut links harness.run.run to every test that reads the report
-def report(tmp_path_factory):
+def run_handmade(tmp_path_factory, figures=None):
+    """harness.run.run on the hand-made model and spikes; ``figures``: a list that collects the plots'
+    figures (kept open, not saved)."""
+    from harness import plots
+
     folder = tmp_path_factory.mktemp("model")
     nir.write(str(folder / "model.nir"), tiny_graph())
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runs, "compressed_model",
                    lambda spec, budget, cache, progress=True: (folder, stub_metrics(STEPS)))
         mp.setattr(runs, "chip_inputs", lambda spec, steps: (spikes(), np.array(LABELS)))
+        if figures is not None:
+            mp.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
         out = tmp_path_factory.mktemp("run")
         rep = runs.run(runs.RunSpec(profile="loihi", method="spikefit"), out, cache=folder, progress=False)
     return rep, out
+
+
+@pytest.fixture  # function scope, so mutmut links harness.run.run to every test that reads the report
+def report(tmp_path_factory):
+    return run_handmade(tmp_path_factory)
 
 
 def test_the_three_accuracies_are_told_apart(report):
@@ -71,11 +81,18 @@ def test_counts_in_the_report_by_hand(report):
     # every on-chip neuron sits on one core; IF neurons send nothing on (output layer: no targets)
     assert rep["synops"]["packets_per_inference"] == 0.0
     assert rep["synops"]["hops_per_inference"] == 0.0
-    # loihi.yaml: 35.5 pJ a synaptic event
-    assert rep["energy"]["per_inference_j"]["synapse"] == pytest.approx(20 * 35.5e-12 / 4)
+    # each of the 20 input spikes on pixels 0-9 drives its neuron over threshold once (weight 1 > 0.5)
     hidden = rep["spikes"]["per_inference_by_layer"]["lif"]
+    assert hidden == pytest.approx(20 / 4)
     assert rep["spikes"]["per_inference"] == pytest.approx(hidden)
-    assert 3 * STEPS / 4 <= hidden <= 20 / 4  # at most one spike per input spike
+    energy = rep["energy"]["per_inference_j"]
+    # loihi.yaml: 35.5 pJ a synaptic event; 69.3 pJ a spike out (no packet: nothing leaves the core);
+    # 10 neurons x 6 steps = 60 updates a sample, 5 of them active (the one driven neuron's input steps):
+    # 72.8 pJ active, 51.2 pJ idle
+    assert energy["synapse"] == pytest.approx(5 * 35.5e-12)
+    assert energy["spike"] == pytest.approx(5 * 69.3e-12)
+    assert energy["neuron"] == pytest.approx(5 * 72.8e-12 + 55 * 51.2e-12)
+    assert (energy["routing"], energy["mac"]) == (0.0, 0.0)
 
 
 def test_model_section_is_the_metrics_and_the_budget(report):
@@ -260,3 +277,25 @@ def test_compressed_model_uses_the_cache_and_computes_only_when_absent(tmp_path,
     (folder / "model.nir").unlink()  # half a cache entry is no entry
     runs.compressed_model(spec, budget, tmp_path, progress=False)
     assert len(calls) == 2
+
+
+def test_the_plots_draw_the_reports_figures(tmp_path_factory):
+    """Each figure read back: the energy bars are the report's components in uJ (and the dynamic total),
+    the utilization tile is the busiest resource's share (10 of 1,024 neurons), the raster is sample 0's
+    driven neuron (pixel 3) firing in steps 1-5 (Loihi's one-step delay behind input steps 0-4)."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    rep, _ = run_handmade(tmp_path_factory, figures)
+    energy, util, raster = (fig.axes[0] for fig in figures)
+    parts = rep["energy"]["per_inference_j"]
+    dynamic = sum(v for k, v in parts.items() if k != "static")
+    assert [t.get_text() for t in energy.get_xticklabels()] == [*parts, "dynamic\ntotal"]
+    bars = [b.get_height() for b in energy.patches]
+    assert bars == pytest.approx([v * 1e6 for v in [*parts.values(), dynamic]])
+    grid = np.ma.filled(util.images[0].get_array(), np.nan)
+    assert grid.shape == (4, 8)  # loihi.yaml: 8 x 4 tiles
+    assert grid[0, 0] == pytest.approx(10 / 1024) and np.isnan(grid).sum() == 31
+    assert [c.get_offsets().tolist() for c in raster.collections] == [[[t, 3] for t in range(1, 6)]]
+    for fig in figures:
+        plt.close(fig)
