@@ -39,9 +39,15 @@ def test_run_writes_a_versioned_report_with_every_section(loihi_run):
     assert set(report["accuracy"]) >= {"float", "exported", "on_chip"}
     assert report["accuracy"]["samples"] == 24 and report["accuracy"]["steps"] == 4
     assert report["fit"]["fits"] is True and report["fit"]["nearest_budget"] is None
-    assert report["latency"]["per_inference_s"] > 0
+    latency = report["latency"]
+    # the latency model per step: slowest core + network + barrier, summed over the 4 + 2 steps simulated
+    assert len(latency["per_step_s"]) == 6
+    assert latency["per_step_s"] == pytest.approx(
+        [c + n + latency["barrier_s"] for c, n in zip(latency["compute_step_s"], latency["network_step_s"],
+                                                      strict=True)])
+    assert latency["per_inference_s"] == pytest.approx(sum(latency["per_step_s"]))
+    assert latency["barrier_s"] in (0.6e-6, 1.0e-6, 1.4e-6, 1.8e-6)  # loihi.yaml's barrier table
     energy = report["energy"]
-    assert energy["total_j"] == pytest.approx(energy["dynamic_j"] + energy["static_j"])
     assert energy["static_model"]["chips_powered"] == report["fit"]["chips_needed"]
     # two projections of Loihi's one-step delay: the run simulates 4 + 2 steps
     assert (report["accuracy"]["pipeline_steps"], report["accuracy"]["steps_on_chip"]) == (2, 6)
@@ -60,10 +66,23 @@ def test_run_energy_agrees_with_the_counts_of_the_report(loihi_run):
     assert energy["synapse"] == pytest.approx(synops["per_inference_on_chip"] * 35.5e-12)
     assert energy["spike"] == pytest.approx(report["spikes"]["per_inference"] * 69.3e-12
                                             + synops["packets_per_inference"] * 111.0e-12)
+    # neuron updates from the report's counters: 72.8 pJ active, 51.2 pJ idle
+    rows = report["counters"]["per_population"]
+    active = sum(r["neuron_updates_active"] for r in rows)
+    idle = sum(r["neuron_updates_idle"] for r in rows)
+    assert active + idle == pytest.approx(sum(r["neurons"] for r in rows[1:]) * 6)  # every neuron, 6 steps
+    assert energy["neuron"] == pytest.approx(active * 72.8e-12 + idle * 51.2e-12)
+    # the report counts hops, not their direction: routing lies between all E-W (3 pJ) and all N-S (4 pJ)
     hops = synops["hops_per_inference"]
     assert 3.0e-12 * hops * (1 - 1e-9) <= energy["routing"] <= 4.0e-12 * hops * (1 + 1e-9)
-    assert energy["static"] == pytest.approx(0.104 * report["fit"]["chips_needed"]
-                                             * report["latency"]["per_inference_s"])
+    static = 0.104 * report["fit"]["chips_needed"] * report["latency"]["per_inference_s"]
+    assert energy["static"] == pytest.approx(static)
+    # the total from the counts and loihi.yaml's figures, each part as above (routing within its bounds)
+    fixed = (synops["per_inference_on_chip"] * 35.5e-12 + active * 72.8e-12 + idle * 51.2e-12
+             + report["spikes"]["per_inference"] * 69.3e-12 + synops["packets_per_inference"] * 111.0e-12
+             + static)
+    total = report["energy"]["total_j"]
+    assert (fixed + 3.0e-12 * hops) * (1 - 1e-9) <= total <= (fixed + 4.0e-12 * hops) * (1 + 1e-9)
 
 
 def assert_drawn(path):
