@@ -98,8 +98,10 @@ def test_null_figure_makes_component_and_total_unknown():
 def test_null_figure_with_nothing_to_price_costs_zero():
     energy = dataclasses.replace(LOIHI.energy, mac_j=None)
     _, c = run_one_spike(dataclasses.replace(LOIHI, energy=energy))
-    assert c.energy_j["mac"] == 0.0
-    assert c.total_j is not None
+    assert c.energy_j["mac"] == 0.0 and c.unknown == ()
+    # the total of test_one_spike_energy_from_profile_figures, by hand (loihi.yaml): no MAC was priced
+    assert c.total_j == pytest.approx((2 * 35.5 + 2 * 72.8 + 69.3 + 111.0 + 3.0 + 4.0) * 1e-12
+                                      + 0.104 * (64.6e-9 + 10.6e-9 + 1.0e-6))
 
 
 def test_null_latency_is_a_noted_lower_bound():
