@@ -201,8 +201,10 @@ def test_input_population_lives_off_chip():
 
 
 def test_unknown_strategy_is_a_user_error():
-    with pytest.raises(PlacementError, match="unknown placement strategy"):
+    with pytest.raises(PlacementError) as error:
         place(toy_net([1, 1], [(0, 1, [(0, 0)])]), LOIHI, "random")
+    assert str(error.value) == "unknown placement strategy 'random'; choose from auto, greedy, hops, partition"
+    assert error.value.exit_code == 2
 
 
 def test_place_given_reports_the_fit_of_a_mapping_made_elsewhere():
@@ -229,7 +231,7 @@ def test_what_compile_found_the_chip_cannot_do_stays_in_the_fit():
     broken = Violation("reset_mode", None, 1.0, 0.0, "p1", "no reset to zero")
     net = dataclasses.replace(net, violations=(broken,))
     for pl in (place(net, LOIHI), place_given(net, LOIHI, (np.array([0, 0]), np.array([0, 0, 0])))):
-        assert not pl.fit.fits and pl.fit.violations == (broken,)
+        assert pl.fit.fits is False and pl.fit.violations == (broken,)
 
 
 @pytest.mark.parametrize(("n", "fits", "chips"), [(4, True, 2), (5, False, 3)])
@@ -335,3 +337,71 @@ def test_speck_memory_of_two_layers_placed_on_one_core_adds_up():
     assert fit.usage["kernel_memory"].dtype.kind == fit.usage["neuron_memory"].dtype.kind == "i"
     assert [(v.constraint, v.core, v.need, v.limit) for v in fit.violations] == [
         ("layers_per_core", 0, 2.0, 1.0), ("kernel_memory", 0, 8.0, 4.0)]
+
+
+def test_synapse_memory_of_each_encoding_and_of_two_projections_into_a_layer_by_hand():
+    # loihi.yaml: dense 8 bits an entry (n_pre entries a neuron), sparse 18 a stored synapse; each projection
+    # takes the cheaper. p1 (2 neurons) reads 7 of the 8 (input, neuron) pairs: dense 4 x 2 x 8 = 64 < 7 x 18,
+    # 32 bits a neuron. p2 reads input 3 (sparse, 18 < 4 x 8) then p1's neuron 0 (dense, 2 x 8 = 16 < 18): 34.
+    # p3 the same two the other way round: 34. p4 (2 neurons): neuron 0 reads input 0 (sparse 18), neuron 1
+    # nothing; p1 -> p4 stores no synapse. Total 64 + 34 + 34 + 18 = 150.
+    p1 = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1), (3, 1)]
+    links = [(0, 1, p1), (0, 2, [(3, 0)]), (1, 2, [(0, 0)]), (1, 3, [(1, 0)]), (0, 3, [(2, 0)]),
+             (0, 4, [(0, 0)]), (1, 4, [])]
+    weights = [[1, 2, 1, 2, 1, 2, 2], [1], [1], [1], [1], [1], []]  # p1's neuron 0 all 1, neuron 1 all 2
+    fit = place(toy_net([4, 2, 1, 1, 2], links, weights), LOIHI).fit
+    assert fit.usage["synapse_memory_bits"].tolist() == [150]
+    assert fit.usage["layers_per_core"].tolist() == [4]
+    assert fit.usage["unique_weights"].tolist() == [1]  # loihi: no table; counted per neuron, not per layer
+    assert fit.usage["fan_in_per_neuron"].tolist() == [4]  # p1's neuron 1
+    assert fit.usage["fan_out_per_neuron"].tolist() == [1]  # on chip; input 0's 3 synapses are off chip
+    assert {fit.usage[k].dtype.kind for k in ("fan_in_per_neuron", "fan_out_per_neuron", "unique_weights",
+                                               "layers_per_core", "neurons_per_core")} == {"i"}
+    assert fit.limits["neurons_per_core"] == 1024.0 and fit.limits["fan_in_per_neuron"] is None
+    assert fit.profile_name == "loihi" and fit.strategy == "greedy"
+
+
+def test_a_one_neuron_network_has_one_layer_on_its_core():
+    fit = place(toy_net([1, 1], [(0, 1, [(0, 0)])]), LOIHI).fit
+    assert fit.usage["layers_per_core"].tolist() == [1] and fit.cores_used == 1
+
+
+def test_other_per_neuron_limits_name_the_layer_of_the_neuron_that_breaks_them():
+    # core 0 holds p1, p2, p3 (one neuron each); p2's neuron sends 3 synapses and has 2 distinct weights
+    core = dataclasses.replace(LOIHI.core, fan_out_per_neuron=2, unique_weights=1,
+                               unique_weights_scope="neuron")
+    net = toy_net([2, 1, 2, 3], [(0, 1, [(0, 0)]), (0, 2, [(0, 0), (1, 0)]), (2, 3, [(0, 0), (0, 1), (0, 2)])],
+                  weights=[[1], [1, 2], [1, 1, 1]])
+    fit = place(net, dataclasses.replace(LOIHI, core=core)).fit
+    assert sorted((v.constraint, v.need, v.population) for v in fit.violations) == [
+        ("fan_out_per_neuron", 3.0, "p2"), ("unique_weights", 2.0, "p2")]
+
+
+def test_the_smallest_budget_is_the_largest_need_of_each_limit():
+    # a mapping made elsewhere: 3 neurons on core 0, 2 on core 1, limit 1 -> the budget needs 3
+    prof = dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, neurons=1))
+    net = toy_net([1, 5], [(0, 1, [(0, j) for j in range(5)])])
+    fit = place_given(net, prof, (np.array([-1]), np.array([0, 0, 0, 1, 1]))).fit
+    assert [(v.core, v.need) for v in fit.violations] == [(0, 3.0), (1, 2.0)]
+    assert fit.smallest_budget == {"neurons_per_core": 3.0}
+
+
+def test_layers_per_core_count_each_layer_on_the_core_it_is_given():
+    # p2 on core 0 and p1 on core 2 (a mapping made elsewhere): one layer on each, none on core 1
+    net = toy_net([1, 1, 1], [(0, 1, [(0, 0)]), (1, 2, [(0, 0)])])
+    fit = place_given(net, LOIHI, (np.array([-1]), np.array([2]), np.array([0]))).fit
+    assert fit.usage["layers_per_core"].tolist() == [1, 0, 1]
+    assert fit.usage["neurons_per_core"].tolist() == [1, 0, 1]
+
+
+def test_auto_takes_greedy_where_it_fits_else_the_partition_that_does():
+    # fan-out axons 1 a core, 3 neurons a core. Greedy puts p1's two neurons and p2's first on core 0, p2's
+    # second on core 1: p1's neurons 0 -> core 0 and 1 -> core 1 are two axons out of core 0. The partition
+    # gives p1 a core per neuron (one axon each) and p2 its own core: it fits.
+    core = dataclasses.replace(LOIHI.core, neurons=3, fan_out_axons=1)
+    prof = dataclasses.replace(LOIHI, core=core)
+    net = toy_net([1, 2, 2], [(0, 1, [(0, 0), (0, 1)]), (1, 2, [(0, 0), (1, 1)])])
+    assert not place(net, prof, "greedy").fit.fits
+    auto = place(net, prof)
+    assert auto.fit.fits and auto.fit.strategy == "partition"
+    assert place(toy_net([1, 2], [(0, 1, [(0, 0), (0, 1)])]), prof).fit.strategy == "greedy"
