@@ -203,7 +203,8 @@ def test_input_population_lives_off_chip():
 def test_unknown_strategy_is_a_user_error():
     with pytest.raises(PlacementError) as error:
         place(toy_net([1, 1], [(0, 1, [(0, 0)])]), LOIHI, "random")
-    assert str(error.value) == "unknown placement strategy 'random'; choose from auto, greedy, hops, partition"
+    assert str(error.value) == ("unknown placement strategy 'random'; "
+                                "choose from auto, greedy, hops, partition")
     assert error.value.exit_code == 2
 
 
@@ -370,8 +371,8 @@ def test_other_per_neuron_limits_name_the_layer_of_the_neuron_that_breaks_them()
     # core 0 holds p1, p2, p3 (one neuron each); p2's neuron sends 3 synapses and has 2 distinct weights
     core = dataclasses.replace(LOIHI.core, fan_out_per_neuron=2, unique_weights=1,
                                unique_weights_scope="neuron")
-    net = toy_net([2, 1, 2, 3], [(0, 1, [(0, 0)]), (0, 2, [(0, 0), (1, 0)]), (2, 3, [(0, 0), (0, 1), (0, 2)])],
-                  weights=[[1], [1, 2], [1, 1, 1]])
+    links = [(0, 1, [(0, 0)]), (0, 2, [(0, 0), (1, 0)]), (2, 3, [(0, 0), (0, 1), (0, 2)])]
+    net = toy_net([2, 1, 2, 3], links, weights=[[1], [1, 2], [1, 1, 1]])
     fit = place(net, dataclasses.replace(LOIHI, core=core)).fit
     assert sorted((v.constraint, v.need, v.population) for v in fit.violations) == [
         ("fan_out_per_neuron", 3.0, "p2"), ("unique_weights", 2.0, "p2")]
