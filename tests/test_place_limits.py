@@ -290,3 +290,14 @@ def test_kept_kernels_of_each_layer_count_against_its_own_cores_memory():
     assert fit.usage["neurons_per_core"].tolist() == [48, 32]
     assert fit.usage["synapse_memory_bits"].tolist() == [32, 32]
     assert fit.fits
+
+
+def test_kept_kernel_channels_are_counted_from_the_layers_first_neuron():
+    # input (1, 5, 5): 25 input neurons, so the conv layer's neurons start at global id 25, not at a channel
+    # boundary. 2 x 2 kernel to 2 channels of 4 x 4; 32 bits a channel (1 x 2 x 2 x 8). 20 neurons a core:
+    # core 0 = channel 0 and 4 neurons of channel 1 (64 bits), core 1 = the rest of channel 1 (32)
+    prof = with_core(neurons=20)
+    graph = conv_graph(1, 2, 2, hw=(5, 5))
+    fit = place(compile_graph(graph, prof, dt_s=1e-3), prof).fit
+    assert fit.usage["neurons_per_core"].tolist() == [20, 12]
+    assert fit.usage["synapse_memory_bits"].tolist() == [64, 32]
