@@ -20,6 +20,7 @@ The kernels compiled by the working tree's own test runs are copied to where the
 Usage: python tests/mutation.py [module ...]   (default: all of MODULES, in order)
        python tests/mutation.py --summary [module ...]   (the scores and survivors of the last runs)
        python tests/mutation.py --recheck [module ...]   (rerun only the survivors, e.g. after new tests)
+       python tests/mutation.py --sample=N [module ...]  (N mutants drawn at random: an estimate)
 Prints one line per module and writes the numbers to .cache/mutation/summary.json.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -126,12 +128,15 @@ def summarize(work: Path, module: str) -> dict:
     counts = Counter(status_by_exit_code[c] for c in codes.values())
     survived = sorted(k for k, c in codes.items() if status_by_exit_code[c] in ("survived", "no tests"))
     total = sum(counts.values())
+    checked = total - counts.get("not checked", 0)  # a run cut short: the rate of the mutants it tested
     return {"total": total, "counts": dict(counts), "survived": survived,
-            "survived_rate": (len(survived) / total) if total else 0.0}
+            "survived_rate": (len(survived) / checked) if checked else 0.0}
 
 
-def run(module: str, children: int, recheck: bool = False) -> dict:
-    """Run mutmut on ``module``; ``recheck``: only the mutants that survived last time (after new tests)."""
+def run(module: str, children: int, recheck: bool = False, sample: int | None = None) -> dict:
+    """Run mutmut on ``module``; ``recheck``: only the mutants that survived last time (after new tests);
+    ``sample``: only that many of its mutants, drawn at random (seeded), for an estimate where the whole
+    module does not fit the time (the rate is then over the mutants tested)."""
     work = prepare(module)
     names = summarize(work, module)["survived"] if recheck else []
     # the tests may have changed since the last run: which test reaches which function is measured again
@@ -145,17 +150,28 @@ def run(module: str, children: int, recheck: bool = False) -> dict:
         env["NUMBA_DISABLE_JIT"] = "1"
     began = time.perf_counter()
     log = work / "mutmut.log"
+    if sample:
+        meta = work / "mutants" / f"{module}.meta"
+        if not meta.exists():  # mutmut writes its mutants, then finds no mutant of this name to run
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "no-such-mutant"], cwd=work, env=env,
+                           capture_output=True, check=False)
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        drawn = random.Random(0).sample(sorted(codes), min(sample, len(codes)))
+        names = [k for k in drawn if codes[k] is None]
+        if not names:
+            return summarize(work, module) | {"wall_s": 0.0, "sampled": len(drawn)}
     with log.open("w") as out:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
                        cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     summary = summarize(work, module) | {"wall_s": round(time.perf_counter() - began, 1)}
-    return summary
+    return summary | ({"sampled": sample} if sample else {})
 
 
 def main(argv: list[str]) -> int:
     children = int(os.environ.get("MUTATION_CHILDREN", "2"))
     report_only = "--summary" in argv  # print the scores of the last runs, run nothing
     recheck = "--recheck" in argv  # rerun only the last run's survivors (after adding tests)
+    sample = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--sample=")), None)
     modules = [a for a in argv if not a.startswith("--")] or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
@@ -171,7 +187,7 @@ def main(argv: list[str]) -> int:
                 continue
             r = summarize(work, module)
         else:
-            r = run(module, children, recheck) | {"commit": commit}
+            r = run(module, children, recheck, sample) | {"commit": commit}
             results = json.loads(summary_path.read_text()) if summary_path.exists() else {}
             results[module] = r
             SCRATCH.mkdir(parents=True, exist_ok=True)

@@ -299,3 +299,43 @@ def test_the_plots_draw_the_reports_figures(tmp_path_factory):
     assert [c.get_offsets().tolist() for c in raster.collections] == [[[t, 3] for t in range(1, 6)]]
     for fig in figures:
         plt.close(fig)
+
+
+def test_configs_of_an_event_dataset_feed_the_events_as_they_are():
+    from compress.train import TrainConfig
+
+    rate = TrainConfig().encoding  # what a static dataset is coded with
+    events = runs.configs(runs.RunSpec("loihi", "spikefit", dataset="nmnist", steps=3, epochs=2))
+    static = runs.configs(runs.RunSpec("loihi", "spikefit", dataset="digits", steps=3, epochs=2))
+    assert [c.encoding for c in events[1:]] == ["events", "events"]
+    assert [c.encoding for c in static[1:]] == [rate, rate] and rate != "events"
+    assert [(c.steps, c.epochs) for c in events[1:]] == [(s.steps, s.epochs) for s in static[1:]]
+
+
+def test_compression_key_does_not_depend_on_the_order_options_are_given_in():
+    loihi = hwprofiles.load("loihi")
+
+    def key(options):
+        spec = runs.RunSpec("loihi", "spikefit", options=options)
+        return runs.compression_key(spec, runs.budget_for(spec, loihi))
+
+    assert key({"a": 1, "b": 2}) == key({"b": 2, "a": 1}) != key({"a": 2, "b": 1})
+
+
+def test_compressed_model_of_an_event_dataset_hands_the_binned_dataset_and_data_dir(tmp_path, monkeypatch):
+    import compress.pipeline
+
+    calls = []
+    monkeypatch.setattr(compress.pipeline, "run_method", lambda method, **kw: calls.append(kw) or {})
+    monkeypatch.setattr(runs, "dataset_of", lambda spec: ("binned", spec.events))
+    spec = runs.RunSpec("loihi", "spikefit", dataset="nmnist", data_dir="/data", events={"downsample": 2})
+    runs.compressed_model(spec, runs.budget_for(spec, hwprofiles.load("loihi")), tmp_path, progress=False)
+    [kw] = calls
+    assert kw["dataset"] == ("binned", {"downsample": 2}) and kw["data_dir"] == "/data"
+
+
+def test_nearest_budget_keeps_the_first_of_equal_needs():
+    # two cores need 5 of a memory whose limit differs by core (Speck): the first core's limit is kept
+    fit = FitReport("x", False, (Violation("kernel_memory", 0, 5, 4), Violation("kernel_memory", 3, 5, 2)), 4,
+                    9, 1)
+    assert runs.nearest_budget(fit)["resources"] == {"kernel_memory": {"need": 5, "limit": 4}}
