@@ -339,3 +339,14 @@ def test_nearest_budget_keeps_the_first_of_equal_needs():
     fit = FitReport("x", False, (Violation("kernel_memory", 0, 5, 4), Violation("kernel_memory", 3, 5, 2)), 4,
                     9, 1)
     assert runs.nearest_budget(fit)["resources"] == {"kernel_memory": {"need": 5, "limit": 4}}
+
+
+def test_on_chip_budget_says_which_limits_the_mapping_broke():
+    fit = FitReport("x", False, (Violation("neurons_per_core", 0, 1100, 1024),), 3, 128, 1)
+    assert runs.on_chip_budget(fit, None) == {"map:neurons_per_core": False}
+    assert runs.on_chip_budget(fit, 2) == {"map:neurons_per_core": False, "map:cores": False}  # 3 > 2
+    assert runs.on_chip_budget(fit, 3) == {"map:neurons_per_core": False, "map:cores": True}
+    # more cores than the chips join: a cores violation, whatever the budget of cores
+    past = FitReport("x", False, (Violation("cores", None, 200, 128),), 200, 128, 2)
+    assert runs.on_chip_budget(past, 500) == {"map:cores": False}
+    assert runs.on_chip_budget(FitReport("x", True, (), 1, 128, 1), 1) == {"map:cores": True}
