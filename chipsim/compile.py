@@ -828,7 +828,8 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         if exp_max is not None and profile.neuron.kind == "loihi_cuba":
             top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
             floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
-            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor)
+            exp_min = min(profile.core.weight_exponent_min or 0, 0)
+            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor, exp_min)
         params = _fixed_params(tgt, nrn, profile, scale, dt_s, integrator, reset, notes)
         bias_v = (g_b * biases[tgt] + _input_gain(nrn.tau_mem_s, dt_s, integrator) * nrn.v_leak) * nrn.k
         bias, n_clipped = q.clip_signed(bias_v / scale * 2**profile.neuron.weight_shift, params.state_bits)
@@ -862,25 +863,27 @@ def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
     return raw.vals * gain[raw.cols]
 
 
-def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
+def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
+                 exp_min: int = 0) -> tuple[float, dict]:
     """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
-    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
-    the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
+    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1 (and exponents
+    >= 0). ``min_scale``: the finest scale at which the threshold still fits its mantissa; where it is
+    coarser than the weights need, their projections take negative exponents down to ``exp_min``."""
     effs = {i: _eff_values(raws[i], gain) for i in incoming}
     modes = {i: q.sign_mode(e) for i, e in effs.items()}
     peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
     exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
     scale = max(scale, min_scale)
-    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
+    low = 0 if exact and scale == 1.0 else exp_min  # integers kept as they are: exponents >= 0
+    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max, low)) for i in incoming}
 
 
 def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
     """Integer weights: the chip's mantissa x 2^exponent grid where it has one (``grid``), else symmetric."""
     if grid is None:
         return q.quantize_weights(w, scale, bits, signed)
-    mode, e = grid
-    return (q.loihi_round(np.asarray(w) / scale / 2**e, mode) << e).astype(np.int32)
+    return q.loihi_mantissas(w, scale, *grid)
 
 
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
@@ -924,11 +927,13 @@ def _fixed_projection(
     grid=None,
 ) -> tuple[Projection, LayerQuantization]:
     exponent = None if grid is None else grid[1]
+    shift = max(-exponent, 0) if exponent is not None else 0  # a negative exponent floors the summed input
+    lsb = scale / 2**shift  # NIR weight units of one stored integer
     if raw.conv is not None and np.ptp(gain) == 0:
         g = raw.conv
         kernel = _quantize(g.weight * gain[0], scale, bits, signed, grid)
         nz = g.weight != 0
-        err_w, err_hat = g.weight[nz], kernel[nz] * scale / gain[0] if gain[0] else g.weight[nz]
+        err_w, err_hat = g.weight[nz], kernel[nz] * lsb / gain[0] if gain[0] else g.weight[nz]
         conv = ConvKernel(kernel, g.stride, g.padding, g.in_shape, g.out_shape)
         rmse, max_err = _errors(err_w, err_hat)
         proj = Projection(
@@ -941,13 +946,14 @@ def _fixed_projection(
             np.zeros(0, np.int32),
             conv=conv,
             kernel_shape=raw.kernel_shape,
+            input_shift=shift,
         )
         return proj, LayerQuantization(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     g = gain[raw.cols]
     w_int = _quantize(raw.vals * g, scale, bits, signed, grid)
-    w_hat = np.divide(w_int * scale, g, out=raw.vals.copy(), where=g != 0)
+    w_hat = np.divide(w_int * lsb, g, out=raw.vals.copy(), where=g != 0)
     rmse, max_err = _errors(raw.vals, w_hat)
     keep = w_int != 0  # a weight that rounds to 0 is not a stored synapse
     indptr, targets, weights = _csr(raw.rows[keep], raw.cols[keep], w_int[keep], n_pre, np.int32)
@@ -967,6 +973,7 @@ def _fixed_projection(
         weight_table=table,
         weight_table_scope=scope,
         kernel_shape=raw.kernel_shape,
+        input_shift=shift,
     )
     return proj, LayerQuantization(raw.name, bits, scale, int(np.unique(weights).size), rmse, max_err,
                                    exponent)

@@ -90,6 +90,8 @@ class CoreLimits:
     max_input_channels: int | None = None  # input channels the chip takes (Xylo Audio 2: 16)
     max_output_neurons: int | None = None  # output neurons the chip reads out (Xylo Audio 2: 8)
     weight_exponent_max: int | None = None  # weights are mantissa x 2^e, e in 0..this (Loihi); None: none
+    # the most negative weight exponent (Loihi: -8); a projection's summed input is then floored by 2^-e
+    weight_exponent_min: int | None = None
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "max_input_channels": LIMIT,
         "max_output_neurons": LIMIT,
         "weight_exponent_max": Rule("int", nullable=True, low=0, high=15),
+        "weight_exponent_min": Rule("int", nullable=True, low=-15, high=0),
     },
     "neuron": {
         "kind": Rule("enum", choices=NEURON_KINDS),

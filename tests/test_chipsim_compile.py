@@ -39,6 +39,52 @@ def chain(*layers, n_in):
     return nir.NIRGraph(nodes, edges, type_check=False)
 
 
+def threshold_if_graph(w, threshold):
+    """integer_if_graph with another threshold."""
+    g = integer_if_graph(w)
+    n = np.asarray(w).shape[0]
+    g.nodes["if"] = nir.IF(r=np.ones(n), v_threshold=np.full(n, float(threshold)))
+    return g
+
+
+@pytest.mark.parametrize("w, exponent, mantissas", [
+    # the threshold 4 x 131071 fills Loihi's 17-bit threshold mantissa at scale 4 (one LSB = 4 weight units),
+    # so weights of 1 and 0.5 are a quarter and an eighth of an LSB: the finest grid that holds 1.0 is
+    # exponent -8 (need 1/4/255 <= 2^-8), mantissas 1/4 * 256 = 64 and 32; 5.0 needs 5/4/255 > 2^-8, so -7:
+    # 5/4 * 128 = 160 and 1/4 * 128 = 32
+    ([[1.0, 0.5]], -8, [64, 32]),
+    ([[5.0, 1.0]], -7, [160, 32]),
+])
+def test_small_loihi_weights_take_a_negative_exponent(w, exponent, mantissas):
+    net = compile_graph(threshold_if_graph(w, 4 * 131071), hwprofiles.load("loihi"), dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert quant.scale == 4.0 and quant.exponent == exponent
+    assert proj.weights.tolist() == mantissas and proj.input_shift == -exponent
+    assert quant.rmse == 0.0  # both are on that grid
+    assert net.populations[1].params.threshold == 131071
+    # without negative exponents (weight_exponent_min null) they would round to 0 and 0 (1.0) or 1 and 0
+    old = dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, weight_exponent_min=None))
+    flat = compile_graph(threshold_if_graph(w, 4 * 131071), old, dt_s=1.0)
+    assert flat.quantization[0].exponent == 0 and flat.projections[0].input_shift == 0
+    assert flat.quantization[0].rmse > 0.2
+
+
+def test_a_negative_exponent_floors_the_projections_summed_input_in_the_engine():
+    from chipsim.place import place
+    from chipsim.simulate import simulate
+
+    net = compile_graph(threshold_if_graph([[5.0, 1.0]], 4 * 131071), LOIHI, dt_s=1.0)  # 160, 32 at -7
+    x = np.zeros((4, 1, 2), np.uint8)
+    x[0, 0, 0] = 1  # step 0: 160 >> 7 = 1
+    x[1, 0, :] = 1  # step 1: (160 + 32) >> 7 = 1
+    x[2, 0, 1] = 1  # step 2: 32 >> 7 = 0
+    act = simulate(net, place(net, LOIHI), x, record_state=True)
+    u, v = act.state[1]
+    # Loihi's delay: a step's input reaches u one step later; IF: u is the input, << 6; v sums u
+    assert u[:, 0, 0].tolist() == [0, 64, 64, 0]
+    assert v[:, 0, 0].tolist() == [0, 64, 128, 128]
+
+
 def affine_lif(w, b, **lif):
     return chain(
         nir.Affine(np.asarray(w, float), np.asarray(b, float)), snntorch_lif(len(w), **lif), n_in=len(w[0])
