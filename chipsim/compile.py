@@ -46,6 +46,7 @@ import numpy as np
 
 from chipsim import quantize as q
 from chipsim import representable
+from chipsim import weight_formats as wf
 from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from chipsim.nir_read import NIRReadError, read_file
@@ -825,7 +826,11 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         scale = q.weight_scale(max_abs, bits, signed)
         grids = {}
         exp_max = profile.core.weight_exponent_max
-        if exp_max is not None and profile.neuron.kind == "loihi_cuba":
+        fmt = profile.core.weight_format
+        stated = _integer_weights(raws, incoming, gain)  # a graph already quantized for some chip
+        if fmt == "axon_types" and profile.core.unique_weights:
+            grids = _axon_type_grids(raws, incoming, gain, scale, bits, profile.core.unique_weights)
+        elif fmt == "mantissa_exponent" and exp_max is not None and profile.neuron.kind == "loihi_cuba":
             top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
             floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
             exp_min = min(profile.core.weight_exponent_min or 0, 0)
@@ -841,6 +846,9 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
                 grids.get(i),
             )
+        if stated:
+            violations.extend(wf.unheld_integers(tgt, [raws[i] for i in incoming],
+                                                 [quant[i] for i in incoming], gain, profile))
     projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
                                                                                              strict=True)]
     return ChipNetwork(
@@ -877,6 +885,33 @@ def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
     scale = max(scale, min_scale)
     low = 0 if exact and scale == 1.0 else exp_min  # integers kept as they are: exponents >= 0
     return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max, low)) for i in incoming}
+
+
+def _integer_weights(raws, incoming, gain) -> bool:
+    """True when every effective weight into the population is an integer (and there is one)."""
+    effs = [_eff_values(raws[i], gain) for i in incoming]
+    return any(e.size for e in effs) and all(np.array_equal(e, np.rint(e)) for e in effs)
+
+
+def _axon_type_grids(raws, incoming, gain, scale: float, bits: int, types: int) -> dict:
+    """TrueNorth's format for the projections into one population: {projection: wf.AxonTyped}, the axon
+    types chosen jointly over every incoming axon (:func:`chipsim.weight_formats.axon_types`)."""
+    dense = [i for i in incoming if raws[i].conv is None]
+    if not dense:
+        return {}
+    offsets = np.cumsum([0] + [int(raws[i].rows.max(initial=-1)) + 1 for i in dense])
+    axon = np.concatenate([raws[i].rows + off for i, off in zip(dense, offsets, strict=False)])
+    post = np.concatenate([raws[i].cols for i in dense])
+    w = np.concatenate([_eff_values(raws[i], gain) for i in dense])
+    live = w != 0  # a zero weight is a crossbar 0
+    kind, table = wf.axon_types(axon[live], post[live], w[live], int(offsets[-1]), gain.size, types, scale,
+                                bits)
+    grids = {}
+    for i, off in zip(dense, offsets, strict=False):
+        idx = kind[raws[i].rows + off]
+        looked_up = np.where(raws[i].vals != 0, table[raws[i].cols, idx], 0).astype(np.int32)
+        grids[i] = wf.AxonTyped(looked_up, idx.astype(np.uint16), table)
+    return grids
 
 
 def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
@@ -926,6 +961,8 @@ def _fixed_projection(
     raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
     grid=None,
 ) -> tuple[Projection, LayerQuantization]:
+    typed = grid if isinstance(grid, wf.AxonTyped) else None
+    grid = None if typed is not None else grid
     exponent = None if grid is None else grid[1]
     shift = max(-exponent, 0) if exponent is not None else 0  # a negative exponent floors the summed input
     lsb = scale / 2**shift  # NIR weight units of one stored integer
@@ -952,13 +989,16 @@ def _fixed_projection(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     g = gain[raw.cols]
-    w_int = _quantize(raw.vals * g, scale, bits, signed, grid)
+    w_int = typed.weights if typed is not None else _quantize(raw.vals * g, scale, bits, signed, grid)
     w_hat = np.divide(w_int * lsb, g, out=raw.vals.copy(), where=g != 0)
     rmse, max_err = _errors(raw.vals, w_hat)
     keep = w_int != 0  # a weight that rounds to 0 is not a stored synapse
     indptr, targets, weights = _csr(raw.rows[keep], raw.cols[keep], w_int[keep], n_pre, np.int32)
     index = table = scope = None
-    if profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
+    if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
+        index = _csr(raw.rows[keep], raw.cols[keep], typed.index[keep], n_pre, np.uint16)[2]
+        table, scope = typed.table, "neuron"
+    elif profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
         scope = profile.core.unique_weights_scope
         index, table = weight_table(targets, weights, per_target=scope == "neuron")
     proj = Projection(

@@ -360,15 +360,28 @@ def test_kept_kernel_expands_to_the_same_synapses_as_the_compiled_csr():
     )
 
 
-def test_truenorth_weight_table_keeps_every_distinct_value_per_neuron_unclustered():
+def test_truenorth_clusters_each_neurons_weights_onto_four_axon_types():
+    # weights [post, pre]; axons (inputs) 0..4 carry (neuron 0, neuron 1) = (1,1) (2,1) (3,2) (4,-) (5,2).
+    # Axon means 1, 1.5, 2.5, 4, 3.5 split at the 3 widest gaps: {0} {1} {2} {3, 4}; type 3 of neuron 0 is
+    # then mean(4, 5) = 4.5, of neuron 1 just 2 (axon 3 does not reach it). At scale 5/255 (9-bit, max 5):
+    # 1 -> 51, 2 -> 102, 3 -> 153, 4.5 -> 229.5 -> 230 (half to even)
     w = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 1.0, 2.0, 0.0, 2.0]])
     net = compile_graph(affine_lif(w, [0.0, 0.0]), TRUENORTH, dt_s=DT)
-    proj = net.projections[0]
+    proj, quant = net.projections[0], net.quantization[0]
     assert proj.weight_table_scope == "neuron"
-    assert proj.weight_table.shape == (2, 5)  # neuron 0 has 5 distinct values: no clustering
+    assert proj.weight_table.tolist() == [[51, 102, 153, 230], [51, 51, 102, 102]]
+    by_axon = {int(a): set() for a in range(5)}
+    for a in range(5):
+        by_axon[a] = set(proj.weight_index[proj.indptr[a]:proj.indptr[a + 1]].tolist())
+    assert by_axon == {0: {0}, 1: {1}, 2: {2}, 3: {3}, 4: {3}}  # one type per axon, shared by its neurons
     looked_up = proj.weight_table[proj.targets, proj.weight_index]
     assert looked_up.tolist() == proj.weights.tolist()
     assert proj.n_synapses == 9  # the zero weight is not a synapse
+    assert quant.max_abs_error == pytest.approx(130 / 255)  # axon 3: 230 * 5/255 - 4
+    assert quant.rmse == pytest.approx(np.sqrt((130**2 + 125**2) / 9) / 255)  # and axon 4: 5 - 230 * 5/255
+    assert quant.distinct_values == 4  # 51, 102, 153, 230
+    # the weights are integers (a graph quantized already) and neuron 0 has 5 of them: a fit violation
+    assert [(v.constraint, v.need, v.limit) for v in net.violations] == [("weight_format", 5, 4)]
 
 
 def test_varying_thresholds_fold_into_weights_so_every_neuron_keeps_its_ratio():

@@ -1,0 +1,87 @@
+"""Each chip's own weight format (chipsim.weight_formats): hand-computed quantization of small matrices, and
+the fit violation where a format cannot hold a graph's integer weights."""
+
+import nir
+import numpy as np
+import pytest
+
+import hwprofiles
+from chipsim import weight_formats as wf
+from chipsim.compile import compile_graph
+from chipsim.place import place
+
+
+def if_graph(w, threshold=10.0):
+    """Input -> Affine(w) -> IF(r=1): at dt = 1 the gain is 1, the weights reach v as given."""
+    w = np.asarray(w, float)
+    nodes = {"input": nir.Input(np.array([w.shape[1]])), "fc": nir.Affine(w, np.zeros(w.shape[0])),
+             "if": nir.IF(r=np.ones(w.shape[0]), v_threshold=np.full(w.shape[0], threshold)),
+             "output": nir.Output(np.array([w.shape[0]]))}
+    return nir.NIRGraph(nodes, [("input", "fc"), ("fc", "if"), ("if", "output")], type_check=False)
+
+
+def weights_of(net):
+    proj = net.projections[0]
+    return [int(proj.weights[k]) for i in range(proj.indptr.size - 1) for k in range(proj.indptr[i],
+                                                                                        proj.indptr[i + 1])]
+
+
+def test_every_shipped_profile_names_its_weight_format():
+    formats = {name: hwprofiles.load(name).core.weight_format for name in hwprofiles.available()}
+    assert formats["loihi"] == formats["loihi2"] == "mantissa_exponent"
+    assert formats["truenorth"] == "axon_types"
+    assert {formats[c] for c in ("speck", "xylo-audio2", "akida", "spinnaker")} == {"symmetric"}
+    assert set(formats.values()) <= set(wf.FORMATS)
+
+
+@pytest.mark.parametrize("chip, expected", [
+    # max |w| = 1 lands on the top integer: 8-bit +-127 (0.5 -> 63.5 -> 64, half to even; 0.25 -> 31.75
+    # -> 32), Akida's 4-bit +-7 (3.5 -> 4, 1.75 -> 2)
+    ("speck", [64, -127, 32]),
+    ("xylo-audio2", [64, -127, 32]),
+    ("akida", [4, -7, 2]),
+])
+def test_symmetric_formats_put_the_largest_weight_on_the_top_integer(chip, expected):
+    net = compile_graph(if_graph([[0.5], [-1.0], [0.25]]), hwprofiles.load(chip), dt_s=1.0)
+    assert weights_of(net) == expected
+    assert net.quantization[0].bits == hwprofiles.load(chip).core.weight_bits
+
+
+def test_loihi_keeps_integers_on_its_grid_and_truenorth_holds_four_per_neuron():
+    loihi = compile_graph(if_graph([[4, -8, 100]]), hwprofiles.load("loihi"), dt_s=1.0)  # even: mixed-sign
+    assert loihi.quantization[0].scale == 1.0 and not loihi.violations
+    tn = compile_graph(if_graph([[3, -7, 100, 100]]), hwprofiles.load("truenorth"), dt_s=1.0)
+    # 3 values per neuron: held by 3 axon types, rescaled in proportion (100 -> 255) like a symmetric format
+    assert tn.projections[0].weight_table.tolist() == [[-18, 8, 255, 0]] and not tn.violations
+
+
+def test_axon_types_alone_choose_types_and_per_neuron_weights():
+    # 5 axons onto 2 neurons, 2 types: axon means 1, 1, 10, 10, 11 -> widest gap between 1 and 10;
+    # neuron 0's type weights: mean(1, 1) = 1 and mean(10, 10, 11) = 31/3; neuron 1: 1, mean(10, 10) = 10
+    axon = np.array([0, 1, 2, 3, 4, 0, 1, 2, 3])
+    post = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    w = np.array([1.0, 1.0, 10.0, 10.0, 11.0, 1.0, 1.0, 10.0, 10.0])
+    kind, table = wf.axon_types(axon, post, w, 5, 2, 2, scale=1.0 / 3, bits=9)
+    assert kind.tolist() == [0, 0, 1, 1, 1]
+    assert table.tolist() == [[3, 31], [3, 30]]  # in LSBs of 1/3
+
+
+@pytest.mark.parametrize("chip, w, need, limit", [
+    ("truenorth", [[1, 2, 3, 4, 5]], 5, 4),  # 5 distinct integers into one neuron, 4 axon types
+    ("akida", [[9, -3]], 9, 7),  # beyond Akida's 4-bit +-7
+    ("speck", [[300, 1]], 300, 127),  # beyond Speck's 8-bit +-127
+    ("loihi", [[3, -7, 100]], 1, 0),  # mixed-sign mantissas are even: 1 projection not kept exactly
+])
+def test_integer_weights_a_format_cannot_hold_are_a_fit_violation(chip, w, need, limit):
+    profile = hwprofiles.load(chip)
+    net = compile_graph(if_graph(w, threshold=10.0), profile, dt_s=1.0)
+    (v,) = net.violations
+    assert (v.constraint, v.need, v.limit, v.population) == ("weight_format", need, limit, "if")
+    line = str(v)
+    assert "\n" not in line and line.startswith("weight_format on network (layer if)")
+    assert not place(net, profile).fit.fits
+
+
+def test_integer_weights_a_format_holds_are_no_violation():
+    assert not compile_graph(if_graph([[7, -3]]), hwprofiles.load("akida"), dt_s=1.0).violations
+    assert not compile_graph(if_graph([[1.5, 300.0]]), hwprofiles.load("speck"), dt_s=1.0).violations  # float
