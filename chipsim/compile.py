@@ -847,8 +847,10 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 grids.get(i),
             )
         if stated:
-            violations.extend(wf.unheld_integers(tgt, [raws[i] for i in incoming],
-                                                 [quant[i] for i in incoming], gain, profile))
+            broken, said = wf.unheld_integers(tgt, [raws[i] for i in incoming], [quant[i] for i in incoming],
+                                              gain, profile)
+            violations.extend(broken)
+            notes.extend(said)
     projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
                                                                                              strict=True)]
     return ChipNetwork(

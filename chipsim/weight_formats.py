@@ -92,37 +92,36 @@ def axon_types(axon: np.ndarray, post: np.ndarray, w: np.ndarray, n_axons: int, 
     return kind, table_int
 
 
-def unheld_integers(population: str, raws, quants, gain: np.ndarray, profile) -> list[Violation]:
-    """A ``weight_format`` Violation where a population's weights are integers (a graph quantized for some
-    chip) that this chip's format did not keep exactly (``quants``: the LayerQuantization of ``raws``)."""
+def unheld_integers(population: str, raws, quants, gain: np.ndarray,
+                    profile) -> tuple[list[Violation], list[str]]:
+    """Where a population's weights are integers (a graph quantized for some chip) that this chip's format
+    did not keep exactly (``quants``: the LayerQuantization of ``raws``): (violations, notes).
+
+    TrueNorth's axon types hold at most ``unique_weights`` values per neuron: more is a ``weight_format``
+    Violation (the chip cannot hold the graph; the compile clusters them). Elsewhere the format's range or
+    grid only rescales the integers (a note): Loihi's mantissas x 2^e and a symmetric ``weight_bits``."""
     vals = [np.asarray(r.vals, np.float64) for r in raws if r.conv is None]
     peak = max((float(np.max(np.abs(v), initial=0.0)) for v in vals), default=1.0)
+    errors = [qz.max_abs_error for qz in quants]
+    if all(e <= 1e-9 * max(peak, 1.0) for e in errors):
+        return [], []
     core, fmt = profile.core, profile.core.weight_format
     bits = core.weight_bits or 8
     eff = [np.asarray(r.vals, np.float64) * gain[r.cols] for r in raws if r.conv is None]
-    top = q.weight_range(bits, core.weight_signed)[1] if fmt != "mantissa_exponent" else 255 << (
-        core.weight_exponent_max or 0)
     biggest = max((float(np.max(np.abs(e), initial=0.0)) for e in eff), default=0.0)
-    exact = all(qz.max_abs_error <= 1e-9 * max(peak, 1.0) for qz in quants)
-    if exact or (fmt == "symmetric" and biggest <= top):  # symmetric: rescaled in proportion, within range
-        return []
-    if fmt == "axon_types" and biggest <= top and eff:
+    if fmt == "axon_types" and eff:
         post = np.concatenate([r.cols for r in raws if r.conv is None])
         w = np.concatenate(eff)
         live = w != 0
         distinct = np.unique(np.stack([post[live], w[live]]), axis=1)[0] if live.any() else np.zeros(0, int)
         need = int(np.bincount(distinct.astype(np.int64)).max(initial=0))
-        if need <= core.unique_weights:
-            return []  # rescaled in proportion, as a symmetric format is
-        return [Violation("weight_format", None, need, core.unique_weights, population, (
-            f"{profile.name} holds {core.unique_weights} weights per neuron (one per axon type, each axon's "
-            "type shared by its core); the graph's integer weights were clustered"))]
+        if need > core.unique_weights:
+            return [Violation("weight_format", None, need, core.unique_weights, population, (
+                f"{profile.name} holds {core.unique_weights} weights per neuron (one per axon type, each "
+                "axon's type shared by its core); the graph's integer weights were clustered"))], []
     if fmt == "mantissa_exponent":
-        return [Violation("weight_format", None, sum(qz.max_abs_error > 0 for qz in quants), 0, population,
-                          f"projections whose integer weights {profile.name}'s 8-bit mantissa x 2^e (e up to "
-                          f"{core.weight_exponent_max}, mixed-sign mantissas even) does not keep exactly; "
-                          "rescaled")]
+        held = f"8-bit mantissas x 2^e (e up to {core.weight_exponent_max}; mixed-sign mantissas even)"
     else:
-        detail = f"beyond {profile.name}'s signed {bits}-bit weights (+-{top}); rescaled"
-    return [Violation("weight_format", None, biggest, top, population,
-                      f"the graph's integer weights are {detail}")]
+        held = f"signed {bits}-bit weights (+-{q.weight_range(bits, core.weight_signed)[1]})"
+    return [], [f"{population}: the graph's integer weights (up to {biggest:g}) are not kept exactly by "
+                f"{profile.name}'s {held}; rescaled, max error {max(errors):.4g}"]

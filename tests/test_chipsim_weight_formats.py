@@ -66,22 +66,30 @@ def test_axon_types_alone_choose_types_and_per_neuron_weights():
     assert table.tolist() == [[3, 31], [3, 30]]  # in LSBs of 1/3
 
 
-@pytest.mark.parametrize("chip, w, need, limit", [
-    ("truenorth", [[1, 2, 3, 4, 5]], 5, 4),  # 5 distinct integers into one neuron, 4 axon types
-    ("akida", [[9, -3]], 9, 7),  # beyond Akida's 4-bit +-7
-    ("speck", [[300, 1]], 300, 127),  # beyond Speck's 8-bit +-127
-    ("loihi", [[3, -7, 100]], 1, 0),  # mixed-sign mantissas are even: 1 projection not kept exactly
-])
-def test_integer_weights_a_format_cannot_hold_are_a_fit_violation(chip, w, need, limit):
-    profile = hwprofiles.load(chip)
-    net = compile_graph(if_graph(w, threshold=10.0), profile, dt_s=1.0)
+def test_integer_weights_beyond_four_per_neuron_are_a_truenorth_fit_violation():
+    profile = hwprofiles.load("truenorth")
+    net = compile_graph(if_graph([[1, 2, 3, 4, 5]]), profile, dt_s=1.0)  # 5 distinct into one neuron
     (v,) = net.violations
-    assert (v.constraint, v.need, v.limit, v.population) == ("weight_format", need, limit, "if")
+    assert (v.constraint, v.need, v.limit, v.population) == ("weight_format", 5, 4, "if")
     line = str(v)
-    assert "\n" not in line and line.startswith("weight_format on network (layer if)")
+    assert "\n" not in line and line.startswith("weight_format on network (layer if): needs 5, limit 4")
     assert not place(net, profile).fit.fits
+    assert max(len(set(r)) for r in net.projections[0].weight_table.tolist()) <= 4  # yet clustered to 4
 
 
-def test_integer_weights_a_format_holds_are_no_violation():
-    assert not compile_graph(if_graph([[7, -3]]), hwprofiles.load("akida"), dt_s=1.0).violations
-    assert not compile_graph(if_graph([[1.5, 300.0]]), hwprofiles.load("speck"), dt_s=1.0).violations  # float
+@pytest.mark.parametrize("chip, w, held", [
+    ("akida", [[9, -3]], "signed 4-bit weights (+-7)"),
+    ("speck", [[300, 1]], "signed 8-bit weights (+-127)"),
+    ("loihi", [[3, -7, 100]], "8-bit mantissas x 2^e"),  # mixed-sign mantissas are even
+])
+def test_integer_weights_a_format_rescales_are_a_note(chip, w, held):
+    net = compile_graph(if_graph(w), hwprofiles.load(chip), dt_s=1.0)
+    assert not net.violations
+    assert [n for n in net.notes if "integer weights" in n and held in n]
+
+
+def test_float_weights_and_integers_a_format_holds_leave_no_violation_nor_note():
+    for chip, w in (("akida", [[1.5, -3.0]]), ("truenorth", [[1.5, 2.5, 3.5, 4.5, 5.5]]),
+                    ("loihi", [[4, -8, 100]])):
+        net = compile_graph(if_graph(w), hwprofiles.load(chip), dt_s=1.0)
+        assert not net.violations and not [n for n in net.notes if "integer weights" in n], chip
