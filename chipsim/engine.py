@@ -422,9 +422,10 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
                 n_events = _deliver(p, spk[src], cnt[src], pop_off, j, proj_pre, proj_ip_off, indptr_all,
                                     targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
                                     proj_sc_off, sc_ptr_all, sc_core, sc_count, acc, values, events_row)
-                if shift > 0:
+                if shift > 0:  # floor division by 2^shift: the arithmetic shift (acc may be float: typed so)
+                    div = np.int64(1) << shift
                     for g in range(lo, hi):
-                        acc[g] = held[g] + (acc[g] >> shift)
+                        acc[g] = held[g] + acc[g] // div
                 pop_counters[p, PC_MACS if is_mac else PC_SYNOPS] += n_events
             fired = spk[cur, lo:hi]
             if fixed:

@@ -57,7 +57,9 @@ def test_map_reports_a_network_that_does_not_fit_without_failing(tmp_path, capsy
     )
     report = json.loads((tmp_path / "f.json").read_text())
     assert not report["fits"]
-    assert {v["constraint"] for v in report["violations"]} >= {"fan_in_axons", "unique_weights"}
+    constraints = {v["constraint"] for v in report["violations"]}
+    assert "fan_in_axons" in constraints  # 300 inputs > 256 axons
+    assert "unique_weights" not in constraints  # the compile clusters each neuron's weights onto 4 axon types
     assert "violation" in capsys.readouterr().out
 
 
