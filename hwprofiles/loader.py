@@ -171,6 +171,11 @@ def check_consistency(profile: ChipProfile, file: str) -> None:
     stem = Path(file).stem
     if profile.name != stem:
         raise ProfileError(file, "name", f"the file's name {stem!r}", profile.name)
+    if core.weight_format == "axon_types" and (core.unique_weights is None
+                                               or core.unique_weights_scope != "neuron"):
+        raise ProfileError(file, "core.unique_weights_scope", "'neuron' with unique_weights set, for "
+                           "weight_format axon_types (one weight per type and neuron)",
+                           core.unique_weights_scope)
     if (core.unique_weights is None) != (core.unique_weights_scope is None):
         raise ProfileError(file, "core.unique_weights_scope",
                            "a scope exactly when core.unique_weights is set", core.unique_weights_scope)

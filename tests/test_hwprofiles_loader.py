@@ -204,3 +204,13 @@ def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path):
 
 def test_profile_error_is_a_user_error_with_exit_code_2(tmp_path):
     assert error_of(tmp_path / "x.yaml").exit_code == 2
+
+
+def test_axon_types_without_a_per_neuron_weight_table_is_refused(tmp_path):
+    text = (hwprofiles.loader.PROFILES_DIR / "truenorth.yaml").read_text()
+    bad = text.replace("unique_weights_scope: neuron", "unique_weights_scope: layer")
+    assert bad != text
+    path = tmp_path / "truenorth.yaml"
+    path.write_text(bad)
+    with pytest.raises(ProfileError, match="core.unique_weights_scope.*axon_types"):
+        hwprofiles.load(path)
