@@ -73,6 +73,8 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     size = f"[{len(dataset.x_train)},{len(dataset.x_test)}]"
     if dataset.variant:  # event frames: how they were binned
         size += f"[{dataset.variant}]"
+    if dataset.files:  # read from a folder: which files, as they are now
+        size += f"[{dataset.files}]"
     key = dense_key(dataset.name + size, model_cfg, train_cfg, seed)
     seed_everything(seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
