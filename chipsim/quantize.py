@@ -155,8 +155,10 @@ def loihi_round(x: np.ndarray, mode: str) -> np.ndarray:
 
 def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int, exponent_min: int = 0) -> int:
     """Smallest weight exponent e in exponent_min..exponent_max with max_abs / scale <= top * 2^e: the finest
-    grid that holds the projection's largest weight (so the least quantization error for it). A negative e
-    is taken only where the largest weight fills less than half the mantissa at e + 1 (need <= 2^e)."""
+    grid that holds the projection's largest weight, so the least rounding error among the exponents that
+    clip no weight (a finer one would saturate the largest weights; chipfit does not trade those for
+    rounding error). A negative e is taken only where the largest weight fills at most half the mantissa at
+    e + 1."""
     top = loihi_mantissa_top(mode)
     need = max_abs / scale / top if scale > 0 else 0.0
     if need == 0:

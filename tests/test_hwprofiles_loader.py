@@ -214,3 +214,15 @@ def test_axon_types_without_a_per_neuron_weight_table_is_refused(tmp_path):
     path.write_text(bad)
     with pytest.raises(ProfileError, match="core.unique_weights_scope.*axon_types"):
         hwprofiles.load(path)
+
+
+def test_signed_one_bit_weights_are_refused(tmp_path):
+    text = (hwprofiles.loader.PROFILES_DIR / "akida.yaml").read_text()
+    bad = text.replace('''  weight_bits:
+    value: 4''', '''  weight_bits:
+    value: 1''')
+    assert bad != text
+    path = tmp_path / "akida.yaml"
+    path.write_text(bad)
+    with pytest.raises(ProfileError, match="core.weight_bits.*at least 2 for signed"):
+        hwprofiles.load(path)
