@@ -93,3 +93,29 @@ def test_float_weights_and_integers_a_format_holds_leave_no_violation_nor_note()
                     ("loihi", [[4, -8, 100]])):
         net = compile_graph(if_graph(w), hwprofiles.load(chip), dt_s=1.0)
         assert not net.violations and not [n for n in net.notes if "integer weights" in n], chip
+
+
+def test_a_negative_exponent_on_a_kept_conv_kernel_runs_the_same_in_the_engine_and_the_brian2_twin():
+    from chipsim.simulate import simulate
+    from harness import brian2_model
+
+    rng = np.random.default_rng(3)
+    weight = rng.uniform(-0.02, 0.1, (2, 8, 3, 3))
+    conv = nir.Conv2d(input_shape=(6, 6), weight=weight, stride=1, padding=0, dilation=1, groups=1,
+                      bias=np.zeros(2))
+    shape = (2, 4, 4)
+    graph = nir.NIRGraph({"input": nir.Input(np.array([8, 6, 6])), "conv": conv,
+                          "if": nir.IF(r=np.ones(shape), v_threshold=np.full(shape, 200.0)),
+                          "output": nir.Output(np.array(shape))},
+                         [("input", "conv"), ("conv", "if"), ("if", "output")], type_check=False)
+    loihi = hwprofiles.load("loihi")
+    net = compile_graph(graph, loihi, dt_s=1.0)
+    proj = net.projections[0]
+    assert proj.conv is not None and proj.input_shift > 0  # threshold 200 / 131071 per LSB: 0.1 is 65 LSB
+    x = (rng.random((200, 288)) < 0.6).astype(np.uint8)
+    act = simulate(net, place(net, loihi), x[:, None, :], record_raster=True, record_state=True)
+    twin = brian2_model.run(net, x.astype(bool), target="numpy", record_state=True)[0]
+    assert np.array_equal(act.raster[1][:, 0].astype(bool), twin.spikes[1])
+    u, v = act.state[1]
+    assert np.array_equal(u[:, 0], twin.u[1]) and np.array_equal(v[:, 0], twin.v[1])
+    assert np.any(u[:, 0] != 0) and twin.spikes[1].sum() > 0
