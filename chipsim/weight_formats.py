@@ -18,7 +18,11 @@ crossbar 0, free): started from the axons' mean weights split at the ``types - 1
 per-neuron type weights are the means of the weights they stand for, and each axon takes the type of least
 squared error, until nothing changes (at most ``LLOYD_ROUNDS``). Deviation: the optimum is not guaranteed
 (k-means is NP-hard in general; Lloyd finds a local optimum), and the types are shared across the whole
-population, not chosen per core (a per-core choice could only lower the error).
+population, not chosen per core (a per-core choice could only lower the error). Weights with no shared
+structure lose most of their detail: on a random Gaussian 256 x 256 layer the rmse is 0.99 of the weights'
+standard deviation (against 0.011 for Speck's 8 bits). TrueNorth deployments avoid it by training for the
+format, or by copying each input onto axons of several types so that every neuron picks its own value per
+input (Esser et al., PNAS 2016), at a multiple of the axons; chipfit does not model the copies.
 """
 
 from __future__ import annotations
