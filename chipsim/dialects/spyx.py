@@ -18,7 +18,15 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes
+from chipsim.nir_read import (
+    NIRReadError,
+    Semantics,
+    copy_graph,
+    euler_factors,
+    neuron_nodes,
+    neuron_semantics,
+    replace_fields,
+)
 
 NAME = "spyx"
 
@@ -108,4 +116,63 @@ def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
 
 
 def export(graph, dt_s: float):
-    raise NIRReadError("export to Spyx is not implemented (see docs/interop.md)")
+    """For ``spyx.nir.from_nir(graph, x, dt=1)``: every LIF as Spyx's ``LIF`` with beta = chipfit's Euler
+    decay (written as Spyx does: tau = 1/(1-beta), r = beta), the input gain folded into the threshold.
+
+    Spyx's LIF subtracts after the decay and fires one spike a step, from the previous step's V: a graph
+    that asks for reset 'subtract' after the decay, single-spike, runs there with chipfit's spikes one step
+    later per layer (every projection, the input's too, delayed one step; the Spyx import dialect adds
+    the same delays). Anything else is refused, naming the node. The weight after a Flatten of (C, H, W)
+    gets its columns in Spyx's channels-last (H, W, C) order."""
+    nodes = dict(graph.nodes)
+    for name, n in neuron_nodes(graph).items():
+        reset, spike, after = neuron_semantics(name, n)
+        if not isinstance(n, nir.LIF):
+            raise NIRReadError(f"node '{name}' ({type(n).__name__}): chipfit exports LIF only to Spyx")
+        if (reset, spike, after) != ("subtract", "single", True):
+            raise NIRReadError(
+                f"node '{name}': Spyx's LIF subtracts after the decay, one spike a step; the graph asks"
+                f" reset '{reset}'{' after the decay' if after else ''}, spike '{spike}'"
+            )
+        f = euler_factors(n, dt_s)
+        if np.any(f["leak"]):
+            raise NIRReadError(f"node '{name}': v_leak must be 0 (Spyx's LIF has no leak term)")
+        if np.any(f["decay"] <= 0) or np.any(f["decay"] >= 1):
+            raise NIRReadError(f"node '{name}': Spyx needs a decay in (0, 1) a step; dt is not below tau")
+        beta = f["decay"].astype(np.float32)
+        nodes[name] = nir.LIF(
+            tau=1.0 / (1.0 - beta),
+            r=beta,
+            v_leak=np.zeros_like(beta),
+            v_threshold=(np.asarray(n.v_threshold, np.float64) / f["gain"]).astype(np.float32),
+            v_reset=np.zeros_like(beta),
+        )
+    nodes = _channels_first_to_last(graph, nodes)
+    out = copy_graph(graph, nodes)
+    out.metadata = {}
+    return out
+
+
+def _hwc_of_chw(c: int, h: int, w: int) -> np.ndarray:
+    """For each (C, H, W) flat index, the flat index of the same input in Spyx's (H, W, C) order."""
+    return np.arange(c * h * w).reshape(h, w, c).transpose(2, 0, 1).ravel()
+
+
+def _channels_first_to_last(graph, nodes: dict) -> dict:
+    succ = {}
+    for src, dst in graph.edges:
+        succ.setdefault(src, []).append(dst)
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.Flatten):
+            continue
+        shape = np.atleast_1d(np.asarray(node.input_type.get("input") if node.input_type else [])).astype(int)
+        if shape.size != 3:
+            continue
+        nxt = succ.get(name, [])
+        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
+            raise NIRReadError(f"node '{name}' (Flatten): no weight node after it to reorder")
+        weight = np.asarray(nodes[nxt[0]].weight)
+        spyx_w = np.empty_like(weight)
+        spyx_w[:, _hwc_of_chw(*shape)] = weight
+        nodes[nxt[0]] = replace_fields(nodes[nxt[0]], weight=spyx_w)
+    return nodes

@@ -52,6 +52,7 @@ def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, rese
     if dt is None:
         raise nir_read.NIRReadError(f"{path}: no dt in the graph and none given: pass --dt")
     write_nir(out, dialects.export(imported.graph, target, dt))
+    dialects.after_write(out, target)
     print(f"wrote {out} for {target}")
 
 
