@@ -52,16 +52,19 @@ class Convention:
     reset_after_decay: bool
     spike: str  # 'single' | 'multi'
     integrator: str  # 'euler' | 'exact'
-    output_delay_steps: int = 0  # the framework's outputs lag chipsim's by this many steps (Spyx)
+    output_delay_steps: int = 0  # the framework's outputs lag chipsim's by so many steps (not simulated)
+    projection_delay_steps: int = 0  # the framework delays every projection so (Spyx: 1); see for_profile
+    lag_simulated: bool = False  # for_profile made that delay NIR Delay nodes the simulation runs
 
     def describe(self) -> str:
         dt = "the profile's time step" if self.dt_s is None else f"dt {self.dt_s:g} s ({self.dt_from})"
         order = " after the next decay" if self.reset_after_decay else ""
-        lag = (
-            f", the framework's outputs lag {self.output_delay_steps} step(s)"
-            if self.output_delay_steps
-            else ""
-        )
+        if self.lag_simulated:
+            lag = f", its lag simulated: a Delay of {self.projection_delay_steps} step(s) on every projection"
+        elif self.output_delay_steps:
+            lag = f", the framework's outputs lag {self.output_delay_steps} step(s)"
+        else:
+            lag = ""
         return (
             f"read as {self.dialect} ({self.detected}): {dt}, reset {self.reset}{order}, {self.spike}-spike,"
             f" {self.integrator} integration{lag}"
@@ -152,8 +155,53 @@ def import_graph(
         semantics.spike,
         semantics.integrator,
         semantics.output_delay_steps,
+        semantics.projection_delay_steps,
     )
     return Imported(graph, convention, tuple(warnings))
+
+
+def for_profile(imported: Imported, profile) -> Imported:
+    """``imported`` as ``profile`` can run it: a framework's delay on every projection (Spyx fires from the
+    previous step's V, one step late a layer) becomes a NIR ``Delay`` of that many steps on every
+    projection, which chipsim simulates on top of the chip's own synaptic delay, where the chip has
+    programmable delays that long (``latency.synapse_delay_max_steps``; the float reference has them).
+    Elsewhere the graph runs without it and a warning says by how many steps the framework's outputs lag.
+    """
+    conv = imported.convention
+    k = conv.projection_delay_steps
+    if not k or conv.lag_simulated:
+        return imported
+    base, top = profile.latency.synapse_delay_steps, profile.latency.synapse_delay_max_steps
+    if top is None or base + k > top or conv.dt_s is None:
+        why = (f"{profile.name} has no programmable delay of {base + k} steps (synapse_delay_max_steps): the"
+               f" framework's lag is not simulated; its outputs lag chipsim's by {conv.output_delay_steps}"
+               " step(s)")
+        return dataclasses.replace(imported, warnings=(*imported.warnings, why))
+    graph = delay_projections(imported.graph, k * conv.dt_s)
+    return dataclasses.replace(
+        imported, graph=graph, convention=dataclasses.replace(conv, output_delay_steps=0, lag_simulated=True)
+    )
+
+
+def delay_projections(graph: nir.NIRGraph, delay_s: float) -> nir.NIRGraph:
+    """A ``Delay`` of ``delay_s`` after the Input and after every neuron node, on each edge that does not
+    go to an Output: every projection between populations (the input's too) is that much later."""
+    nodes, edges = dict(graph.nodes), []
+    for src, dst in graph.edges:
+        node = graph.nodes[src]
+        if isinstance(node, (nir.Input, *NEURONS)) and not isinstance(graph.nodes[dst], nir.Output):
+            lag = f"{src}_lag"
+            if lag not in nodes:
+                if isinstance(node, nir.Input):
+                    shape = tuple(int(v) for v in np.atleast_1d(np.asarray(node.input_type["input"])))
+                else:
+                    shape = _neuron_shape(node)
+                nodes[lag] = nir.Delay(delay=np.full(shape, float(delay_s)))
+                edges.append((src, lag))
+            edges.append((lag, dst))
+        else:
+            edges.append((src, dst))
+    return copy_graph(graph, nodes, edges)
 
 
 # ---------------------------------------------------------------- helpers the dialects share
@@ -172,6 +220,7 @@ class Semantics:
     integrator: str = "euler"
     notes: tuple[str, ...] = ()
     output_delay_steps: int = 0  # the framework's outputs lag chipsim's by this many steps (Spyx)
+    projection_delay_steps: int = 0  # ... because it delays every projection by this many steps (Spyx: 1)
 
 
 def dialect_notes(notes) -> list[str]:

@@ -6,8 +6,11 @@ What the exporter writes (spyx/nir.py) and what Spyx runs (spyx/nn.py):
   default (0.5 + truncated normal, sd 0.25). ``nnx.Linear`` -> ``Affine``; no bias -> ``Linear``.
 - Spike and reset: ``spikes = H(V_prev - threshold)``; ``V = beta*V_prev + x - spikes*threshold``. The
   spike of step t is the previous state's, so each LIF layer emits one step later than chipsim's, and the
-  threshold comes off after the decay (``reset_after_decay``). The output lags by one step per LIF layer
-  (``Semantics.output_delay_steps``); chipsim does not add it.
+  threshold comes off after the decay (``reset_after_decay``). That is chipsim's LIF with every
+  projection (the input's too) one step late: the output lags by one step per LIF layer. The dialect
+  says so (``Semantics.projection_delay_steps = 1``); ``nir_read.for_profile`` makes it a NIR Delay of one
+  step on every projection where the profile has programmable delays (the float reference does), so the
+  simulation fires as Spyx does, step for step. Elsewhere the lag is reported (``output_delay_steps``).
 - Layout: Spyx runs channels-last (NHWC); the exporter transposes conv kernels to OIHW, but ``Flatten``
   flattens (H, W, C), so the weight after it takes its inputs channels-last: read, its columns are
   permuted to (C, H, W) order.
@@ -73,8 +76,8 @@ def to_canonical(graph):
         )
     nodes, notes = _channels_last_flatten(graph, nodes)
     notes.append(
-        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; its outputs lag"
-        f" {len(neuron_nodes(graph))} step(s), one per LIF layer"
+        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; it fires from the previous"
+        f" step's V: one step of delay on every projection ({len(neuron_nodes(graph))} on the output)"
     )
     return copy_graph(graph, nodes), Semantics(
         dt_s=dt,
@@ -82,6 +85,7 @@ def to_canonical(graph):
         reset_after_decay=True,
         notes=tuple(notes),
         output_delay_steps=len(neuron_nodes(graph)),
+        projection_delay_steps=1,
     )
 
 
