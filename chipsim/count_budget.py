@@ -2,9 +2,10 @@
 report states about quantization: a first-order charge budget, layer by layer.
 
 The fit report gives each projection's largest weight error (``LayerQuantization.max_abs_error``, NIR
-units, and ``scale``, NIR units per integer LSB). In the chip's integer units a presynaptic spike then
-carries at most ``e = max_abs_error/scale`` of wrong charge into each target, and a spike one layer
-below fired or missed carries its whole weight ``|w|``. Per post neuron i, over a run of T steps:
+weight units). In the chip's integer units (times the ratio of the largest integer weight to the largest
+NIR weight, which carries the scale and the input gains compile folds in) a presynaptic spike then
+carries at most that error ``e`` of wrong charge into each target, and a spike one layer below fired or
+missed carries its whole weight ``|w|``. Per post neuron i, over a run of T steps:
 
     Q_i = m * sum_j ((c_j + D_j) * e + D_j * |w_ij|)        charge the weights get wrong
         + |m_chip - m_float| * sum_j c_j * |w_ij|            the synaptic current's decay, quantized
@@ -68,6 +69,24 @@ def _abs_dense(proj, n_pre: int, n_post: int) -> np.ndarray:
     return w
 
 
+def _peak(proj) -> float:
+    w = proj.conv.weight if proj.conv is not None and proj.targets.size == 0 else proj.weights
+    return float(np.max(np.abs(w), initial=0.0))
+
+
+def integer_errors(fixed: ChipNetwork, reference: ChipNetwork) -> dict[str, float]:
+    """Each projection's stated largest weight error (NIR units, as the fit report gives it) in the chip's
+    integer units: times integer per NIR weight, read off the largest weight of each (the scale maps it
+    to the top mantissa; the input gains compile folds in are in that ratio too)."""
+    ref = {p.name: _peak(p) for p in reference.projections}
+    out = {}
+    for q in fixed.quantization:
+        proj = next(p for p in fixed.projections if p.name == q.projection)
+        peak_ref = ref.get(q.projection, 0.0)
+        out[q.projection] = q.max_abs_error * _peak(proj) / peak_ref if peak_ref else 0.0
+    return out
+
+
 def count_budget(fixed: ChipNetwork, reference: ChipNetwork, counts, steps: int,
                  upstream=None) -> list[np.ndarray]:
     """Per population of ``fixed`` (the input's all 0), per neuron, the budget of |chip - float| spike
@@ -79,7 +98,7 @@ def count_budget(fixed: ChipNetwork, reference: ChipNetwork, counts, steps: int,
     quantization adds to what it received), else the budgets themselves (compounding, much looser)."""
     counts = [np.asarray(c, np.float64).reshape(-1) for c in counts]
     upstream = None if upstream is None else [np.asarray(u, np.float64).reshape(-1) for u in upstream]
-    error = {q.projection: (q.max_abs_error / q.scale if q.scale else 0.0) for q in fixed.quantization}
+    error = integer_errors(fixed, reference)
     budget = [np.zeros(p.size) for p in fixed.populations]
     for post in range(1, len(fixed.populations)):
         pop, ref = fixed.populations[post], reference.populations[post]
