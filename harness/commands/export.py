@@ -3,9 +3,10 @@
 ``harness export --nir IN --to snntorch|norse|sinabs|rockpool|spyx --out OUT [--from auto] [--dt S]``
 reads IN through its import dialect (canonical NIR: explicit dt, reset, spike mode), then rewrites it
 for the target (chipsim.dialects.<target>.export). A graph the target's importer cannot run as chipfit
-runs it (snnTorch and Norse reset to zero only; sinabs is multi-spike with subtract; Rockpool and Spyx
-are not implemented) is one line on stderr and exit 2. Which targets are checked against the framework,
-and how: docs/interop.md.
+runs it (snnTorch and Norse reset to zero only; sinabs' importer is a multi-spike LIF with subtract,
+Rockpool's a multi-spike CubaLIF with subtract, Spyx's a LIF subtracting after the decay) is one line on
+stderr, naming the node, and exit 2. Which targets are checked against the framework, and how:
+docs/interop.md.
 """
 
 from __future__ import annotations
