@@ -124,3 +124,13 @@ def test_train_writes_the_framework_export_beside_model_nir(tmp_path):
     assert nir_read.neuron_nodes(graph)
     for node in nir_read.neuron_nodes(graph).values():
         np.testing.assert_allclose(np.asarray(node.r), 1.0)  # Norse's LIFBoxCell ignores r: folded away
+
+
+@pytest.mark.parametrize("target", ["sinabs", "rockpool", "spyx"])
+def test_train_refuses_a_target_its_model_cannot_run_before_training(tmp_path, capsys, target):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--steps", "4",
+                 "--out", str(out), "--to", target, "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and f"--to {target}:" in err and "node '" in err and "\n" not in err
+    assert not (out / "model.pt").exists()  # refused before any training

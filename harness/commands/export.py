@@ -41,6 +41,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_targets(model_cfg, targets) -> None:
+    """Refuse a ``--to`` whose importer cannot run ``model_cfg``'s neurons before any training, in one line
+    (the export's own reason): a two-neuron MLP with those neurons is exported and dropped."""
+    if not targets:
+        return
+    import dataclasses
+
+    from chipsim import dialects, nir_read
+    from compress.models import build_model
+    from compress.nir_io import to_nir
+
+    probe = build_model(dataclasses.replace(model_cfg, kind="mlp", hidden=(2,)), (2,), 2)
+    imported = nir_read.import_graph(to_nir(probe), "nir")
+    for target in targets:
+        try:
+            dialects.export(imported.graph, target, imported.convention.dt_s)
+        except nir_read.NIRReadError as error:
+            raise opts.OptionError(
+                f"--to {target}: the model's neurons ({model_cfg.neuron}, reset {model_cfg.reset}, one spike"
+                f" a step) do not run in {target}'s importer: {error}"
+            ) from None
+
+
 def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, reset=None) -> None:
     """Read ``path`` through its dialect and write it for ``target``'s importer to ``out``."""
     from chipsim import dialects, nir_read
