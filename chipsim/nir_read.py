@@ -437,22 +437,40 @@ def flat_neuron(node):
     return new
 
 
-def densify(graph: nir.NIRGraph) -> tuple[nir.NIRGraph, list[str]]:
+def densify(graph: nir.NIRGraph, keep_first: bool = False) -> tuple[nir.NIRGraph, list[str]]:
     """Every run of linear nodes (Conv2d, SumPool2d, Flatten, Affine, Linear) between two neuron nodes as
     one dense ``Linear`` (``Affine`` where it has a bias), and every neuron node flat: for an importer
     with no conv or pooling (Rockpool). The matrix is the run applied to the unit vectors (exact: the
-    same sums of the same weights). A feed-forward chain only."""
+    same sums of the same weights). ``keep_first``: the run from the Input stays as it is (a conv stays a
+    conv), with a Flatten after it where it ends in more than one dimension (sinabs). A feed-forward
+    chain only."""
     order = chain_order(graph)
     shape = tuple(int(s) for s in np.atleast_1d(np.asarray(graph.nodes[order[0]].input_type["input"])))
     n_in = int(np.prod(shape))
-    nodes = {order[0]: nir.Input(input_type={"input": np.array([n_in])})}
+    flat_input = nir.Input(input_type={"input": np.array([n_in])})
+    nodes = {order[0]: graph.nodes[order[0]] if keep_first else flat_input}
     edges, last, run, notes = [], order[0], [], []
     for name in order[1:]:
         node = graph.nodes[name]
         if not isinstance(node, (*NEURONS, nir.Output)):
             run.append(name)
             continue
-        if run:
+        if run and keep_first and last == order[0]:
+            for op in run:
+                nodes[op] = graph.nodes[op]
+                edges.append((last, op))
+                last = op
+            zero = np.zeros((1, *shape))
+            for op in run:
+                zero = _apply(graph.nodes[op], zero, op)
+            shape, run = tuple(zero.shape[1:]), []
+            if len(shape) > 1:
+                flat = f"{last}_flat"
+                nodes[flat] = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
+                notes.append(f"'{last}' kept, a Flatten of its {shape} after it")
+                edges.append((last, flat))
+                last = flat
+        elif run:
             basis = np.eye(int(np.prod(shape))).reshape(-1, *shape)
             zero = np.zeros((1, *shape))
             y0 = zero

@@ -134,3 +134,11 @@ def test_train_refuses_a_target_its_model_cannot_run_before_training(tmp_path, c
     err = capsys.readouterr().err.strip()
     assert code == 2 and f"--to {target}:" in err and "node '" in err and "\n" not in err
     assert not (out / "model.pt").exists()  # refused before any training
+
+
+def test_sinabs_export_keeps_the_conv_and_rockpools_goes_dense():
+    sinabs = nir_read.read_file(DATA / "export" / "sinabs" / "cnn.nir")
+    rockpool = nir_read.read_file(DATA / "export" / "rockpool" / "cnn.nir")
+    assert any(isinstance(n, nir.Conv2d) for n in sinabs.nodes.values())
+    assert all(np.ndim(n.v_threshold) == 1 for n in nir_read.neuron_nodes(sinabs).values())
+    assert not any(isinstance(n, (nir.Conv2d, nir.SumPool2d, nir.Flatten)) for n in rockpool.nodes.values())

@@ -72,10 +72,11 @@ def export(graph, dt_s: float):
 
     A LIF after a conv does not import: sinabs checks ``any(node.v_leak) != 0``, which raises on a 3-D
     array ("The truth value of an array with more than one element is ambiguous"), and nir 1.0.4 wants
-    every LIF parameter in one shape. A graph with such a LIF goes dense (nir_read.densify: each run of
-    Conv2d/SumPool2d/Flatten/Linear between neurons as one matrix, the same sums), its LIFs flat."""
+    every LIF parameter in one shape. So its LIFs go flat: the run from the input stays (the conv runs as
+    sinabs' Conv2d), with a Flatten after it, and each later run of SumPool2d/Flatten/Linear/Conv2d
+    between neurons becomes one matrix (nir_read.densify(keep_first=True): the same sums)."""
     if any(np.ndim(n.v_threshold) > 1 for n in neuron_nodes(graph).values()):
-        graph, _ = densify(graph)
+        graph, _ = densify(graph, keep_first=True)
     nodes = dict(graph.nodes)
     for name, n in neuron_nodes(graph).items():
         reset, spike, after = neuron_semantics(name, n)
