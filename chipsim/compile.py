@@ -684,7 +684,7 @@ def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipPro
         steps = 0
         for op in ops:
             if isinstance(nodes[op], nir.Delay):
-                d = np.atleast_1d(np.asarray(nodes[op].delay, dtype=np.float64)) / dt_s
+                d = np.asarray(nodes[op].delay, dtype=np.float64).ravel() / dt_s  # any shape: (C, H, W) too
                 k = np.rint(d)
                 if d.size == 0 or np.ptp(d) != 0 or abs(d[0] - k[0]) > 1e-6 or k[0] < 0:
                     raise CompileError(f"node '{op}' (Delay): needs one delay, a whole number of steps of "
