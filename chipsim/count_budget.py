@@ -121,17 +121,15 @@ def count_budget(fixed: ChipNetwork, reference: ChipNetwork, counts, steps: int,
     return budget
 
 
-def semantics_kept(fixed: ChipNetwork, violations, reset_after_decay: bool) -> tuple[bool, str]:
-    """Whether ``fixed`` runs its graph's semantics, so that :func:`count_budget` applies; else why not.
-    ``reset_after_decay``: the graph's (its import Convention's), which compile approximates on a chip
-    without a note (the chip subtracts at the spike)."""
+def semantics_kept(fixed: ChipNetwork, violations) -> tuple[bool, str]:
+    """Whether ``fixed`` runs its graph's semantics, so that :func:`count_budget` applies; else why not:
+    a fit violation, or an approximation the compiler noted (a dropped leak; the chip subtracting at the
+    spike where the graph subtracts after the next decay)."""
     if violations:
         return False, "fit violations: " + ", ".join(sorted({v.constraint for v in violations}))
-    dropped = [n for n in fixed.notes if "no multiplicative leak" in n]
-    if dropped:
-        return False, dropped[0]
-    if reset_after_decay:
-        return False, "the graph subtracts after the decay; the chip subtracts at the spike"
+    approximated = [n for n in fixed.notes if "no multiplicative leak" in n or "after the next decay" in n]
+    if approximated:
+        return False, approximated[0]
     return True, ""
 
 

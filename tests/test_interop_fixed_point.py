@@ -33,7 +33,7 @@ def on_chip(graph_path: Path, source: str, x: np.ndarray, profile_name: str = "l
     chip_import = nir_read.for_profile(imported, profile)
     net = compile_graph(chip_import.graph, profile, integrator=imported.convention.integrator)
     placement = place(net, profile)
-    kept, why = semantics_kept(net, placement.fit.violations, imported.convention.reset_after_decay)
+    kept, why = semantics_kept(net, placement.fit.violations)
     steps = pipeline_steps(net)  # Loihi's one step a layer: run on until the last input reaches the output
     padded = np.concatenate([x, np.zeros((steps, x.shape[1]), x.dtype)])
     chip = simulate(net, placement, padded)
@@ -91,3 +91,19 @@ def test_the_budget_grows_with_the_weight_error_the_fit_report_states():
     worse = dataclasses.replace(net, quantization=tuple(
         dataclasses.replace(q, max_abs_error=4 * q.max_abs_error) for q in net.quantization))
     assert np.all(count_budget(worse, ref_net, counts, 20)[-1] >= base) and base.min() >= 1
+
+
+def test_a_chip_that_subtracts_at_the_spike_notes_the_graphs_subtract_after_decay():
+    """snnTorch's default subtracts the threshold after the next decay; a fixed-point chip with a subtract
+    reset (xylo-audio2) subtracts it at the spike: compile says so in a fit note; the float reference runs
+    the graph's order and has no such note."""
+    imported = nir_read.load(DATA / "snntorch" / "mlp.nir", "snntorch")
+    assert imported.convention.reset_after_decay
+    notes = {}
+    for name in ("xylo-audio2", "generic-45nm"):
+        profile = load(name)
+        graph = nir_read.for_profile(imported, profile).graph
+        net = compile_graph(graph, profile, integrator=imported.convention.integrator)
+        notes[name] = [n for n in net.notes if "after the next decay" in n]
+    assert notes["xylo-audio2"] and "xylo-audio2 subtracts it at the spike" in notes["xylo-audio2"][0]
+    assert notes["generic-45nm"] == []

@@ -38,7 +38,7 @@ def row(label: str, path: Path, source: str, x: np.ndarray, theirs: np.ndarray, 
     except CompileError as error:
         return f"| {label} | refused: {str(error)[:90]} | | | |"
     placement = place(net, profile)
-    kept, why = semantics_kept(net, placement.fit.violations, imported.convention.reset_after_decay)
+    kept, why = semantics_kept(net, placement.fit.violations)
     padded = np.concatenate([x, np.zeros((pipeline_steps(net), x.shape[1]), x.dtype)])
     chip = simulate(net, placement, padded)
     ours = np.asarray(chip.output_spikes)[:, 0].sum(axis=0).astype(int)
