@@ -31,21 +31,28 @@ def spikes() -> np.ndarray:
     return x
 
 
-def run_handmade(tmp_path_factory, figures=None):
+def run_handmade(tmp_path_factory, figures=None, calls=None, spec=None, graph=None, metrics=None, **kw):
     """harness.run.run on the hand-made model and spikes; ``figures``: a list that collects the plots'
-    figures (kept open, not saved)."""
+    figures (kept open, not saved); ``calls``: a list that collects the arguments compressed_model and
+    chip_inputs were called with; ``kw`` goes to run()."""
     from harness import plots
 
+    calls = [] if calls is None else calls
+    metrics = stub_metrics(STEPS) if metrics is None else metrics
     folder = tmp_path_factory.mktemp("model")
-    nir.write(str(folder / "model.nir"), tiny_graph())
+    nir.write(str(folder / "model.nir"), tiny_graph() if graph is None else graph)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runs, "compressed_model",
-                   lambda spec, budget, cache, progress=True: (folder, stub_metrics(STEPS)))
-        mp.setattr(runs, "chip_inputs", lambda spec, steps: (spikes(), np.array(LABELS)))
+        mp.setattr(runs, "compressed_model", lambda spec, budget, cache, progress=True: calls.append(
+            ("compressed_model", spec, budget, cache, progress)) or (folder, metrics))
+        mp.setattr(runs, "chip_inputs", lambda spec, steps: calls.append(("chip_inputs", spec, steps))
+                   or (spikes(), np.array(LABELS)))
         if figures is not None:
             mp.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
         out = tmp_path_factory.mktemp("run")
-        rep = runs.run(runs.RunSpec(profile="loihi", method="spikefit"), out, cache=folder, progress=False)
+        spec = runs.RunSpec(profile="loihi", method="spikefit") if spec is None else spec
+        if "compress_with" in kw:
+            kw["compress_with"] = kw["compress_with"](folder, metrics)
+        rep = runs.run(spec, out, cache=folder, progress=False, **kw)
     return rep, out
 
 
@@ -123,15 +130,17 @@ def test_nearest_budget_keeps_the_largest_need_per_resource():
 
 
 def test_core_utilization_is_the_largest_use_over_limit_per_core():
-    usage = {"neurons_per_core": np.array([512, 1024, 0]), "fan_in_axons": np.array([4096, 1024, 0]),
-             "kernel_memory": np.array([10, 0, 5]), "kernel_memory_limit": np.array([20, 0, 10]),
-             "unique_weights": np.array([99, 99, 99])}
+    # a resource without a limit and a *_limit entry come first: neither stops the ones after them
+    usage = {"unique_weights": np.array([99, 99, 99]), "kernel_memory_limit": np.array([20, 0, 10]),
+             "neurons_per_core": np.array([512, 1024, 0]), "fan_in_axons": np.array([4096, 1024, 0]),
+             "kernel_memory": np.array([10, 0, 5])}
     fit = FitReport("x", True, (), 3, 128, 1, usage,
                     {"neurons_per_core": 1024, "fan_in_axons": 4096, "kernel_memory": None,
                      "unique_weights": None})
     # core 0: max(512/1024, 4096/4096, 10/20) = 1; core 1: max(1, 1024/4096, 0 (limit 0)) = 1;
     # core 2: 5/10 = 0.5; unique weights have no limit and count for nothing
     assert runs.core_utilization(fit).tolist() == [1.0, 1.0, 0.5]
+    assert runs.core_utilization(FitReport("x", True, (), 0, 128, 0)).tolist() == []  # nothing placed
 
 
 def test_budget_for_puts_the_spec_targets_over_the_profile():
@@ -333,6 +342,16 @@ def test_compression_key_does_not_depend_on_the_order_options_are_given_in():
     assert key({"a": 1, "b": 2}) == key({"b": 2, "a": 1}) != key({"a": 2, "b": 1})
 
 
+def test_compression_key_of_an_event_dataset_depends_on_how_its_events_are_binned():
+    loihi = hwprofiles.load("loihi")
+
+    def key(**events):
+        spec = runs.RunSpec("loihi", "spikefit", dataset="nmnist", events=events)
+        return runs.compression_key(spec, runs.budget_for(spec, loihi))
+
+    assert key(downsample=2) == key(downsample=2) != key(downsample=4)
+
+
 def test_compressed_model_of_an_event_dataset_hands_the_binned_dataset_and_data_dir(tmp_path, monkeypatch):
     import compress.pipeline
 
@@ -361,3 +380,64 @@ def test_on_chip_budget_says_which_limits_the_mapping_broke():
     past = FitReport("x", False, (Violation("cores", None, 200, 128),), 200, 128, 2)
     assert runs.on_chip_budget(past, 500) == {"map:cores": False}
     assert runs.on_chip_budget(FitReport("x", True, (), 1, 128, 1), 1) == {"map:cores": True}
+
+
+def test_run_hands_the_spec_its_budget_and_cache_to_each_step(tmp_path_factory):
+    calls = []
+    spec = runs.RunSpec(profile="loihi", method="spikefit", strategy="hops", cores=1)
+    rep, _ = run_handmade(tmp_path_factory, calls=calls, spec=spec)
+    budget = runs.budget_for(spec, hwprofiles.load("loihi"))
+    [(name, got_spec, got_budget, cache, progress), inputs] = calls
+    assert (name, got_spec, got_budget, progress) == ("compressed_model", spec, budget, False)
+    assert str(cache) == rep["compression"]["cached_in"]  # the folder given as cache holds the model
+    assert inputs == ("chip_inputs", spec, STEPS)  # the spikes of the model's own T
+    assert rep["fit"]["strategy"] == "hops"
+    assert rep["compression"]["budget_met"] == {"map:cores": True}  # one core of the one allowed
+    assert 0 <= rep["timing_s"]["compress"] <= rep["timing_s"]["total"] < 600
+
+
+def test_run_with_a_users_compression_and_extra_report_fields(tmp_path_factory):
+    """compress_with replaces the compression and gets the budget; extra merges into the report's dicts
+    (and adds new keys); the method's own accuracy is reported."""
+    budgets = []
+
+    def compress_with(folder, metrics):
+        return lambda budget: budgets.append(budget) or (folder, metrics | {"accuracy_method": 0.125})
+
+    calls = []
+    rep, _ = run_handmade(tmp_path_factory, calls=calls, compress_with=compress_with,
+                          extra={"accuracy": {"float_check": "same"}, "input": {"encoding": "events"}})
+    assert budgets == [runs.budget_for(runs.RunSpec("loihi", "spikefit"), hwprofiles.load("loihi"))]
+    assert [c[0] for c in calls] == ["chip_inputs"]  # no compression of chipfit's own model
+    assert rep["accuracy"]["float_check"] == "same" and rep["accuracy"]["on_chip"] == pytest.approx(3 / 4)
+    assert rep["input"] == {"encoding": "events"}
+    assert rep["compression"]["accuracy_method"] == 0.125
+
+
+def two_layer_graph() -> nir.NIRGraph:
+    """The hand-made model with a second layer: lif1 neuron k drives lif2 neuron k (weight 1)."""
+    g = tiny_graph()
+    nodes = dict(g.nodes)
+    nodes["fc2"] = nir.Affine(np.eye(10), np.zeros(10))
+    nodes["lif2"] = nir.IF(r=np.ones(10), v_threshold=np.full(10, 0.5e-3))
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
+    return nir.NIRGraph(nodes, edges, type_check=False)
+
+
+def test_packets_hops_and_the_budget_of_a_run_that_does_not_fit(tmp_path_factory, monkeypatch):
+    # Loihi with 10 neurons a core and one core a tile: lif on core 0 (tile (0, 0)), lif2 on core 1 (tile
+    # (1, 0)). lif fires once per input spike on pixels 0-9 (20 / 4 a sample), each spike one packet to
+    # core 1, one east-west hop. At most 5 output neurons: 10 do not fit.
+    loihi = hwprofiles.load("loihi")
+    small = dataclasses.replace(loihi, mesh=dataclasses.replace(loihi.mesh, cores_per_tile=1),
+                                core=dataclasses.replace(loihi.core, neurons=10, max_output_neurons=5))
+    monkeypatch.setattr(hwprofiles, "load", lambda name: small)
+    rep, _ = run_handmade(tmp_path_factory, graph=two_layer_graph())
+    assert rep["accuracy"]["pipeline_steps"] == 2
+    assert rep["spikes"]["per_inference_by_layer"]["lif"] == pytest.approx(20 / 4)
+    assert rep["synops"]["packets_per_inference"] == pytest.approx(20 / 4)
+    assert rep["synops"]["hops_per_inference"] == pytest.approx(20 / 4)
+    assert rep["energy"]["per_inference_j"]["routing"] == pytest.approx(20 / 4 * 3.0e-12)  # E-W hops
+    assert rep["fit"]["fits"] is False
+    assert rep["fit"]["nearest_budget"] == {"resources": {"output_neurons": {"need": 10, "limit": 5}},
+                                            "cores_needed": 2, "chips_needed": 1}
