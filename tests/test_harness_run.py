@@ -441,3 +441,27 @@ def test_packets_hops_and_the_budget_of_a_run_that_does_not_fit(tmp_path_factory
     assert rep["fit"]["fits"] is False
     assert rep["fit"]["nearest_budget"] == {"resources": {"output_neurons": {"need": 10, "limit": 5}},
                                             "cores_needed": 2, "chips_needed": 1}
+
+
+def test_chip_inputs_of_an_event_dataset_are_its_frames_step_major(tmp_path):
+    """N-MNIST files written in their format (tests/event_files.py): the chip gets the binned frames as
+    they are, [T, samples, 2 x 34 x 34 / downsample^2], in the dataset's test order."""
+    from event_files import write_nmnist
+
+    from compress.data import load_dataset
+    from compress.datasets import EventOptions
+
+    write_nmnist(tmp_path)
+    spec = runs.RunSpec("loihi", "spikefit", dataset="nmnist", data_dir=str(tmp_path), steps=3, samples=4,
+                        events={"downsample": 2}, seed=1)
+    x, y = runs.chip_inputs(spec, 99)  # event frames: their own T, not the steps asked for
+    data = load_dataset("nmnist", str(tmp_path), 1, events=EventOptions(steps=3, downsample=2))
+    frames = np.asarray(data.x_test[:4])  # [samples, T, 2, 17, 17]
+    assert x.shape == (3, 4, 2 * 17 * 17) and x.dtype == np.uint8
+    for t in range(3):
+        assert np.array_equal(x[t], frames[:, t].reshape(4, -1))
+    assert y.tolist() == np.asarray(data.y_test[:4]).tolist()
+    assert x.sum() > 0
+    with pytest.raises(runs.RunError) as error:
+        runs.dataset_of(dataclasses.replace(spec, events={"bin_by": "colour"}))
+    assert str(error.value).startswith("event options {'bin_by': 'colour'}: ") and error.value.exit_code == 2
