@@ -48,7 +48,9 @@ MODULES = {
     "hwprofiles/schema.py": ["tests/test_hwprofiles_loader.py", "tests/test_hwprofiles_schema.py"],
     "chipsim/place.py": ["tests/test_chipsim_place.py", "tests/test_place_limits.py"],
     "chipsim/compile.py": ["tests/test_chipsim_compile.py"],
-    "chipsim/engine.py": ["tests/test_chipsim_engine.py", "tests/test_chipsim_engine_routing.py"],
+    "chipsim/engine.py": ["tests/test_chipsim_engine.py", "tests/test_chipsim_engine_routing.py",
+                          "tests/test_chipsim_engine_runs.py", "tests/test_chipsim_counters.py",
+                          "tests/test_lava_fixtures.py"],
     "harness/run.py": ["tests/test_harness_run.py"],
 }
 # tests of a covering file left out of a module's run: slow there, and a small test checks the same rule
