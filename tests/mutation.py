@@ -78,6 +78,8 @@ def prepare(module: str) -> Path:
     """Refresh the scratch copy of the tree for ``module`` (mutmut's ``mutants/`` cache is kept)."""
     work = SCRATCH / module.replace("/", "_").removesuffix(".py")
     work.mkdir(parents=True, exist_ok=True)
+    if not (work / "mutants" / f"{module}.meta").exists():  # a run stopped while it wrote the mutants
+        (work / "mutants" / module).unlink(missing_ok=True)
     for f in tree_files():
         if f.startswith("mutants/"):
             continue
