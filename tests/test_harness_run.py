@@ -465,3 +465,17 @@ def test_chip_inputs_of_an_event_dataset_are_its_frames_step_major(tmp_path):
     with pytest.raises(runs.RunError) as error:
         runs.dataset_of(dataclasses.replace(spec, events={"bin_by": "colour"}))
     assert str(error.value).startswith("event options {'bin_by': 'colour'}: ") and error.value.exit_code == 2
+
+
+def test_budget_for_keeps_the_cores_the_spec_allows():
+    loihi = hwprofiles.load("loihi")
+    assert runs.budget_for(runs.RunSpec("loihi", "spikefit", cores=3), loihi).cores == 3
+    assert runs.budget_for(runs.RunSpec("loihi", "spikefit"), loihi).cores is None
+
+
+def test_core_utilization_of_a_limit_of_one_and_of_a_core_without_memory():
+    # one layer on a core of Speck's one-layer limit is full; a core past the memory list (limit 0) is not
+    fit = FitReport("x", True, (), 2, 9, 1, {"layers_per_core": np.array([1, 0])}, {"layers_per_core": 1})
+    assert runs.core_utilization(fit).tolist() == [1.0, 0.0]
+    usage = {"kernel_memory": np.array([3, 0]), "kernel_memory_limit": np.array([4, 0])}
+    assert runs.core_utilization(FitReport("x", True, (), 2, 9, 1, usage, {})).tolist() == [0.75, 0.0]
