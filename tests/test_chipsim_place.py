@@ -408,3 +408,12 @@ def test_auto_takes_greedy_where_it_fits_else_the_partition_that_does():
     auto = place(net, prof)
     assert auto.fit.fits and auto.fit.strategy == "partition"
     assert place(toy_net([1, 2], [(0, 1, [(0, 0), (0, 1)])]), prof).fit.strategy == "greedy"
+
+
+@pytest.mark.parametrize(("scope", "expected"), [("layer", [2]), ("core", [2]), ("neuron", [1])])
+def test_unique_weights_are_counted_over_the_scope_of_the_table(scope, expected):
+    # p1's neuron 0 reads weight 1, neuron 1 weight 2: two values in the layer and on its core, one a neuron
+    core = dataclasses.replace(LOIHI.core, unique_weights=4, unique_weights_scope=scope)
+    net = toy_net([2, 2], [(0, 1, [(0, 0), (1, 1)])], weights=[[1, 2]])
+    fit = place(net, dataclasses.replace(LOIHI, core=core)).fit
+    assert fit.usage["unique_weights"].tolist() == expected and fit.fits
