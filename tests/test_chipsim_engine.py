@@ -380,3 +380,40 @@ def test_bad_input_is_a_user_error(x):
     with pytest.raises(SimulationInputError):
         simulate(net, pl, x)
     assert issubclass(SimulationInputError, UserError)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [((2, 1), (0, 1)), ((1, 2), (1, 0))])
+def test_conv_kernel_with_two_input_channels_and_unequal_stride_and_padding_matches_expanded_csr(stride,
+                                                                                                  padding):
+    """out[co, oy, ox] += w[co, ci, ky, kx] * in[ci, oy * sy + ky - py, ox * sx + kx - px] (inside the
+    image), expanded here by hand; the kept kernel must deliver the same, in H and W separately."""
+    rng = np.random.default_rng(3)
+    (sy, sx), (py, px) = stride, padding
+    c_in, c_out, k, h, w_in = 2, 3, 3, 5, 6
+    ho, wo = (h + 2 * py - k) // sy + 1, (w_in + 2 * px - k) // sx + 1
+    w = rng.integers(-3, 4, (c_out, c_in, k, k))
+    n_in, n_out = c_in * h * w_in, c_out * ho * wo
+    dense_w = np.zeros((n_in, n_out), np.int64)
+    for co in range(c_out):
+        for ci in range(c_in):
+            for oy in range(ho):
+                for ox in range(wo):
+                    for ky in range(k):
+                        for kx in range(k):
+                            iy, ix = oy * sy + ky - py, ox * sx + kx - px
+                            if 0 <= iy < h and 0 <= ix < w_in:
+                                src, dst = (ci * h + iy) * w_in + ix, (co * ho + oy) * wo + ox
+                                dense_w[src, dst] += w[co, ci, ky, kx]
+    conv = ConvKernel(w, stride, padding, (c_in, h, w_in), (c_out, ho, wo))
+    params = NeuronParams(model="speck_iaf", threshold=3, state_bits=16)
+    pops = (Population("in", n_in, (c_in, h, w_in), None, np.zeros(n_in, np.int64)), pop("c", n_out, params))
+    empty = Projection("conv", 0, 1, "conv", np.zeros(n_in + 1, np.int64), np.zeros(0, np.int32),
+                       np.zeros(0, np.int32), conv=conv)
+    kept = ChipNetwork("t", pops, (empty,), 1, 1e-3, True)
+    expanded = ChipNetwork("t", pops, (dense("conv", 0, 1, dense_w),), 1, 1e-3, True)
+    pl = placement([[-1] * n_in, np.repeat([0, 1, 2], ho * wo)])
+    x = (rng.random((10, n_in)) < 0.4).astype(np.uint8)
+    a, b = simulate(kept, pl, x), simulate(expanded, pl, x)
+    assert a.output_spikes.sum() > 0
+    assert np.array_equal(a.output_spikes, b.output_spikes)
+    assert np.array_equal(a.synops, b.synops)
