@@ -52,7 +52,8 @@ MODULES = {
                            "tests/test_place_limits.py"],
     "chipsim/engine.py": ["tests/test_chipsim_engine.py", "tests/test_chipsim_engine_routing.py",
                           "tests/test_chipsim_engine_runs.py", "tests/test_chipsim_counters.py",
-                          "tests/test_lava_fixtures.py"],
+                          "tests/test_lava_fixtures.py", "tests/test_chipsim_delay.py",
+                          "tests/test_chipsim_noc.py", "tests/test_chipsim_cost.py"],
     "harness/run.py": ["tests/test_harness_run.py"],
 }
 # tests of a covering file left out of a module's run: slow there, and a small test checks the same rule
