@@ -451,3 +451,39 @@ def test_loihi_weights_take_the_smallest_exponent_that_holds_them():
     net = compile_graph(integer_if_graph([[0.5, -1.0]]), hwprofiles.load("loihi"), dt_s=1.0)
     assert net.quantization[0].exponent == 0
     assert sorted(net.projections[0].weights.tolist()) == [-254, 128]  # 0.5 * 254 = 127 -> nearest even
+
+
+def pooled_or_same_conv(pool: bool) -> nir.NIRGraph:
+    """input (1, 4, 4) -> a 2 x 2 sum pool of stride 2 -> IF (1, 2, 2); or a 3 x 3 'same' conv to 2
+    channels -> IF (2, 4, 4)."""
+    if pool:
+        op = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+        shape = (1, 2, 2)
+    else:
+        op = nir.Conv2d(input_shape=(4, 4), weight=np.ones((2, 1, 3, 3)), stride=1, padding="same",
+                        dilation=1, groups=1, bias=np.zeros(2))
+        shape = (2, 4, 4)
+    nodes = {"input": nir.Input(np.array([1, 4, 4])), "op": op,
+             "if": nir.IF(r=np.ones(shape), v_threshold=np.ones(shape)),
+             "output": nir.Output(np.array(shape))}
+    return nir.NIRGraph(nodes, [("input", "op"), ("op", "if"), ("if", "output")], type_check=False)
+
+
+def test_a_sum_pool_sends_each_pixel_to_its_window():
+    # pixel (y, x) of the 4 x 4 input is summed into output (y // 2, x // 2): 0 0 1 1 / 0 0 1 1 / 2 2 3 3 ...
+    speck = hwprofiles.load("speck")
+    net = compile_graph(pooled_or_same_conv(True), speck, dt_s=1.0)
+    [p] = net.projections
+    assert (p.kind, net.populations[1].shape) == ("sumpool", (1, 2, 2))
+    assert p.indptr.tolist() == list(range(17))
+    assert p.targets.tolist() == [(y // 2) * 2 + x // 2 for y in range(4) for x in range(4)]
+    assert len(set(p.weights.tolist())) == 1  # every pixel counts the same
+
+
+def test_a_same_padded_conv_keeps_the_image_size():
+    # 3 x 3 'same': padding (3 - 1) / 2 = 1 each side, stride 1, so 4 x 4 stays 4 x 4
+    speck = hwprofiles.load("speck")
+    net = compile_graph(pooled_or_same_conv(False), speck, dt_s=1.0)
+    [p] = net.projections
+    assert net.populations[1].shape == (2, 4, 4)
+    assert (p.conv.stride, p.conv.padding, p.conv.out_shape) == ((1, 1), (1, 1), (2, 4, 4))
