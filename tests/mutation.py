@@ -86,10 +86,14 @@ def prepare(module: str) -> Path:
     for f in tree_files():
         if f.startswith("mutants/"):
             continue
-        dst = work / f
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if not dst.exists() or dst.read_bytes() != (ROOT / f).read_bytes():
-            shutil.copy2(ROOT / f, dst)
+        # mutmut copies the packages' other files (the profile YAMLs, test data) into mutants/ once and
+        # never again: refresh them too, or a run tests today's code against an old profile
+        copied = not f.endswith(".py") and f.split("/")[0] in (*PACKAGES, "tests")
+        targets = [work / f] + ([work / "mutants" / f] if copied and (work / "mutants").is_dir() else [])
+        for dst in targets:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not dst.exists() or dst.read_bytes() != (ROOT / f).read_bytes():
+                shutil.copy2(ROOT / f, dst)
     if module in JITTED:
         path = work / module
         path.write_text(NJIT.sub("", path.read_text()))
