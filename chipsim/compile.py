@@ -605,6 +605,8 @@ class _Raw:
     conv: ConvGeometry | None
     kernel_shape: tuple[int, int, int, int] | None
     delay_steps: int = 0
+    eff: tuple | None = None  # (gain, its effective weights): _eff_values' last answer
+    stats: tuple | None = None  # (gain, (min, max, all integers)): _eff_stats' last answer
 
     def synapses(self) -> expand.Csr:
         if self.csr is None:
@@ -785,21 +787,42 @@ def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
     """The projection's weights with the post neurons' input gains folded in (NIR units)."""
     if raw.conv is not None and np.ptp(gain) == 0:
         return np.asarray(raw.conv.weight) * gain[0]
-    m = raw.synapses()
-    return m.weights * gain[m.targets]
+    if raw.eff is None or raw.eff[0] is not gain:
+        m = raw.synapses()
+        raw.eff = gain, m.weights * _at_targets(gain, m.targets)
+    return raw.eff[1]
+
+
+def _at_targets(gain: np.ndarray, targets: np.ndarray):
+    """``gain[targets]``, or the one value where every post neuron has the same gain (no gather)."""
+    return gain[0] if gain.size and np.ptp(gain) == 0 else gain[targets]
 
 
 def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
     """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
     weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
     the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
-    effs = {i: _eff_values(raws[i], gain) for i in incoming}
-    modes = {i: q.sign_mode(e) for i, e in effs.items()}
-    peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
-    exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
+    stats = {i: _eff_stats(raws[i], gain) for i in incoming}
+    modes = {i: "excitatory" if lo >= 0 else "inhibitory" if hi <= 0 else "mixed"
+             for i, (lo, hi, _) in stats.items()}  # q.sign_mode of the effective weights
+    peaks = {i: max(abs(lo), abs(hi)) for i, (lo, hi, _) in stats.items()}
+    exact = all(stats[i][2] and q.on_loihi_grid(_eff_values(raws[i], gain), exp_max) for i in incoming)
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
     scale = max(scale, min_scale)
     return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
+
+
+def _eff_stats(raw: _Raw, gain: np.ndarray) -> tuple[float, float, bool]:
+    """(min, max, all integers) of the projection's effective weights (:func:`_eff_values`)."""
+    if raw.conv is not None and np.ptp(gain) == 0:
+        e = _eff_values(raw, gain)
+        if e.size == 0:
+            return 0.0, 0.0, True
+        return float(e.min()), float(e.max()), bool(np.array_equal(e, np.rint(e)))
+    if raw.stats is None or raw.stats[0] is not gain:
+        m = raw.synapses()
+        raw.stats = gain, q.effective_stats(m.weights, gain[:1] if np.ptp(gain) == 0 else gain, m.targets)
+    return raw.stats[1]
 
 
 def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
@@ -813,7 +836,8 @@ def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
     if raw.conv is not None and np.ptp(gain) == 0:
         return float(np.max(np.abs(raw.conv.weight), initial=0.0) * abs(gain[0]))
-    return float(np.max(np.abs(_eff_values(raw, gain)), initial=0.0))
+    lo, hi, _ = _eff_stats(raw, gain)
+    return max(abs(lo), abs(hi))
 
 
 def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection, LayerQuantization]:
@@ -868,12 +892,14 @@ def _fixed_projection(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     m = raw.synapses()
-    g = gain[m.targets]
-    w_int = _quantize(m.weights * g, scale, bits, signed, grid)
-    w_hat = np.divide(w_int * scale, g, out=m.weights.copy(), where=g != 0)
-    rmse, max_err = _errors(m.weights, w_hat)
-    kept = m.keep(w_int != 0)  # a weight that rounds to 0 is not a stored synapse
-    indptr, targets, weights = kept.indptr, kept.targets, w_int[w_int != 0].astype(np.int32)
+    raw.eff = None
+    g = gain[:1] if np.ptp(gain) == 0 else gain
+    w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(m.weights, g, m.targets, scale, bits,
+                                                                  signed, grid)
+    if nonzero == w_int.size:
+        indptr, targets, weights = m.indptr, m.targets, w_int
+    else:  # a weight that rounds to 0 is not a stored synapse
+        indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero, in_place=True)
     index = table = scope = None
     if profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
         scope = profile.core.unique_weights_scope
@@ -891,18 +917,8 @@ def _fixed_projection(
         weight_table_scope=scope,
         kernel_shape=raw.kernel_shape,
     )
-    return proj, LayerQuantization(raw.name, bits, scale, _distinct_ints(weights), rmse, max_err,
+    return proj, LayerQuantization(raw.name, bits, scale, distinct, rmse, max_err,
                                    exponent)
-
-
-def _distinct_ints(w: np.ndarray) -> int:
-    """Distinct values of integer weights: a count over their range where it is small, else a sort."""
-    if w.size == 0:
-        return 0
-    lo, hi = int(w.min()), int(w.max())
-    if hi - lo > 4 * w.size + 2**16:
-        return int(np.unique(w).size)
-    return int(np.count_nonzero(np.bincount(w - lo)))
 
 
 def _errors(w: np.ndarray, w_hat: np.ndarray) -> tuple[float, float]:

@@ -16,7 +16,6 @@ added in chain order (the same terms as a dense product; the last bit may differ
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numba as nb
@@ -58,59 +57,161 @@ class Csr:
         return Csr(kept, self.targets[mask], self.weights[mask], self.n_out)
 
 
+def keep_nonzero(indptr: np.ndarray, targets: np.ndarray, values: np.ndarray, nonzero: int,
+                 in_place: bool = False):
+    """(indptr, targets, values) of the entries whose value is not 0 (``nonzero`` of them); ``in_place``
+    compacts ``targets`` and ``values`` themselves (no new memory) and returns views of them."""
+    out_p = np.empty_like(indptr)
+    if in_place:
+        out_t, out_v = targets, values
+    else:
+        out_t, out_v = np.empty(nonzero, targets.dtype), np.empty(nonzero, values.dtype)
+    _keep_nonzero(indptr, targets, values, out_p, out_t, out_v)
+    return out_p, out_t[:nonzero], out_v[:nonzero]
+
+
+@nb.njit(cache=True)
+def _keep_nonzero(indptr, targets, values, out_p, out_t, out_v):
+    k = 0
+    out_p[0] = 0
+    for i in range(indptr.size - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            if values[e] != 0:
+                out_t[k] = targets[e]
+                out_v[k] = values[e]
+                k += 1
+        out_p[i + 1] = k
+
+
 def identity(n: int) -> Csr:
     return Csr(np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int32), np.ones(n), n)
+
+
+PARALLEL_MIN_ENTRIES = 2**25
+"""Kernel taps or matrix entries from which an expansion runs on every core: below it, one thread, so a
+small network does not pay for starting Numba's thread pool (about a second in a fresh process)."""
+
+
+def _blocks(work: int, rows: int) -> int:
+    """Parallel blocks of rows for a job of ``work`` entries: 0 (run serially) below PARALLEL_MIN_ENTRIES."""
+    return 0 if work < PARALLEL_MIN_ENTRIES or rows < 2 else min(rows, 8 * nb.config.NUMBA_NUM_THREADS)
 
 
 def dense(weight: np.ndarray) -> Csr:
     """(x -> W x) with W [out, in]: input i's synapses are W's nonzero column i."""
     wt = np.ascontiguousarray(np.asarray(weight, dtype=np.float64).T)
-    nz = wt != 0
-    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1, dtype=np.int64))])
-    targets = np.nonzero(nz)[1].astype(np.int32)
-    return Csr(indptr, targets, wt[nz], wt.shape[1])
+    counts = np.count_nonzero(wt, axis=1)
+    indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    if indptr[-1] == wt.size:  # no zero weight: every input reaches every output, in order
+        targets = np.tile(np.arange(wt.shape[1], dtype=np.int32), wt.shape[0])
+        weights = wt.reshape(-1)
+        if np.shares_memory(weights, weight):  # the NIR node's own array: not ours to hand on
+            weights = weights.copy()
+        return Csr(indptr, targets, weights, wt.shape[1])
+    blocks = _blocks(wt.size, wt.shape[0])
+    targets, weights = np.empty(indptr[-1], np.int32), np.empty(indptr[-1])
+    _dense_parallel(wt, indptr, targets, weights, True, blocks)
+    return Csr(indptr, targets, weights, wt.shape[1])
+
+
+@nb.njit(cache=True)
+def _dense_rows(wt, lo, hi, rowinfo, targets, weights, fill):
+    """Rows lo..hi-1: counts (``fill`` false: synapses per row into ``rowinfo``) or writes (``rowinfo`` is
+    indptr)."""
+    for i in range(lo, hi):
+        k = rowinfo[i] if fill else 0
+        for j in range(wt.shape[1]):
+            if wt[i, j] != 0:
+                if fill:
+                    targets[k] = j
+                    weights[k] = wt[i, j]
+                k += 1
+        if not fill:
+            rowinfo[i] = k
+
+
+def _dense_parallel(wt, rowinfo, targets, weights, fill, blocks):
+    if blocks == 0:
+        _dense_rows(wt, 0, wt.shape[0], rowinfo, targets, weights, fill)
+    else:
+        _dense_blocks(wt, rowinfo, targets, weights, fill, blocks)
+
+
+@nb.njit(cache=True, parallel=True)
+def _dense_blocks(wt, rowinfo, targets, weights, fill, blocks):
+    n = wt.shape[0]
+    for b in nb.prange(blocks):
+        _dense_rows(wt, b * n // blocks, (b + 1) * n // blocks, rowinfo, targets, weights, fill)
 
 
 def conv(geo: ConvGeometry) -> Csr:
     """The convolution's synapses (one per input neuron and in-bounds nonzero tap), in CSR order."""
-    w = np.ascontiguousarray(geo.weight, dtype=np.float64)
-    args = (w, *geo.in_shape, *geo.out_shape, *geo.stride, *geo.padding, geo.depthwise)
-    counts = np.zeros(math.prod(geo.in_shape), np.int64)
-    _conv_rows(*args, counts, np.zeros(0, np.int32), np.zeros(0), False)
+    w = np.asarray(geo.weight, dtype=np.float64)
+    wt = np.ascontiguousarray(w if geo.depthwise else w.transpose(1, 0, 2, 3))  # [C_in, C_out, kh, kw]
+    (c_in, h, wd), (c_out, ho, wo) = geo.in_shape, geo.out_shape
+    taps_y = _taps(h, ho, w.shape[2], geo.stride[0], geo.padding[0])
+    taps_x = _taps(wd, wo, w.shape[3], geo.stride[1], geo.padding[1])
+    work = (taps_y[1].size * taps_x[1].size) * c_in * (1 if geo.depthwise else c_out)
+    args = (wt, c_out, ho, wo, *taps_y, *taps_x, geo.depthwise)
+    blocks = _blocks(work, c_in)
+    counts = np.zeros(c_in * h * wd, np.int64)
+    _conv_parallel(args, c_in, counts, np.zeros(0, np.int32), np.zeros(0), False, blocks)
     indptr = np.concatenate([[0], np.cumsum(counts)])
     targets, weights = np.empty(indptr[-1], np.int32), np.empty(indptr[-1])
-    _conv_rows(*args, indptr, targets, weights, True)
-    return Csr(indptr, targets, weights, math.prod(geo.out_shape))
+    _conv_parallel(args, c_in, indptr, targets, weights, True, blocks)
+    return Csr(indptr, targets, weights, c_out * ho * wo)
 
 
-@nb.njit(cache=True, parallel=True)
-def _conv_rows(w, c_in, h, wd, c_out, ho, wo, sy, sx, py, px, depthwise, rowinfo, targets, weights, fill):
-    """Counts (``fill`` false: synapses per input into ``rowinfo``) or writes (``rowinfo`` is indptr)."""
-    kh, kw = w.shape[2], w.shape[3]
-    for ci in nb.prange(c_in):
+def _taps(n_in: int, n_out: int, k: int, stride: int, pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per input coordinate, its in-bounds taps in increasing output order: (start [n_in + 1], tap, out)."""
+    tap = np.arange(k - 1, -1, -1)  # tap k-1 lands on the smallest output
+    pos = np.arange(n_in)[:, None] + pad - tap[None, :]
+    ok = (pos >= 0) & (pos % stride == 0) & (pos // stride < n_out)
+    start = np.concatenate([[0], np.cumsum(ok.sum(axis=1))]).astype(np.int64)
+    return start, np.broadcast_to(tap, ok.shape)[ok].astype(np.int64), (pos[ok] // stride).astype(np.int64)
+
+
+def _conv_parallel(args, c_in, rowinfo, targets, weights, fill, blocks):
+    if blocks == 0:
+        _conv_rows(*args, 0, c_in, rowinfo, targets, weights, fill)
+    else:
+        _conv_blocks(*args, c_in, rowinfo, targets, weights, fill, blocks)
+
+
+@nb.njit(cache=True)
+def _conv_rows(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, c_lo, c_hi, rowinfo, targets, weights,
+               fill):
+    """Input channels c_lo..c_hi-1: counts (``fill`` false: synapses per input into ``rowinfo``) or writes
+    (``rowinfo`` is indptr). ``wt`` is [C_in, C_out, kh, kw] ([1, 1, kh, kw] depthwise); the taps come
+    from :func:`_taps`."""
+    h, wd = y0.size - 1, x0.size - 1
+    for ci in range(c_lo, c_hi):
         for y in range(h):
             for x in range(wd):
                 i = (ci * h + y) * wd + x
                 k = rowinfo[i] if fill else 0
                 lo, hi = (ci, ci + 1) if depthwise else (0, c_out)
                 for co in range(lo, hi):
-                    for ky in range(kh - 1, -1, -1):
-                        ny = y + py - ky
-                        if ny < 0 or ny % sy != 0 or ny // sy >= ho:
-                            continue
-                        for kx in range(kw - 1, -1, -1):
-                            nx = x + px - kx
-                            if nx < 0 or nx % sx != 0 or nx // sx >= wo:
-                                continue
-                            v = w[0, 0, ky, kx] if depthwise else w[co, ci, ky, kx]
-                            if v == 0:
-                                continue
-                            if fill:
-                                targets[k] = (co * ho + ny // sy) * wo + nx // sx
-                                weights[k] = v
-                            k += 1
+                    kern = wt[0, 0] if depthwise else wt[ci, co]
+                    for a in range(y0[y], y0[y + 1]):
+                        row = (co * ho + oy[a]) * wo
+                        for b in range(x0[x], x0[x + 1]):
+                            v = kern[ky[a], kx[b]]
+                            if v != 0:
+                                if fill:
+                                    targets[k] = row + ox[b]
+                                    weights[k] = v
+                                k += 1
                 if not fill:
                     rowinfo[i] = k
+
+
+@nb.njit(cache=True, parallel=True)
+def _conv_blocks(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, c_in, rowinfo, targets, weights, fill,
+                 blocks):
+    for b in nb.prange(blocks):
+        _conv_rows(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, b * c_in // blocks,
+                   (b + 1) * c_in // blocks, rowinfo, targets, weights, fill)
 
 
 def product(a: Csr, b: Csr) -> Csr:
