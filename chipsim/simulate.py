@@ -183,11 +183,20 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     return Prepared(net=net, routes=routes, arrays=arrays)
 
 
-def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.ndarray, bool]:
-    """[batch, steps, n_in] contiguous input and whether it is binary; UserError on bad input."""
+def _check_input(net: ChipNetwork, input_spikes, steps: int | None,
+                 binary: bool | None = None) -> tuple[np.ndarray, bool]:
+    """[batch, steps, n_in] contiguous input and whether it is binary; UserError on bad input. ``binary``:
+    already decided over the whole input (:func:`_scan_input`), for one chunk of it."""
     x = np.asarray(input_spikes)
     if x.ndim == 2:
         x = x[:, None, :]
+    _check_layout(net, x)
+    if binary is None:
+        binary = _values_binary(net, x)
+    return _batch_major(x, steps, binary), binary
+
+
+def _check_layout(net: ChipNetwork, x) -> None:
     if x.ndim != 3:
         raise SimulationInputError(f"input spikes must be [steps, batch, inputs] or [steps, inputs], "
                                    f"got shape {x.shape}")
@@ -196,19 +205,39 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
         raise SimulationInputError(f"input has {x.shape[2]} channels, the network's input takes {n_in}")
     if x.dtype.kind not in "biuf":
         raise SimulationInputError(f"input spikes must be numbers, got dtype {x.dtype}")
+
+
+def _values_binary(net: ChipNetwork, x: np.ndarray) -> bool:
+    """Whether ``x`` holds only 0 and 1; UserError for NaN/inf, or non-binary input to a fixed-point chip."""
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise SimulationInputError("input holds NaN or infinite values")
     binary = x.dtype == np.bool_ or bool(((x == 0) | (x == 1)).all())
     if not binary and net.fixed_point:
         raise SimulationInputError("a fixed-point chip takes binary spikes (0/1); the input holds other "
                                    "values")
+    return binary
+
+
+def _batch_major(x: np.ndarray, steps: int | None, binary: bool) -> np.ndarray:
+    """[steps, batch, n_in] -> the engine's contiguous [batch, steps, n_in], ``steps`` cut or padded."""
     if steps is not None:
         if steps < 0:
             raise SimulationInputError(f"steps must be >= 0, got {steps}")
         pad = max(0, steps - x.shape[0])
         x = np.concatenate([x[:steps], np.zeros((pad, *x.shape[1:]), x.dtype)])
     dtype = np.uint8 if binary else np.float64
-    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype), binary
+    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)
+
+
+def _scan_input(net: ChipNetwork, input_spikes, chunk: int) -> bool:
+    """Check a [steps, batch, n_in] input (an array, or anything with ``shape``, ``dtype`` and ``[:, lo:hi]``
+    slicing, such as a file read in chunks) chunk by chunk; whether it is binary throughout."""
+    shape = tuple(input_spikes.shape)
+    _check_layout(net, np.empty((0, 0, shape[2]), dtype=input_spikes.dtype))
+    binary = True
+    for lo in range(0, shape[1], chunk):
+        binary &= _values_binary(net, np.asarray(input_spikes[:, lo:lo + chunk]))
+    return bool(binary)
 
 
 def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster: bool,
@@ -331,6 +360,9 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     return dataclasses.replace(activity, state=state)
 
 
+SCAN_SAMPLES = 256
+"""Samples read at a time when a chunked input is checked before the run (whether it is binary)."""
+
 CHUNK_BYTES = 64 * 2**20
 """Most memory one chunk's per-step counters may take in :func:`simulate_stream`."""
 
@@ -338,7 +370,7 @@ CHUNK_BYTES = 64 * 2**20
 def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
                     steps: int | None = None, workers: int | None = None, chunk_size: int | None = None,
                     traced_samples: int = 4, per_sample_counts: bool = True, progress=None,
-                    stop=None) -> Activity:
+                    stop=None, on_counts=None) -> Activity:
     """As :func:`simulate`, over a test set in chunks of samples, memory bounded by the chunk.
 
     Each chunk runs its samples in parallel on ``workers`` threads (default: every core Numba has);
@@ -347,12 +379,25 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     samples. ``progress(done, total)`` is called after each chunk; ``stop(output_counts)`` (the output
     population's spike counts so far, [done, n_out]) may end the run early by returning True. Ctrl-C
     stops at once (:func:`interruptible`). The result does not depend on ``workers`` or the chunking.
+
+    ``input_spikes`` [steps, batch, n_in] may be anything with ``shape``, ``dtype`` and ``[:, lo:hi]``
+    slicing (a file read chunk by chunk): it is checked, then converted, one chunk at a time, so only a
+    chunk of it is ever in memory here. ``on_counts(lo, hi, counts)`` receives each chunk's per-sample
+    spike counts (int32 [hi - lo, every neuron]) as it finishes, to be written out instead of kept.
     """
     import numba
 
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
-    x, binary = _check_input(prep.net, input_spikes, steps)
-    batch, n_steps, _ = x.shape
+    chunked = getattr(input_spikes, "ndim", np.ndim(input_spikes)) == 3
+    if chunked:
+        binary = _scan_input(prep.net, input_spikes, SCAN_SAMPLES)
+        raw_steps = int(input_spikes.shape[0])
+        batch, n_steps = int(input_spikes.shape[1]), raw_steps if steps is None else int(steps)
+        if steps is not None and steps < 0:
+            raise SimulationInputError(f"steps must be >= 0, got {steps}")
+    else:
+        x, binary = _check_input(prep.net, input_spikes, steps)
+        batch, n_steps, _ = x.shape
     n_cores = prep.routes.cores.size
     workers = numba.config.NUMBA_NUM_THREADS if workers is None else int(workers)
     if not 1 <= workers <= numba.config.NUMBA_NUM_THREADS:
@@ -377,12 +422,16 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     while done < batch:
         hi = min(batch, done + chunk_size)
         here = max(0, min(traced - done, hi - done))
-        r = _run(prep, x[done:hi], binary, here, False, workers)
+        chunk = _batch_major(np.asarray(input_spikes[:, done:hi]), steps, binary) if chunked else x[done:hi]
+        r = _run(prep, chunk, binary, here, False, workers)
+        del chunk
         totals += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
         if done < keep:
             kept_counters[done : min(keep, hi)] = r["counters"][: min(keep, hi) - done]
         if here:
             pair_packets[done : done + here] = r["pair_packets"][:here]
+        if on_counts is not None:
+            on_counts(done, hi, r["spike_count"])
         if per_sample_counts:
             spike_count[done:hi] = r["spike_count"]
         else:
