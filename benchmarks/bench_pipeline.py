@@ -69,6 +69,57 @@ def vgg11_graph(width: float = 1.0, hw: int = 32, classes: int = 10, fc: int = 4
     return nir.NIRGraph(nodes, edges, type_check=False, metadata={"dt_s": DT_S})
 
 
+def mlp_graph(sizes, seed: int = 0, zeros: float = 0.0):
+    """An MLP of IF layers (random weights, a fraction ``zeros`` of them 0) as a NIR graph."""
+    import nir
+
+    rng = np.random.default_rng(seed)
+    nodes, edges, prev = {"input": nir.Input(np.array([sizes[0]]))}, [], "input"
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        w = rng.normal(0, 4.0 / np.sqrt(a), size=(b, a))
+        if zeros:
+            w[rng.random(w.shape) < zeros] = 0.0
+        nodes[f"fc{i}"] = nir.Affine(w, np.zeros(b))
+        nodes[f"if{i}"] = nir.IF(r=np.full(b, 1 / DT_S), v_threshold=np.ones(b))
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"if{i}")]
+        prev = f"if{i}"
+    nodes["output"] = nir.Output(np.array([sizes[-1]]))
+    return nir.NIRGraph(nodes, edges + [(prev, "output")], type_check=False, metadata={"dt_s": DT_S})
+
+
+def conv_graph(in_shape, layers, classes: int = 10, seed: int = 0):
+    """Conv layers ``(channels, stride)`` (3x3, padding 1, IF neurons) then a dense readout, as NIR."""
+    import nir
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(in_shape)
+    nodes, edges, prev = {"input": nir.Input(np.array(shape))}, [], "input"
+    for i, (c_out, stride) in enumerate(layers):
+        w = rng.normal(0, 4.0 / np.sqrt(shape[0] * 9), size=(c_out, shape[0], 3, 3))
+        nodes[f"conv{i}"] = nir.Conv2d(input_shape=shape[1:], weight=w, stride=stride, padding=1, dilation=1,
+                                       groups=1, bias=np.zeros(c_out))
+        shape = (c_out, (shape[1] - 1) // stride + 1, (shape[2] - 1) // stride + 1)
+        nodes[f"if{i}"] = nir.IF(r=np.full(shape, 1 / DT_S), v_threshold=np.ones(shape))
+        edges += [(prev, f"conv{i}"), (f"conv{i}", f"if{i}")]
+        prev = f"if{i}"
+    n = int(np.prod(shape))
+    nodes["flat"] = nir.Flatten(start_dim=0, end_dim=-1, input_type={"input": np.array(shape)})
+    nodes["fc"] = nir.Affine(rng.normal(0, 4.0 / np.sqrt(n), size=(classes, n)), np.zeros(classes))
+    nodes["out_if"] = nir.IF(r=np.full(classes, 1 / DT_S), v_threshold=np.ones(classes))
+    nodes["output"] = nir.Output(np.array([classes]))
+    edges += [(prev, "flat"), ("flat", "fc"), ("fc", "out_if"), ("out_if", "output")]
+    return nir.NIRGraph(nodes, edges, type_check=False, metadata={"dt_s": DT_S})
+
+
+NETWORKS = {  # issue 19's table, and a 10^6-neuron conv net
+    "mlp_10k": lambda: mlp_graph([1000] * 11),
+    "mlp_100k": lambda: mlp_graph([1000] * 101),
+    "mlp_784_4995": lambda: mlp_graph([784, 4995, 4995, 10]),
+    "conv_82k": lambda: conv_graph((3, 64, 64), [(16, 1), (16, 2)]),
+    "conv_1m": lambda: conv_graph((3, 256, 256), [(16, 1), (8, 2)]),
+}
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
