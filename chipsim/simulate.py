@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,7 +242,7 @@ def _scan_input(net: ChipNetwork, input_spikes, chunk: int) -> bool:
 
 
 def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster: bool,
-         threads: int | None = None, record_state: bool = False) -> dict:
+         threads: int | None = None, record_state: bool = False, per_population: bool = True) -> dict:
     """One engine call over the samples of ``x`` [batch, steps, n_in]: every output array, by name."""
     net, a = prep.net, prep.arrays
     batch, n_steps, _ = x.shape
@@ -264,11 +265,16 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
-    off = a["pop_off"]
-    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
-    out["population"] = _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1),
-                                             prep.routes, split)
+    if per_population:
+        out["population"] = _per_population(prep, out, x)
     return out
+
+
+def _per_population(prep: Prepared, out: dict, x: np.ndarray) -> dict[str, np.ndarray]:
+    off = prep.arrays["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(prep.net.populations))]
+    return _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1), prep.routes,
+                                split)
 
 
 INTERRUPT_POLL_S = 0.1
@@ -383,7 +389,8 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     ``input_spikes`` [steps, batch, n_in] may be anything with ``shape``, ``dtype`` and ``[:, lo:hi]``
     slicing (a file read chunk by chunk): it is checked, then converted, one chunk at a time, so only a
     chunk of it is ever in memory here. ``on_counts(lo, hi, counts)`` receives each chunk's per-sample
-    spike counts (int32 [hi - lo, every neuron]) as it finishes, to be written out instead of kept.
+    spike counts (int32 [hi - lo, every neuron]) as it finishes, in order, on a helper thread, to be written
+    out instead of kept.
     """
     import numba
 
@@ -418,33 +425,52 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     out_counts = np.zeros((batch, out_hi - out_lo), np.int32)
     pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
     population: dict[str, np.ndarray] = {}
-    done = 0
-    while done < batch:
-        hi = min(batch, done + chunk_size)
-        here = max(0, min(traced - done, hi - done))
-        chunk = _batch_major(np.asarray(input_spikes[:, done:hi]), steps, binary) if chunked else x[done:hi]
-        r = _run(prep, chunk, binary, here, False, workers)
-        del chunk
-        totals += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
-        if done < keep:
-            kept_counters[done : min(keep, hi)] = r["counters"][: min(keep, hi) - done]
+
+    def load(lo: int, hi: int) -> np.ndarray:
+        return _batch_major(np.asarray(input_spikes[:, lo:hi]), steps, binary) if chunked else x[lo:hi]
+
+    def reduce(r: dict, chunk: np.ndarray, lo: int, hi: int, here: int) -> None:
+        """Fold one finished chunk into the totals (on the reducer thread, beside the next chunk's run)."""
+        totals[:] += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
+        if lo < keep:
+            kept_counters[lo : min(keep, hi)] = r["counters"][: min(keep, hi) - lo]
         if here:
-            pair_packets[done : done + here] = r["pair_packets"][:here]
+            pair_packets[lo : lo + here] = r["pair_packets"][:here]
         if on_counts is not None:
-            on_counts(done, hi, r["spike_count"])
+            on_counts(lo, hi, r["spike_count"])
         if per_sample_counts:
-            spike_count[done:hi] = r["spike_count"]
+            spike_count[lo:hi] = r["spike_count"]
         else:
             spike_count[0] += r["spike_count"].sum(axis=0, dtype=np.int64)
-        out_spikes[done:hi] = r["out_spikes"]
-        out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
-        for name, rows_of in r["population"].items():  # one row: the sum over samples
+        for name, rows_of in _per_population(prep, r, chunk).items():  # one row: the sum over samples
             population[name] = population.get(name, 0) + rows_of.sum(axis=0, keepdims=True)
-        done = hi
-        if progress is not None:
-            progress(done, batch)
-        if stop is not None and done < batch and stop(out_counts[:done]):
-            break
+
+    # While the engine runs chunk k on ``workers`` threads, one thread reads chunk k + 1 and another folds
+    # chunk k - 1 into the totals, so the per-chunk Python and numpy work does not leave cores idle.
+    done, pending = 0, None
+    with ThreadPoolExecutor(1, thread_name_prefix="chipsim-read") as reader, \
+            ThreadPoolExecutor(1, thread_name_prefix="chipsim-reduce") as reducer:
+        upcoming = reader.submit(load, 0, min(batch, chunk_size))
+        while done < batch:
+            hi = min(batch, done + chunk_size)
+            here = max(0, min(traced - done, hi - done))
+            chunk = upcoming.result()
+            if hi < batch:
+                upcoming = reader.submit(load, hi, min(batch, hi + chunk_size))
+            r = _run(prep, chunk, binary, here, False, workers, per_population=False)
+            out_spikes[done:hi] = r["out_spikes"]
+            out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
+            if pending is not None:
+                pending.result()  # at most one chunk waits to be folded in: memory stays bounded
+            pending = reducer.submit(reduce, r, chunk, done, hi, here)
+            del chunk, r
+            done = hi
+            if progress is not None:
+                progress(done, batch)
+            if stop is not None and done < batch and stop(out_counts[:done]):
+                break
+        if pending is not None:
+            pending.result()
     if per_sample_counts:
         spike_count = spike_count[:done]
     return _activity(prep, kept_counters[: min(keep, done)], spike_count, out_spikes[:done],
