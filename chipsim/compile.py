@@ -46,6 +46,7 @@ import numpy as np
 
 from chipsim import expand, representable
 from chipsim import quantize as q
+from chipsim import weight_formats as wf
 from chipsim.expand import ConvGeometry
 from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
@@ -569,11 +570,13 @@ def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str], violati
     return str(asked or "zero")
 
 
-def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violation]) -> tuple[str, bool]:
+def _spike_mode(name: str, node, profile: ChipProfile, reset: str, notes: list[str],
+                violations: list[Violation]) -> tuple[str, bool]:
     """(spike mode, reset after decay) from node metadata ('spike': 'single' | 'multi'; 'reset_after_decay').
 
     Only the float reference runs multi-spike neurons and snnTorch's subtract-after-decay order; a chip
-    gets a fit violation for the first and a note-free approximation (subtract at the spike) for the second.
+    gets a fit violation for the first and, for the second, an approximation (subtract at the spike) that
+    a fit note names. ``reset``: the reset the chip runs (:func:`_reset_mode`).
     """
     meta = _meta(node)
     spike = str(meta.get("spike", "single"))
@@ -586,7 +589,11 @@ def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violatio
             " (simulated single-spike)",
         ))
         spike = "single"
-    return spike, bool(meta.get("reset_after_decay", False))
+    after_decay = bool(meta.get("reset_after_decay", False))
+    if after_decay and profile.fixed_point and reset == "subtract":
+        notes.append(f"node '{name}': the graph subtracts the threshold after the next decay (snnTorch's and "
+                     f"Spyx's order); {profile.name} subtracts it at the spike (approximated)")
+    return spike, after_decay
 
 
 # ---------------------------------------------------------------- assembling the network
@@ -613,6 +620,18 @@ class _Raw:
             self.csr = expand.conv(self.conv)
         return self.csr
 
+    @property
+    def rows(self) -> np.ndarray:  # COO views of the synapses, for the formats that work on triplets
+        return self.synapses().rows()
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self.synapses().targets
+
+    @property
+    def vals(self) -> np.ndarray:
+        return self.synapses().weights
+
 
 def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipProfile) -> int:
     """The chip's synaptic delay plus the steps of the NIR ``Delay`` nodes on the way (the same on every
@@ -623,7 +642,7 @@ def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipPro
         steps = 0
         for op in ops:
             if isinstance(nodes[op], nir.Delay):
-                d = np.atleast_1d(np.asarray(nodes[op].delay, dtype=np.float64)) / dt_s
+                d = np.asarray(nodes[op].delay, dtype=np.float64).ravel() / dt_s  # any shape: (C, H, W) too
                 k = np.rint(d)
                 if d.size == 0 or np.ptp(d) != 0 or abs(d[0] - k[0]) > 1e-6 or k[0] < 0:
                     raise CompileError(f"node '{op}' (Delay): needs one delay, a whole number of steps of "
@@ -721,7 +740,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         n = math.prod(shapes[tgt])
         nrn = _neuron(tgt, nodes[tgt], n, per_neuron_taus=not fixed)
         reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
-        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
+        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, reset, notes, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
         if not fixed:
             params = NeuronParams(
@@ -753,10 +772,15 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         scale = q.weight_scale(max_abs, bits, signed)
         grids = {}
         exp_max = profile.core.weight_exponent_max
-        if exp_max is not None and profile.neuron.kind == "loihi_cuba":
+        fmt = profile.core.weight_format
+        stated = _integer_weights(raws, incoming, gain)  # a graph already quantized for some chip
+        if fmt == "axon_types" and profile.core.unique_weights:
+            grids = _axon_type_grids(raws, incoming, gain, scale, bits, profile.core.unique_weights)
+        elif fmt == "mantissa_exponent" and exp_max is not None and profile.neuron.kind == "loihi_cuba":
             top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
             floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
-            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor)
+            exp_min = min(profile.core.weight_exponent_min or 0, 0)
+            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor, exp_min)
         params = _fixed_params(tgt, nrn, profile, scale, dt_s, integrator, reset, notes)
         bias_v = (g_b * biases[tgt] + _input_gain(nrn.tau_mem_s, dt_s, integrator) * nrn.v_leak) * nrn.k
         bias, n_clipped = q.clip_signed(bias_v / scale * 2**profile.neuron.weight_shift, params.state_bits)
@@ -768,6 +792,11 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
                 grids.get(i),
             )
+        if stated:
+            broken, said = wf.unheld_integers(tgt, [raws[i] for i in incoming], [quant[i] for i in incoming],
+                                              gain, profile)
+            violations.extend(broken)
+            notes.extend(said)
     projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
                                                                                              strict=True)]
     return ChipNetwork(
@@ -798,10 +827,12 @@ def _at_targets(gain: np.ndarray, targets: np.ndarray):
     return gain[0] if gain.size and np.ptp(gain) == 0 else gain[targets]
 
 
-def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
+def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
+                 exp_min: int = 0) -> tuple[float, dict]:
     """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
-    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
-    the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
+    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1 (and exponents
+    >= 0). ``min_scale``: the finest scale at which the threshold still fits its mantissa; where it is
+    coarser than the weights need, their projections take negative exponents down to ``exp_min``."""
     stats = {i: _eff_stats(raws[i], gain) for i in incoming}
     modes = {i: "excitatory" if lo >= 0 else "inhibitory" if hi <= 0 else "mixed"
              for i, (lo, hi, _) in stats.items()}  # q.sign_mode of the effective weights
@@ -809,7 +840,36 @@ def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple
     exact = all(stats[i][2] and q.on_loihi_grid(_eff_values(raws[i], gain), exp_max) for i in incoming)
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
     scale = max(scale, min_scale)
-    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
+    low = 0 if exact and scale == 1.0 else exp_min  # integers kept as they are: exponents >= 0
+    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max, low)) for i in incoming}
+
+
+def _integer_weights(raws, incoming, gain) -> bool:
+    """True when every effective weight into the population is an integer (and there is one)."""
+    sizes = [raws[i].conv.weight.size if raws[i].conv is not None and np.ptp(gain) == 0
+             else raws[i].synapses().targets.size for i in incoming]
+    return any(sizes) and all(_eff_stats(raws[i], gain)[2] for i in incoming)
+
+
+def _axon_type_grids(raws, incoming, gain, scale: float, bits: int, types: int) -> dict:
+    """TrueNorth's format for the projections into one population: {projection: wf.AxonTyped}, the axon
+    types chosen jointly over every incoming axon (:func:`chipsim.weight_formats.axon_types`)."""
+    dense = [i for i in incoming if raws[i].conv is None]
+    if not dense:
+        return {}
+    offsets = np.cumsum([0] + [int(raws[i].rows.max(initial=-1)) + 1 for i in dense])
+    axon = np.concatenate([raws[i].rows + off for i, off in zip(dense, offsets, strict=False)])
+    post = np.concatenate([raws[i].cols for i in dense])
+    w = np.concatenate([_eff_values(raws[i], gain) for i in dense])
+    live = w != 0  # a zero weight is a crossbar 0
+    kind, table = wf.axon_types(axon[live], post[live], w[live], int(offsets[-1]), gain.size, types, scale,
+                                bits)
+    grids = {}
+    for i, off in zip(dense, offsets, strict=False):
+        idx = kind[raws[i].rows + off]
+        looked_up = np.where(raws[i].vals != 0, table[raws[i].cols, idx], 0).astype(np.int32)
+        grids[i] = wf.AxonTyped(looked_up, idx.astype(np.uint16), table)
+    return grids
 
 
 def _eff_stats(raw: _Raw, gain: np.ndarray) -> tuple[float, float, bool]:
@@ -829,8 +889,7 @@ def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.
     """Integer weights: the chip's mantissa x 2^exponent grid where it has one (``grid``), else symmetric."""
     if grid is None:
         return q.quantize_weights(w, scale, bits, signed)
-    mode, e = grid
-    return (q.loihi_round(np.asarray(w) / scale / 2**e, mode) << e).astype(np.int32)
+    return q.loihi_mantissas(w, scale, *grid)
 
 
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
@@ -869,12 +928,16 @@ def _fixed_projection(
     raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
     grid=None,
 ) -> tuple[Projection, LayerQuantization]:
+    typed = grid if isinstance(grid, wf.AxonTyped) else None
+    grid = None if typed is not None else grid
     exponent = None if grid is None else grid[1]
+    shift = max(-exponent, 0) if exponent is not None else 0  # a negative exponent floors the summed input
+    lsb = scale / 2**shift  # NIR weight units of one stored integer
     if raw.conv is not None and np.ptp(gain) == 0:
         g = raw.conv
         kernel = _quantize(g.weight * gain[0], scale, bits, signed, grid)
         nz = g.weight != 0
-        err_w, err_hat = g.weight[nz], kernel[nz] * scale / gain[0] if gain[0] else g.weight[nz]
+        err_w, err_hat = g.weight[nz], kernel[nz] * lsb / gain[0] if gain[0] else g.weight[nz]
         conv = ConvKernel(kernel, g.stride, g.padding, g.in_shape, g.out_shape)
         rmse, max_err = _errors(err_w, err_hat)
         proj = Projection(
@@ -887,21 +950,33 @@ def _fixed_projection(
             np.zeros(0, np.int32),
             conv=conv,
             kernel_shape=raw.kernel_shape,
+            input_shift=shift,
         )
         return proj, LayerQuantization(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     m = raw.synapses()
     raw.eff = None
-    g = gain[:1] if np.ptp(gain) == 0 else gain
-    w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(m.weights, g, m.targets, scale, bits,
-                                                                  signed, grid)
-    if nonzero == w_int.size:
+    if typed is None:
+        g = gain[:1] if np.ptp(gain) == 0 else gain
+        w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(m.weights, g, m.targets, scale, bits,
+                                                                      signed, grid, lsb)
+    else:  # TrueNorth's axon types chose the integers
+        w_int = typed.weights
+        g = gain[m.targets]
+        rmse, max_err = _errors(m.weights, np.divide(w_int * lsb, g, out=m.weights.copy(), where=g != 0))
+        nonzero, distinct = int(np.count_nonzero(w_int)), int(np.unique(w_int[w_int != 0]).size)
+    keep = None if nonzero == w_int.size else w_int != 0  # a weight that rounds to 0 is not a stored synapse
+    if keep is None:
         indptr, targets, weights = m.indptr, m.targets, w_int
-    else:  # a weight that rounds to 0 is not a stored synapse
-        indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero, in_place=True)
+    else:
+        indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero,
+                                                       in_place=typed is None)
     index = table = scope = None
-    if profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
+    if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
+        index = typed.index.astype(np.uint16) if keep is None else typed.index[keep].astype(np.uint16)
+        table, scope = typed.table, "neuron"
+    elif profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
         scope = profile.core.unique_weights_scope
         index, table = weight_table(targets, weights, per_target=scope == "neuron")
     proj = Projection(
@@ -916,6 +991,7 @@ def _fixed_projection(
         weight_table=table,
         weight_table_scope=scope,
         kernel_shape=raw.kernel_shape,
+        input_shift=shift,
     )
     return proj, LayerQuantization(raw.name, bits, scale, distinct, rmse, max_err,
                                    exponent)

@@ -8,8 +8,12 @@ divided by the same scale, so integer and float voltages differ only by that fac
 ``weightutils``). Decays follow the chips' own parameterisations: Loihi's 12-bit ``du``/``dv``
 (brian2-loihi, Lava ``PyLifModelBitAcc``) and Xylo's bit shift ``dash = log2(tau/dt)`` (Rockpool).
 
-Deviations: no per-channel scales and no Loihi weight exponent (the scale is a float, the chip's integer
-stays within ``weight_bits``); saturation clips and is counted, it never wraps.
+Loihi stores a projection's weights as 8-bit mantissas with one exponent e (Davies et al. 2018; Lava
+``Dense(weight_exp)``): e >= 0 shifts every weight left; e < 0 floors the projection's summed input of a
+step by 2^-e (Lava's ``PyDenseModelBitAcc``), so small weights keep their mantissa bits.
+
+Deviations: no per-channel scales (the scale is a float, the chip's integer stays within ``weight_bits``);
+saturation clips and is counted, it never wraps.
 """
 
 from __future__ import annotations
@@ -150,13 +154,18 @@ def loihi_round(x: np.ndarray, mode: str) -> np.ndarray:
     return np.clip(np.rint(x), lo, hi).astype(np.int64)
 
 
-def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int) -> int:
-    """Smallest weight exponent e in 0..exponent_max with max_abs / scale <= top * 2^e: the finest grid that
-    holds the projection's largest weight (so the least quantization error for it)."""
+def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int, exponent_min: int = 0) -> int:
+    """Smallest weight exponent e in exponent_min..exponent_max with max_abs / scale <= top * 2^e: the finest
+    grid that holds the projection's largest weight, so the least rounding error among the exponents that
+    clip no weight (a finer one would saturate the largest weights; chipfit does not trade those for
+    rounding error). A negative e is taken only where the largest weight fills at most half the mantissa at
+    e + 1."""
     top = loihi_mantissa_top(mode)
     need = max_abs / scale / top if scale > 0 else 0.0
-    e = 0
-    while e < exponent_max and need > 2**e * (1 + 1e-12):
+    if need == 0:
+        return 0  # no weights: nothing to hold
+    e = exponent_min
+    while e < exponent_max and need > 2.0**e * (1 + 1e-12):
         e += 1
     return e
 
@@ -178,6 +187,14 @@ def loihi_scale(max_abs: list[float], modes: list[str], exponent_max: int, integ
     return float(max(finest, reach))
 
 
+def loihi_mantissas(w: np.ndarray, scale: float, mode: str, exponent: int) -> np.ndarray:
+    """The integers chipsim stores for weights ``w`` (NIR units, ``scale`` per LSB) at weight exponent e:
+    mantissas << e where e >= 0; the mantissas themselves where e < 0 (the projection's sum is then floored
+    by 2^-e, :attr:`chipsim.network.Projection.input_shift`)."""
+    m = loihi_round(np.asarray(w, dtype=np.float64) / scale / 2.0**exponent, mode)
+    return (m << max(exponent, 0)).astype(np.int32)
+
+
 def on_loihi_grid(w: np.ndarray, exponent_max: int) -> bool:
     """True when ``w`` are integers that Loihi stores exactly: mantissa x 2^e for one e in 0..exponent_max."""
     w = np.asarray(w, dtype=np.float64)
@@ -194,43 +211,44 @@ def on_loihi_grid(w: np.ndarray, exponent_max: int) -> bool:
 
 
 def quantize_synapses(w: np.ndarray, gain: np.ndarray, targets: np.ndarray, scale: float, bits: int,
-                      signed: bool, grid: tuple[str, int] | None = None) -> tuple:
+                      signed: bool, grid: tuple[str, int] | None = None, lsb: float | None = None) -> tuple:
     """One pass over a projection's synapses: ``(w_int, rmse, max_abs_error, nonzero, distinct nonzero)``.
 
-    ``w_int`` (int32) is what :func:`quantize_weights` (``grid`` None) or Loihi's mantissa x 2^e grid
-    (``grid = (sign mode, e)``: ``loihi_round(w_eff / scale / 2^e) << e``) make of the effective weights
-    ``w_eff = w * gain[targets]`` (``gain`` of one value: every synapse's); the errors are of
-    ``w_int * scale / gain`` against ``w`` (where the gain is 0, the weight counts as kept exactly)."""
+    ``w_int`` (int32) is what :func:`quantize_weights` (``grid`` None) or :func:`loihi_mantissas`
+    (``grid = (sign mode, e)``) make of the effective weights ``w_eff = w * gain[targets]`` (``gain`` of one
+    value: every synapse's); the errors are of ``w_int * lsb / gain`` against ``w`` (``lsb``: NIR units of one
+    stored integer, default ``scale``; where the gain is 0, the weight counts as kept exactly)."""
     if grid is None:
         lo, hi = weight_range(bits, signed)
-        step, e = 1.0, -1
+        step, e, on_grid = 1.0, 0, False
     else:
         mode, e = grid
-        step = 2.0 if mode == "mixed" else 1.0
+        step, on_grid = (2.0 if mode == "mixed" else 1.0), True
         lo, hi = {"mixed": (-256, 254), "excitatory": (0, 255), "inhibitory": (-255, 0)}[mode]
+    shift = max(e, 0)
     gain = np.ascontiguousarray(gain, dtype=np.float64).reshape(-1)
     w_int = np.empty(w.size, np.int32)
-    first = lo << max(e, 0)
-    seen = np.zeros(((hi - lo) << max(e, 0)) + 1, np.bool_)
+    first = lo << shift
+    seen = np.zeros(((hi - lo) << shift) + 1, np.bool_)
     sse, max_err, nonzero, distinct = _quantize_synapses(
-        np.asarray(w, np.float64), gain, gain.size > 1, targets, float(scale), int(e), step, float(lo),
-        float(hi), w_int, seen, first)
+        np.asarray(w, np.float64), gain, gain.size > 1, targets, float(scale), on_grid, 2.0**e, shift, step,
+        float(lo), float(hi), float(scale if lsb is None else lsb), w_int, seen, first)
     return w_int, (math.sqrt(sse / w.size) if w.size else 0.0), max_err, nonzero, distinct
 
 
 @nb.njit(cache=True)
-def _quantize_synapses(w, gain, per_target, targets, scale, e, step, lo, hi, w_int, seen, first):
+def _quantize_synapses(w, gain, per_target, targets, scale, on_grid, two_e, shift, step, lo, hi, lsb, w_int,
+                       seen, first):
     sse, max_err, nonzero, distinct = 0.0, 0.0, 0, 0
-    two_e = 2.0 ** max(e, 0)
     for i in range(w.size):
         g = gain[targets[i]] if per_target else gain[0]
         x = w[i] * g / scale
-        if e >= 0:
+        if on_grid:
             x = x / two_e
         m = min(max(np.rint(x / step) * step, lo), hi)
-        q = int(m) << e if e >= 0 else int(m)
+        q = int(m) << shift
         w_int[i] = q
-        err = (q * scale / g - w[i]) if g != 0 else 0.0
+        err = (q * lsb / g - w[i]) if g != 0 else 0.0
         sse += err * err
         max_err = max(max_err, abs(err))
         if q != 0:

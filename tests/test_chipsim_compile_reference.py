@@ -1,8 +1,9 @@
 """chipsim.expand: the CSR expansion of weight chains compiles the same network as the COO composition it
-replaced (``tests/compile_reference.py``, chipsim/compile.py before issue 19), on small graphs: convs with
-strides, padding and biases, sum pools, pool then conv and conv then pool in one chain, conv into a dense
-layer, two paths onto one population, a recurrent edge, per-neuron gains on a kept kernel, every number
-format (Loihi's mantissa x 2^e grid, TrueNorth's weight table, a float profile)."""
+replaced (``tests/compile_reference.py``: chipsim/compile.py before the expansion, with the same weight
+formats), on small graphs: convs with strides, padding and biases, sum pools, pool then conv and conv then
+pool in one chain, conv into a dense layer, two paths onto one population, a recurrent edge, per-neuron
+gains on a kept kernel, every number format (Loihi's mantissa x 2^e grid, TrueNorth's axon types, Xylo,
+a float profile)."""
 
 import dataclasses
 
