@@ -14,12 +14,12 @@ does not model: v's saturation at +-(2^23 - 1) and u's wrap at 2^23 (networks th
 
 Inputs. chipfit's host injects an input spike straight into every core that holds one of its targets
 (``chipsim.routing``: a packet in at each such core, no packet out, no hops), as Loihi's host and
-embedded x86 cores write spikes into the cores' input axons. SANA-FE has no host: its inputs are ``input``
-somas mapped to cores. So each (input neuron, destination core) pair becomes one SANA-FE input soma on that
-core (or, when the core is full, on another core of its tile: 0 hops as well), wired to the targets on that
-core only; its messages (SANA-FE's 111 pJ ``axon_out`` each, and 5.1 ns on its core) are chipfit's host
-packets, which cost only ``message_in`` there, so the comparison removes their 111 pJ (their 5.1 ns stays
-in SANA-FE's latency: a small excess on its side).
+embedded x86 cores write spikes into the cores' input axons. SANA-FE has no host: its inputs are
+``input`` somas mapped to cores. So each (input neuron, destination core) pair becomes one SANA-FE input
+soma on that core (or, when its input somas are all taken, on another core of its tile: 0 hops as
+well), wired to the targets on that core only; its messages (SANA-FE's 111 pJ ``axon_out`` each, and
+5.1 ns on its core) are chipfit's host packets, which cost only ``message_in`` there, so the comparison
+removes their 111 pJ (their 5.1 ns stays in SANA-FE's latency: a small excess on its side).
 
 Mesh. chipfit numbers tiles row by row, SANA-FE column by column (:func:`sanafe_core`): every neuron goes
 to the SANA-FE core at the same mesh position, so both count the same hops. SANA-FE prices a north-south
@@ -114,23 +114,60 @@ def host_entries(net: ChipNetwork, core_of_neuron) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def entry_cores(entries, core_of_neuron, n_cores: int, cores_per_tile: int, capacity: int) -> np.ndarray:
-    """A SANA-FE core for each host entry (i, c): c itself while it has room (SANA-FE counts input somas
-    against a core's ``max_neurons_supported``), else the emptiest core of c's tile (0 hops from c in
-    SANA-FE as in chipfit); SanafeError when the tile is full."""
-    used = np.bincount(np.concatenate([np.asarray(c, np.int64) for c in core_of_neuron[1:]]),
-                       minlength=n_cores)[:n_cores].copy()
-    out = np.empty(len(entries), np.int64)
+def entry_cores(entries, n_cores: int, cores_per_tile: int, units: int) -> tuple[np.ndarray, np.ndarray]:
+    """(SANA-FE core, input soma unit on it) of each host entry (i, c): c itself while it has a free input
+    unit (SANA-FE's ``input`` soma holds one spike train, so each input neuron needs its own of the core's
+    ``units`` ``loihi_inputs``), else the core of c's tile with the most free units (0 hops from c in SANA-FE
+    as in chipfit); SanafeError when the tile has none."""
+    taken = np.zeros(n_cores, np.int64)
+    core = np.empty(len(entries), np.int64)
+    unit = np.empty(len(entries), np.int64)
     for k, (_, c) in enumerate(entries):
-        if used[c] >= capacity:
+        if taken[c] >= units:
             tile = np.arange(c - c % cores_per_tile, c - c % cores_per_tile + cores_per_tile)
-            c = int(tile[np.argmin(used[tile])])
-            if used[c] >= capacity:
-                raise SanafeError(f"core {entries[k][1]}'s tile has no room for the SANA-FE input neurons "
-                                  f"that stand for chipfit's host inputs ({capacity} neurons per core)")
-        out[k] = c
-        used[c] += 1
-    return out
+            c = int(tile[np.argmin(taken[tile])])
+            if taken[c] >= units:
+                raise SanafeError(f"core {entries[k][1]}'s tile has no free SANA-FE input soma for the input "
+                                  f"neurons that stand for chipfit's host inputs ({units} per core)")
+        core[k], unit[k] = c, taken[c]
+        taken[c] += 1
+    return core, unit
+
+
+INPUT_UNITS = 4096  # input somas per SANA-FE core (loihi.yaml has 1024)
+DENDRITE_SLOTS = 1024  # SANA-FE's accumulator dendrite holds 1024 neurons (models.hpp loihi_max_compartments)
+_HOST_DENDRITES = f"""            - name: host_dendrites[0..{INPUT_UNITS // DENDRITE_SLOTS - 1}]
+              attributes:
+                model: accumulator
+                energy_update: 0.0
+                latency_update: 0.0
+          synapse:
+"""
+
+
+def loihi_arch(sanafe):
+    """SANA-FE's ``loihi.yaml`` with room for the input somas that stand for chipfit's host inputs, one per
+    input neuron that reaches a core: ``INPUT_UNITS`` input somas per core (``loihi_inputs``), dendrite
+    units for them (``host_dendrites``: SANA-FE maps every neuron to a dendrite, and one accumulator holds
+    1024), and ``max_neurons_supported`` raised by as many (SANA-FE counts the stand-ins as neurons; Loihi's
+    host inputs take no compartments). Input somas and these dendrites cost no energy or time; no figure of
+    loihi.yaml changes."""
+    import tempfile
+    from importlib.resources import files
+
+    text = files("sanafe.examples").joinpath("loihi.yaml").read_text()
+    for line in ("max_neurons_supported: 1024", "loihi_inputs[0..1023]", "          synapse:\n"):
+        if text.count(line) != 1:
+            raise SanafeError(f"sanafe's examples/loihi.yaml has not one {line!r} (sanafe 2.2.9 expected)")
+    text = text.replace("max_neurons_supported: 1024", f"max_neurons_supported: {1024 + INPUT_UNITS}")
+    text = text.replace("loihi_inputs[0..1023]", f"loihi_inputs[0..{INPUT_UNITS - 1}]")
+    text = text.replace("          synapse:\n", _HOST_DENDRITES)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(text)
+    try:
+        return sanafe.load_arch(f.name)
+    finally:
+        os.unlink(f.name)
 
 
 LOIHI_MESH = (8, 4, 4)  # loihi.yaml: width x height tiles, cores per tile
@@ -164,25 +201,28 @@ def run(net: ChipNetwork, core_of_neuron, x: np.ndarray, *, timing_model: str = 
     core 0 hops away, as chipfit's host injects it.
     """
     try:
-        from importlib.resources import files
-
         import sanafe
     except ImportError as error:
         raise SanafeError(f"sanafe is not installed ({error}); pip install sanafe==2.2.9") from None
     from harness.brian2_model import synapse_lists
 
     check(net)
-    arch = sanafe.load_arch(str(files("sanafe.examples").joinpath("loihi.yaml")))
+    arch = loihi_arch(sanafe)
     cores = arch.cores()
     steps, n_in = x.shape
+    used = max(int(np.max(c, initial=-1)) for c in core_of_neuron[1:]) + 1
+    if used > len(cores):
+        raise SanafeError(f"the placement uses {used} cores; SANA-FE's loihi.yaml is one chip of "
+                          f"{len(cores)} cores")
     entries = host_entries(net, core_of_neuron)
-    placed = entry_cores(entries, core_of_neuron, len(cores), 4, 1024)  # loihi.yaml: 4 cores per tile
+    placed, unit = entry_cores(entries, len(cores), LOIHI_MESH[2], INPUT_UNITS)
     snn = sanafe.Network()
     groups = []
     inp = snn.create_neuron_group("input", len(entries), log_spikes=True)
     for k, (i, _) in enumerate(entries):
         inp[k].set_attributes(model_attributes={"spikes": x[:, i].astype(int).tolist()},
-                              soma_hw_name=f"loihi_inputs[{k % 1024}]")
+                              soma_hw_name=f"loihi_inputs[{unit[k]}]",
+                              dendrite_hw_name=f"host_dendrites[{unit[k] // DENDRITE_SLOTS}]")
         inp[k].map_to_core(cores[int(sanafe_core(placed[k]))])
     groups.append(inp)
     for p, pop in enumerate(net.populations[1:], start=1):
@@ -193,7 +233,7 @@ def run(net: ChipNetwork, core_of_neuron, x: np.ndarray, *, timing_model: str = 
         if prm.refractory_steps:
             attrs["refractory_delay"] = int(prm.refractory_steps) + 1
         grp = snn.create_neuron_group(pop.name, pop.size, model_attributes=attrs, log_spikes=True,
-                                      soma_hw_name="loihi_lif",
+                                      soma_hw_name="loihi_lif", default_dendrite_hw_name="loihi_dendrites",
                                       default_synapse_hw_name="loihi_dense_synapse")
         for i in np.flatnonzero(pop.bias):
             grp[int(i)].set_attributes(model_attributes={"bias": float(pop.bias[i]) / shift})

@@ -179,3 +179,31 @@ def test_harness_validate_against_sanafe_refuses_a_cuba_network(capsys):
                  "--steps", "10"])
     assert code == 2
     assert "SANA-FE's loihi_lif" in capsys.readouterr().err
+
+
+def test_sanafe_core_puts_a_chipfit_core_at_the_same_mesh_position():
+    # chipfit: tile = core // 4, x = tile % 8, y = tile // 8; SANA-FE: tile id = x * 4 + y
+    assert sanafe_model.sanafe_core([0, 3, 4, 33, 127]).tolist() == [0, 3, 16, 5, 127]
+    placement = Placement((np.zeros(0, np.int32),), FitReport("loihi", True, (), 1, 128, 1), 128, 8, 4, 4)
+    x, y = placement.core_xy(np.array([33, 100]))
+    assert sanafe_model.sanafe_core([33, 100]).tolist() == [int((x[k] * 4 + y[k]) * 4 + c % 4)
+                                                            for k, c in enumerate([33, 100])]
+
+
+def test_host_entries_go_to_their_core_then_to_the_emptiest_core_of_its_tile():
+    entries = [(0, 5), (1, 5), (2, 5), (3, 6)]
+    core, unit = sanafe_model.entry_cores(entries, 8, 4, 2)
+    assert core.tolist() == [5, 5, 4, 6] and unit.tolist() == [0, 1, 0, 0]
+    with pytest.raises(sanafe_model.SanafeError, match="no free SANA-FE input soma"):
+        sanafe_model.entry_cores([(i, 1) for i in range(9)], 8, 4, 2)
+
+
+def test_docs_validation_sanafe_tables_are_generated_from_the_committed_results():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "benchmarks/sanafe_table.py", "--check"], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
