@@ -85,7 +85,7 @@ def main() -> None:
                    f"{args.rate}",
         "neurons": net.n_neurons, "synapses": net.n_synapses, "cores": int(placement.fit.cores_used),
         "fits": bool(placement.fit.fits), "steps": args.steps,
-        "command": " ".join(["harness", *command[1:]]),
+        "command": " ".join(["harness", *command[1:]]).replace(str(tmp), "$TMP"),
         "harness_simulate_s": whole_s, "place_s": place_s,
         "sanafe_build_s": sanafe_total_s - theirs.wall_s, "sanafe_sim_s": theirs.wall_s,
         "speedup_sim_only": theirs.wall_s / whole_s,

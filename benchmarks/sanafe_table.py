@@ -25,8 +25,8 @@ def load(pattern: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(RESULTS.glob(pattern))]
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+def pct(x: float, digits: int = 2) -> str:
+    return f"{100 * x:.{digits}f}%"
 
 
 def cells_table(cells: list[dict]) -> str:
@@ -44,15 +44,15 @@ def cells_table(cells: list[dict]) -> str:
             f"| {r['cell']} | {r['network']} | {r['neurons']:,} | {r['cores']} | {r['steps']} | "
             f"{r['spikes']['chipsim']:,} = {r['spikes']['sanafe']:,} ({same}) | {ev['chipsim']:,} {eq} "
             f"{ev['sanafe']:,} | {pk['chipsim']:,} (+ {hp['chipsim']:,}) {eq} | "
-            f"{pct(e['synapse']['relative_error'])} | {pct(e['soma']['relative_error'])} | "
-            f"{pct(e['network']['relative_error'])} | "
+            f"{pct(e['synapse']['relative_error'], 3)} | {pct(e['soma']['relative_error'], 3)} | "
+            f"{pct(e['network']['relative_error'], 3)} | "
             f"{lat['chipsim'] * 1e6:.1f} / {lat['sanafe'] * 1e6:.1f} us "
             f"({pct(lat['relative_error'])}) | {r['chipsim_s']:.2f} s / {r['wall_s']['sanafe']:.1f} s |")
     return "\n".join([head, *rows])
 
 
 def speed_table(runs: list[dict]) -> str:
-    head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | of which placement | "
+    head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | placement alone (`chipsim.place`) | "
             "SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | spikes identical | load |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
