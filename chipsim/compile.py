@@ -635,11 +635,13 @@ def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str], violati
     return str(asked or "zero")
 
 
-def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violation]) -> tuple[str, bool]:
+def _spike_mode(name: str, node, profile: ChipProfile, reset: str, notes: list[str],
+                violations: list[Violation]) -> tuple[str, bool]:
     """(spike mode, reset after decay) from node metadata ('spike': 'single' | 'multi'; 'reset_after_decay').
 
     Only the float reference runs multi-spike neurons and snnTorch's subtract-after-decay order; a chip
-    gets a fit violation for the first and a note-free approximation (subtract at the spike) for the second.
+    gets a fit violation for the first and, for the second, an approximation (subtract at the spike) that
+    a fit note names. ``reset``: the reset the chip runs (:func:`_reset_mode`).
     """
     meta = _meta(node)
     spike = str(meta.get("spike", "single"))
@@ -652,7 +654,11 @@ def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violatio
             " (simulated single-spike)",
         ))
         spike = "single"
-    return spike, bool(meta.get("reset_after_decay", False))
+    after_decay = bool(meta.get("reset_after_decay", False))
+    if after_decay and profile.fixed_point and reset == "subtract":
+        notes.append(f"node '{name}': the graph subtracts the threshold after the next decay (snnTorch's and "
+                     f"Spyx's order); {profile.name} subtracts it at the spike (approximated)")
+    return spike, after_decay
 
 
 # ---------------------------------------------------------------- assembling the network
@@ -683,7 +689,7 @@ def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipPro
         steps = 0
         for op in ops:
             if isinstance(nodes[op], nir.Delay):
-                d = np.atleast_1d(np.asarray(nodes[op].delay, dtype=np.float64)) / dt_s
+                d = np.asarray(nodes[op].delay, dtype=np.float64).ravel() / dt_s  # any shape: (C, H, W) too
                 k = np.rint(d)
                 if d.size == 0 or np.ptp(d) != 0 or abs(d[0] - k[0]) > 1e-6 or k[0] < 0:
                     raise CompileError(f"node '{op}' (Delay): needs one delay, a whole number of steps of "
@@ -793,7 +799,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         n = math.prod(shapes[tgt])
         nrn = _neuron(tgt, nodes[tgt], n, per_neuron_taus=not fixed)
         reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
-        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
+        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, reset, notes, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
         if not fixed:
             params = NeuronParams(
