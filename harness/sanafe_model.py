@@ -134,24 +134,17 @@ def entry_cores(entries, n_cores: int, cores_per_tile: int, units: int) -> tuple
     return core, unit
 
 
-INPUT_UNITS = 4096  # input somas per SANA-FE core (loihi.yaml has 1024)
+INPUT_UNITS = 4096  # at most this many input somas per SANA-FE core (loihi.yaml has 1024)
 DENDRITE_SLOTS = 1024  # SANA-FE's accumulator dendrite holds 1024 neurons (models.hpp loihi_max_compartments)
-_HOST_DENDRITES = f"""            - name: host_dendrites[0..{INPUT_UNITS // DENDRITE_SLOTS - 1}]
-              attributes:
-                model: accumulator
-                energy_update: 0.0
-                latency_update: 0.0
-          synapse:
-"""
 
 
-def loihi_arch(sanafe):
+def loihi_arch(sanafe, units: int):
     """SANA-FE's ``loihi.yaml`` with room for the input somas that stand for chipfit's host inputs, one per
-    input neuron that reaches a core: ``INPUT_UNITS`` input somas per core (``loihi_inputs``), dendrite
-    units for them (``host_dendrites``: SANA-FE maps every neuron to a dendrite, and one accumulator holds
-    1024), and ``max_neurons_supported`` raised by as many (SANA-FE counts the stand-ins as neurons; Loihi's
-    host inputs take no compartments). Input somas and these dendrites cost no energy or time; no figure of
-    loihi.yaml changes."""
+    input neuron that reaches a core: ``units`` input somas per core (``loihi_inputs``; each is an object
+    with its own random generator, so no more than needed), dendrite units for them (``host_dendrites``:
+    SANA-FE maps every neuron to a dendrite, and one accumulator holds 1024), and ``max_neurons_supported``
+    raised by as many (SANA-FE counts the stand-ins as neurons; Loihi's host inputs take no compartments).
+    Input somas and these dendrites cost no energy or time; no figure of loihi.yaml changes."""
     import tempfile
     from importlib.resources import files
 
@@ -159,9 +152,16 @@ def loihi_arch(sanafe):
     for line in ("max_neurons_supported: 1024", "loihi_inputs[0..1023]", "          synapse:\n"):
         if text.count(line) != 1:
             raise SanafeError(f"sanafe's examples/loihi.yaml has not one {line!r} (sanafe 2.2.9 expected)")
-    text = text.replace("max_neurons_supported: 1024", f"max_neurons_supported: {1024 + INPUT_UNITS}")
-    text = text.replace("loihi_inputs[0..1023]", f"loihi_inputs[0..{INPUT_UNITS - 1}]")
-    text = text.replace("          synapse:\n", _HOST_DENDRITES)
+    dendrites = f"""            - name: host_dendrites[0..{(units - 1) // DENDRITE_SLOTS}]
+              attributes:
+                model: accumulator
+                energy_update: 0.0
+                latency_update: 0.0
+          synapse:
+"""
+    text = text.replace("max_neurons_supported: 1024", f"max_neurons_supported: {1024 + units}")
+    text = text.replace("loihi_inputs[0..1023]", f"loihi_inputs[0..{units - 1}]")
+    text = text.replace("          synapse:\n", dendrites)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
     try:
@@ -207,15 +207,17 @@ def run(net: ChipNetwork, core_of_neuron, x: np.ndarray, *, timing_model: str = 
     from harness.brian2_model import synapse_lists
 
     check(net)
-    arch = loihi_arch(sanafe)
+    used = max(int(np.max(c, initial=-1)) for c in core_of_neuron[1:]) + 1
+    if used > int(np.prod(LOIHI_MESH)):
+        raise SanafeError(f"the placement uses {used} cores; SANA-FE's loihi.yaml is one chip of "
+                          f"{int(np.prod(LOIHI_MESH))} cores")
+    entries = host_entries(net, core_of_neuron)
+    per_core = np.bincount([c for _, c in entries], minlength=1)
+    units = int(min(max(per_core.max(), 1), INPUT_UNITS))
+    arch = loihi_arch(sanafe, units)
     cores = arch.cores()
     steps, n_in = x.shape
-    used = max(int(np.max(c, initial=-1)) for c in core_of_neuron[1:]) + 1
-    if used > len(cores):
-        raise SanafeError(f"the placement uses {used} cores; SANA-FE's loihi.yaml is one chip of "
-                          f"{len(cores)} cores")
-    entries = host_entries(net, core_of_neuron)
-    placed, unit = entry_cores(entries, len(cores), LOIHI_MESH[2], INPUT_UNITS)
+    placed, unit = entry_cores(entries, len(cores), LOIHI_MESH[2], units)
     snn = sanafe.Network()
     groups = []
     inp = snn.create_neuron_group("input", len(entries), log_spikes=True)
