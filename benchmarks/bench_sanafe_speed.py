@@ -15,7 +15,7 @@ in the same run:
 Speed-up = SANA-FE's simulation alone / the whole command. The machine is shared (2 cores): the load
 average before and after is recorded; run it with ``nice -n 10``.
 
-    PYTHONPATH=. nice -n 10 python benchmarks/bench_sanafe_speed.py --steps 1000
+    PYTHONPATH=. nice -n 10 python benchmarks/bench_sanafe_speed.py --steps 1000 --rate 0.05
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "speed-conv-20k.json")
+    parser.add_argument("--out", type=pathlib.Path, default=None,
+                        help="default: docs/results/sanafe/speed-conv-20k-rate{RATE}.json")
     args = parser.parse_args()
+    args.out = args.out or RESULTS / f"speed-conv-20k-rate{args.rate:g}.json"
 
     import hwprofiles
     from chipsim.compile import compile_graph

@@ -52,8 +52,9 @@ def cells_table(cells: list[dict]) -> str:
 
 
 def speed_table(runs: list[dict]) -> str:
-    head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | placement alone (`chipsim.place`) | "
-            "SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | spikes identical | load |\n"
+    head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | "
+            "placement alone (`chipsim.place`) | SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | "
+            "spikes identical | load |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for r in runs:
