@@ -8,7 +8,8 @@ in the same run:
    --json ..`` in a subprocess, timed from launch to exit (Python start-up, imports, reading the graph,
    chipfit's compile, placement, the simulation, pricing and writing), after one untimed run that fills
    Numba's on-disk cache (as any installed chipfit has after its first run);
-2. ``chipsim.place`` alone, in this process (the placement's share of the command);
+2. the command's stages one by one in this process (start-up and imports in a subprocess of their own;
+   compile, ``chipsim.place``, the simulation, pricing), to show where its time goes;
 3. SANA-FE on the same network and core mapping (``harness.sanafe_model.run``): building its network and
    its simulation timed apart, and its per-neuron spike counts compared with the command's.
 
@@ -49,15 +50,25 @@ def main() -> None:
     args = parser.parse_args()
     args.out = args.out or RESULTS / f"speed-conv-20k-rate{args.rate:g}.json"
 
+    load_before = os.getloadavg()[0]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    start = time.perf_counter()  # the command's start-up: interpreter and the modules it imports
+    subprocess.run([sys.executable, "-c", "import harness.cli, harness.commands.simulate, chipsim.simulate, "
+                    "chipsim.place, chipsim.cost, chipsim.nir_read"], check=True, env=env)
+    imports_s = time.perf_counter() - start
+
     import hwprofiles
     from chipsim.compile import compile_graph
+    from chipsim.cost import cost
     from chipsim.place import place
+    from chipsim.simulate import simulate_stream
     from harness import sanafe_model
 
-    load_before = os.getloadavg()[0]
     graph = conv_net(args.side, args.c1, args.c2, args.seed, bias=False)
     profile = hwprofiles.load("loihi")
+    start = time.perf_counter()
     net = compile_graph(graph, profile, dt_s=1.0)
+    compile_s = time.perf_counter() - start
     x = np.random.default_rng(args.seed + 1).random((args.steps, net.populations[0].size)) < args.rate
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -67,7 +78,6 @@ def main() -> None:
         command = [harness, "simulate", "--nir", str(tmp / "g.nir"), "--profile", "loihi", "--input",
                    str(tmp / "x.npz"), "--dt", "1", "--no-cache", "--no-progress", "--out",
                    str(tmp / "out.npz"), "--json", str(tmp / "cost.json")]
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
         subprocess.run(command, check=True, capture_output=True, env=env)  # warm Numba's on-disk cache
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, env=env)
@@ -79,6 +89,12 @@ def main() -> None:
     placement = place(net, profile)
     place_s = time.perf_counter() - start
     start = time.perf_counter()
+    activity = simulate_stream(net, placement, x.astype(np.uint8))
+    simulate_s = time.perf_counter() - start
+    start = time.perf_counter()
+    cost(activity, placement, profile, net)
+    cost_s = time.perf_counter() - start
+    start = time.perf_counter()
     theirs = sanafe_model.run(net, placement.core_of_neuron, x)
     sanafe_total_s = time.perf_counter() - start
     identical = all(np.array_equal(a, b) for a, b in zip(counts[1:], theirs.spike_counts[1:], strict=True))
@@ -89,6 +105,8 @@ def main() -> None:
         "fits": bool(placement.fit.fits), "steps": args.steps,
         "command": " ".join(["harness", *command[1:]]).replace(str(tmp), "$TMP"),
         "harness_simulate_s": whole_s, "place_s": place_s,
+        "stages_in_process_s": {"start_up_and_imports": imports_s, "compile": compile_s, "place": place_s,
+                                "simulate": simulate_s, "cost": cost_s},
         "sanafe_build_s": sanafe_total_s - theirs.wall_s, "sanafe_sim_s": theirs.wall_s,
         "speedup_sim_only": theirs.wall_s / whole_s,
         "spikes": {"chipsim": int(sum(c.sum() for c in counts[1:])),

@@ -51,11 +51,19 @@ def cells_table(cells: list[dict]) -> str:
     return "\n".join([head, *rows])
 
 
+def stages(r: dict) -> str:
+    st = r.get("stages_in_process_s")
+    if not st:
+        return "-"
+    names = ("start_up_and_imports", "compile", "place", "simulate", "cost")
+    return " / ".join(f"{st[k]:.2f}" for k in names) + " s"
+
+
 def speed_table(runs: list[dict]) -> str:
     head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | "
             "placement alone (`chipsim.place`) | SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | "
-            "spikes identical | load |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|")
+            "spikes identical | load | in-process stages: start-up / compile / place / simulate / cost |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for r in runs:
         rows.append(
@@ -63,7 +71,7 @@ def speed_table(runs: list[dict]) -> str:
             f"{r['harness_simulate_s']:.1f} s"
             f" | {r['place_s']:.2f} s | {r['sanafe_build_s'] + r['sanafe_sim_s']:.1f} s | "
             f"{r['sanafe_sim_s']:.1f} s | {r['speedup_sim_only']:.1f}x | {r['spike_counts_identical']} | "
-            f"{r['load_average_before']:.1f} -> {r['load_average_after']:.1f} |")
+            f"{r['load_average_before']:.1f} -> {r['load_average_after']:.1f} | {stages(r)} |")
     return "\n".join([head, *rows])
 
 
