@@ -24,7 +24,7 @@ DEFAULT_DIR = Path(".cache/chipfit/placed")
 
 MAX_CACHED_SYNAPSES = 20_000_000
 SOURCES = ("compile.py", "representable.py", "network.py", "quantize.py", "constraints.py", "insynapses.py",
-           "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py")
+           "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py", "weight_formats.py")
 """The chipsim modules whose source is part of the key."""
 
 
