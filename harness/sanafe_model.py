@@ -84,7 +84,7 @@ def _quiet():
 def check(net: ChipNetwork) -> None:
     """Raise SanafeError unless every population is a neuron SANA-FE's loihi_lif runs identically: loihi_cuba
     with u the step's input (decay_u 2^D - 1), any voltage decay, reset to zero, any refractory period, and
-    a one-step delay on every projection."""
+    a one-step delay and no negative weight exponent on every projection."""
     for pop in net.populations[1:]:
         p = pop.params
         top = 2 ** (p.decay_bits or 12) - 1
@@ -97,6 +97,10 @@ def check(net: ChipNetwork) -> None:
         if pr.delay_steps != 1:
             raise SanafeError(f"projection {pr.name}: SANA-FE delivers after 1 step, delay is "
                               f"{pr.delay_steps}")
+        if getattr(pr, "input_shift", 0):
+            raise SanafeError(f"projection {pr.name}: weight exponent -{pr.input_shift} (Loihi floors this "
+                              f"projection's summed input by 2^{pr.input_shift}); SANA-FE's synapses add "
+                              f"weights with no such floor")
 
 
 def host_entries(net: ChipNetwork, core_of_neuron) -> list[tuple[int, int]]:

@@ -207,3 +207,13 @@ def test_docs_validation_sanafe_tables_are_generated_from_the_committed_results(
     done = subprocess.run([sys.executable, "benchmarks/sanafe_table.py", "--check"], cwd=root,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_negative_weight_exponent_is_refused():
+    """Loihi floors such a projection's summed input (Lava's weight_exp < 0); SANA-FE cannot."""
+    net = compile_graph(conv_dense_graph(), LOIHI, dt_s=1.0)
+    shifted = dataclasses.replace(net, projections=(net.projections[0],
+                                                    dataclasses.replace(net.projections[1], input_shift=3)))
+    sanafe_model.check(net)
+    with pytest.raises(sanafe_model.SanafeError, match="weight exponent -3"):
+        sanafe_model.check(shifted)
