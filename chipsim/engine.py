@@ -82,6 +82,11 @@ def _settle(vc, vo, r, thr_gt, thr, subtract, v_lo, v_hi, refr):
 PREFETCH_INDEX_AHEAD = 4
 """How many spikes ahead :func:`_deliver` prefetches a spiking neuron's row bounds (``indptr``) and per-core
 count pointer, so that reading them for the next spike's row prefetch does not wait on memory."""
+PREFETCH_EVENTS_AHEAD = 64
+"""Synapses :func:`_deliver` asks for ahead of the ones it adds: ``64 // mean row length`` rows ahead (at
+least one, at most ``PREFETCH_ROWS_MAX``), so that short rows (an input layer's 20 targets) are asked for
+early enough to arrive in time."""
+PREFETCH_ROWS_MAX = 8
 PREFETCH_ROW_TARGETS = 128
 """Targets of the next spiking neuron's CSR row that :func:`_deliver` prefetches (a longer row is a
 sequential stream, which the hardware prefetcher follows on its own)."""
@@ -122,18 +127,26 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     acc_post = acc[post_base:pop_off[p + 1]]
     n_events = 0
     w_line = max(1, 64 // weights_all.itemsize)  # weights per 64-byte cache line
+    # rows ahead to prefetch: one for long rows, more for short ones (each row's adds must outlast a miss)
+    n_pre = pop_off[pre + 1] - pre_base
+    mean_row = (indptr_all[ip + n_pre] - indptr_all[ip]) // max(n_pre, 1)
+    ahead = min(PREFETCH_ROWS_MAX, max(1, PREFETCH_EVENTS_AHEAD // max(mean_row, 1)))
+    if ci_conv < 0:
+        for k in range(min(ahead, n_spk)):
+            _prefetch_row(spk[pre_base + k] - pre_base, ip, sc, indptr_all, targets_all, weights_all, w_line,
+                          sc_ptr_all, sc_core, sc_count)
     for k in range(n_spk):
         g = spk[pre_base + k]
         i = g - pre_base
         scale = values[i] if scaled else 1.0
         if ci_conv < 0:
-            if k + PREFETCH_INDEX_AHEAD < n_spk:  # the row bounds of a later spike, read two lines below
-                far = spk[pre_base + k + PREFETCH_INDEX_AHEAD] - pre_base
+            if k + ahead + PREFETCH_INDEX_AHEAD < n_spk:  # a later spike's row bounds, read below
+                far = spk[pre_base + k + ahead + PREFETCH_INDEX_AHEAD] - pre_base
                 prefetch(indptr_all, ip + far)
                 prefetch(sc_ptr_all, sc + far)
-            if k + 1 < n_spk:
-                _prefetch_row(spk[pre_base + k + 1] - pre_base, ip, sc, indptr_all, targets_all, weights_all,
-                              w_line, sc_ptr_all, sc_core, sc_count)
+            if k + ahead < n_spk:
+                _prefetch_row(spk[pre_base + k + ahead] - pre_base, ip, sc, indptr_all, targets_all,
+                              weights_all, w_line, sc_ptr_all, sc_core, sc_count)
         if ci_conv < 0:
             a = indptr_all[ip + i]
             b = indptr_all[ip + i + 1]
@@ -413,7 +426,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
     ring = 2
     for j in range(proj_pre.size):
         ring = max(ring, proj_delay[j] + 1)
-    ref = np.zeros(n_total, np.int32)  # refractory steps left (a count below 2^31)
+    ref = np.zeros(n_total, np.int64)
     spk = np.zeros((ring, n_total), np.int64)
     cnt = np.zeros((ring, n_pops), np.int64)
     in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)

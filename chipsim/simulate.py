@@ -122,18 +122,6 @@ def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
     raise ValueError(f"weights span {lo}..{hi}, wider than int32")
 
 
-def _state_dtype(pop_int: np.ndarray, bias: np.ndarray):
-    """The fixed-point state's dtype (u, v and bias): int32 where every population's u and v ranges and
-    every bias fit in it (every shipped profile: 16 to 24 bits), else int64. The update computes in int64
-    and stores a value already clipped (or wrapped) into its range, so the narrower store changes no result;
-    it halves the state the update streams through memory every step (24 -> 12 bytes a neuron)."""
-    i32 = np.iinfo(np.int32)
-    ranges = pop_int[1:, engine.P_U_LO:engine.P_V_HI + 1]
-    fits = (ranges.size == 0 or (i32.min <= ranges.min() and ranges.max() <= i32.max)) and (
-        bias.size == 0 or (i32.min <= bias.min() and bias.max() <= i32.max))
-    return np.int32 if fits else np.int64
-
-
 def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     """Concatenation that does not copy a single array (100M targets are 400 MB)."""
     if len(arrays) == 1:
@@ -164,12 +152,12 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
             syn_off += int(pr.targets.size)
     sc_off = np.concatenate([[0], np.cumsum([p.size for p in routes.syn_indptr])[:-1]]).astype(np.int64)
     sc_syn_off = np.concatenate([[0], np.cumsum([c.size for c in routes.syn_core])[:-1]]).astype(np.int64)
+    state_dtype = np.int64 if fixed else np.float64
     bias = np.concatenate([np.zeros(net.populations[0].size)]
                           + [np.asarray(p.bias) for p in net.populations[1:]])
     in_order = sorted(range(len(projs)), key=lambda j: projs[j].post)  # stable: keeps the graph's order
     in_ptr = np.searchsorted([projs[j].post for j in in_order], np.arange(len(net.populations) + 1))
     pop_int, pop_float = _pop_rows(net)
-    state_dtype = _state_dtype(pop_int, bias) if fixed else np.float64
     arrays = dict(
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
         coef=_neuron_coefficients(net),
@@ -244,7 +232,7 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
     fixed = net.fixed_point
     call = lambda: engine.run_batch(  # noqa: E731
         fixed, not binary, x, *a.values(), *out.values(),
-        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, a["bias"].dtype),
+        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
     off = a["pop_off"]
