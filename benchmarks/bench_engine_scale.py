@@ -13,7 +13,7 @@ the run had a core, which wall time overstates when other jobs take it). Prints 
 point. Run:
 
     NUMBA_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_engine_scale.py \
-        [--neurons 10000 100000 1000000] [--steps 50] [--repeats 3] [--per-core 0]
+        [--neurons 10000 100000 1000000] [--steps 50] [--repeats 3] [--per-core 0] [--bare]
 
 Peak RSS is this process's (VmHWM), so the last point's includes the earlier ones' high-water mark.
 """
@@ -47,7 +47,54 @@ def placed(net, per_core: int):
     return Placement(cores, fit, n_cores, side, side, 1)
 
 
-def point(n: int, steps: int, repeats: int, per_core: int, seed: int) -> dict:
+def _scatter_kernel():
+    import numba as nb
+
+    from chipsim.prefetch import prefetch
+
+    @nb.njit
+    def scatter(acc, indptr, targets, weights, spikes, ahead):
+        for k in range(spikes.size):
+            if ahead and k + 1 < spikes.size:
+                nxt = spikes[k + 1]
+                for s in range(indptr[nxt], indptr[nxt + 1], 16):
+                    prefetch(targets, s)
+                for s in range(indptr[nxt], indptr[nxt + 1], 64):
+                    prefetch(weights, s)
+            g = spikes[k]
+            for s in range(indptr[g], indptr[g + 1]):
+                acc[np.uint32(targets[s])] += weights[s]
+
+    return scatter
+
+
+def bare_scatter(net, spike_rate: float, steps: int, repeats: int, seed: int) -> dict:
+    """The engine's inner loop alone, on the recurrent projection's CSR: ``steps`` random spike lists at
+    ``spike_rate``, each spike adding its row's weights into an int32 accumulator, without and with the
+    next row prefetched (``chipsim.prefetch``): the ceiling the engine's delivery works under, in this
+    process. Returns events per CPU second of each."""
+    scatter = _scatter_kernel()
+    rec = net.projections[1]
+    n = net.populations[1].size
+    rng = np.random.default_rng(seed)
+    lists = [np.flatnonzero(rng.random(n) < spike_rate) for _ in range(steps)]
+    events = sum(int((rec.indptr[sp + 1] - rec.indptr[sp]).sum()) for sp in lists)
+    acc = np.zeros(n, np.int32)
+    weights = rec.weights
+    out = {}
+    for name, ahead in (("bare_scatter_events_per_cpu_s", False), ("bare_prefetch_events_per_cpu_s", True)):
+        scatter(acc, rec.indptr, rec.targets, weights, lists[0], ahead)
+        best = np.inf
+        for _ in range(repeats):
+            start = time.process_time()
+            for sp in lists:
+                scatter(acc, rec.indptr, rec.targets, weights, sp, ahead)
+            best = min(best, time.process_time() - start)
+        out[name] = events / best
+    return out
+
+
+def point(n: int, steps: int, repeats: int, per_core: int, seed: int, bare: bool) -> dict:
     from chipsim.simulate import prepare, simulate
 
     build = time.perf_counter()
@@ -63,11 +110,13 @@ def point(n: int, steps: int, repeats: int, per_core: int, seed: int) -> dict:
         best = min(best, time.perf_counter() - start)
         best_cpu = min(best_cpu, time.process_time() - start_cpu)
     events = activity.total("synops")
-    return {"neurons": net.n_neurons, "synapses": net.n_synapses, "steps": steps,
+    rate = float(activity.total("spikes_out") / (n * steps))
+    extra = bare_scatter(net, rate, steps, repeats, seed) if bare else {}
+    return {**extra, "neurons": net.n_neurons, "synapses": net.n_synapses, "steps": steps,
             "cores": int(prep.routes.cores.size), "build_s": round(build_s, 2),
             "s_per_step": best / steps, "cpu_s_per_step": best_cpu / steps, "synaptic_events": int(events),
             "events_per_s": events / best, "events_per_cpu_s": events / best_cpu,
-            "spike_rate": float(activity.total("spikes_out") / (n * steps)), "peak_rss_mb": peak_rss_mb()}
+            "spike_rate": rate, "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,10 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--per-core", type=int, default=0, help="neurons per core (0: all on one core)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bare", action="store_true", help="also time the bare CSR scatter (bare_scatter)")
     args = parser.parse_args(argv)
     first = None
     for n in args.neurons:
-        row = point(n, args.steps, args.repeats, args.per_core, args.seed)
+        row = point(n, args.steps, args.repeats, args.per_core, args.seed, args.bare)
         first = first or row["events_per_cpu_s"]
         row["ratio_to_first"] = row["events_per_cpu_s"] / first
         row["numba_threads"] = int(os.environ["NUMBA_NUM_THREADS"])
