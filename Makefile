@@ -38,7 +38,7 @@ interop: install
 	bash tools/interop/venvs.sh
 	for fw in snntorch norse sinabs rockpool spyx; do $(INTEROP)/$$fw/bin/python tools/interop/make_fixtures.py $$fw; done
 	$(BIN)/python tools/interop/chipfit_exports.py
-	for fw in snntorch norse; do $(INTEROP)/$$fw/bin/python tools/interop/run_exports.py $$fw; done
+	for fw in snntorch norse sinabs rockpool spyx; do $(INTEROP)/$$fw/bin/python tools/interop/run_exports.py $$fw; done
 
 bench: install
 	$(BIN)/python benchmarks/bench_chipsim.py

@@ -24,7 +24,7 @@ DEFAULT_DIR = Path(".cache/chipfit/placed")
 
 MAX_CACHED_SYNAPSES = 20_000_000
 SOURCES = ("compile.py", "representable.py", "network.py", "quantize.py", "constraints.py", "insynapses.py",
-           "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py")
+           "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py", "weight_formats.py")
 """The chipsim modules whose source is part of the key."""
 
 
@@ -71,7 +71,7 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strate
     from chipsim import nir_read
     from chipsim.compile import compile_graph
 
-    imported = nir_read.load(nir_path, source, dt_s=dt_s, reset=reset)
+    imported = nir_read.for_profile(nir_read.load(nir_path, source, dt_s=dt_s, reset=reset), profile)
     net = compile_graph(imported.graph, profile, integrator=integrator or imported.convention.integrator)
     net = dataclasses.replace(net, notes=(f"{nir_path}: {imported.convention.describe()}",
                                           *(f"warning: {w}" for w in imported.warnings), *net.notes))

@@ -46,6 +46,7 @@ import numpy as np
 
 from chipsim import quantize as q
 from chipsim import representable
+from chipsim import weight_formats as wf
 from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from chipsim.nir_read import NIRReadError, read_file
@@ -635,11 +636,13 @@ def _reset_mode(name: str, node, profile: ChipProfile, notes: list[str], violati
     return str(asked or "zero")
 
 
-def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violation]) -> tuple[str, bool]:
+def _spike_mode(name: str, node, profile: ChipProfile, reset: str, notes: list[str],
+                violations: list[Violation]) -> tuple[str, bool]:
     """(spike mode, reset after decay) from node metadata ('spike': 'single' | 'multi'; 'reset_after_decay').
 
     Only the float reference runs multi-spike neurons and snnTorch's subtract-after-decay order; a chip
-    gets a fit violation for the first and a note-free approximation (subtract at the spike) for the second.
+    gets a fit violation for the first and, for the second, an approximation (subtract at the spike) that
+    a fit note names. ``reset``: the reset the chip runs (:func:`_reset_mode`).
     """
     meta = _meta(node)
     spike = str(meta.get("spike", "single"))
@@ -652,7 +655,11 @@ def _spike_mode(name: str, node, profile: ChipProfile, violations: list[Violatio
             " (simulated single-spike)",
         ))
         spike = "single"
-    return spike, bool(meta.get("reset_after_decay", False))
+    after_decay = bool(meta.get("reset_after_decay", False))
+    if after_decay and profile.fixed_point and reset == "subtract":
+        notes.append(f"node '{name}': the graph subtracts the threshold after the next decay (snnTorch's and "
+                     f"Spyx's order); {profile.name} subtracts it at the spike (approximated)")
+    return spike, after_decay
 
 
 # ---------------------------------------------------------------- assembling the network
@@ -683,7 +690,7 @@ def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipPro
         steps = 0
         for op in ops:
             if isinstance(nodes[op], nir.Delay):
-                d = np.atleast_1d(np.asarray(nodes[op].delay, dtype=np.float64)) / dt_s
+                d = np.asarray(nodes[op].delay, dtype=np.float64).ravel() / dt_s  # any shape: (C, H, W) too
                 k = np.rint(d)
                 if d.size == 0 or np.ptp(d) != 0 or abs(d[0] - k[0]) > 1e-6 or k[0] < 0:
                     raise CompileError(f"node '{op}' (Delay): needs one delay, a whole number of steps of "
@@ -793,7 +800,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         n = math.prod(shapes[tgt])
         nrn = _neuron(tgt, nodes[tgt], n, per_neuron_taus=not fixed)
         reset = _reset_mode(tgt, nodes[tgt], profile, notes, violations)
-        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, violations)
+        spike, reset_after_decay = _spike_mode(tgt, nodes[tgt], profile, reset, notes, violations)
         incoming = [i for i, raw in enumerate(raws) if raw.post == post]
         if not fixed:
             params = NeuronParams(
@@ -825,10 +832,15 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         scale = q.weight_scale(max_abs, bits, signed)
         grids = {}
         exp_max = profile.core.weight_exponent_max
-        if exp_max is not None and profile.neuron.kind == "loihi_cuba":
+        fmt = profile.core.weight_format
+        stated = _integer_weights(raws, incoming, gain)  # a graph already quantized for some chip
+        if fmt == "axon_types" and profile.core.unique_weights:
+            grids = _axon_type_grids(raws, incoming, gain, scale, bits, profile.core.unique_weights)
+        elif fmt == "mantissa_exponent" and exp_max is not None and profile.neuron.kind == "loihi_cuba":
             top = 2**profile.neuron.threshold_bits - 1 if profile.neuron.threshold_bits else None
             floor = nrn.threshold / top if top and math.isfinite(nrn.threshold) and nrn.threshold > 0 else 0.0
-            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor)
+            exp_min = min(profile.core.weight_exponent_min or 0, 0)
+            scale, grids = _loihi_grids(raws, incoming, gain, exp_max, floor, exp_min)
         params = _fixed_params(tgt, nrn, profile, scale, dt_s, integrator, reset, notes)
         bias_v = (g_b * biases[tgt] + _input_gain(nrn.tau_mem_s, dt_s, integrator) * nrn.v_leak) * nrn.k
         bias, n_clipped = q.clip_signed(bias_v / scale * 2**profile.neuron.weight_shift, params.state_bits)
@@ -840,6 +852,11 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
                 grids.get(i),
             )
+        if stated:
+            broken, said = wf.unheld_integers(tgt, [raws[i] for i in incoming], [quant[i] for i in incoming],
+                                              gain, profile)
+            violations.extend(broken)
+            notes.extend(said)
     projections = [dataclasses.replace(pr, delay_steps=raw.delay_steps) for pr, raw in zip(projections, raws,
                                                                                              strict=True)]
     return ChipNetwork(
@@ -862,25 +879,54 @@ def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
     return raw.vals * gain[raw.cols]
 
 
-def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0) -> tuple[float, dict]:
+def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
+                 exp_min: int = 0) -> tuple[float, dict]:
     """Loihi's weight format for the projections into one population: (scale, {projection: (sign mode,
-    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1. ``min_scale``:
-    the finest scale at which the threshold still fits its mantissa (a coarser one costs weight bits)."""
+    weight exponent)}). Weights that already are integers on the chip's grid keep scale 1 (and exponents
+    >= 0). ``min_scale``: the finest scale at which the threshold still fits its mantissa; where it is
+    coarser than the weights need, their projections take negative exponents down to ``exp_min``."""
     effs = {i: _eff_values(raws[i], gain) for i in incoming}
     modes = {i: q.sign_mode(e) for i, e in effs.items()}
     peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
     exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
     scale = max(scale, min_scale)
-    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max)) for i in incoming}
+    low = 0 if exact and scale == 1.0 else exp_min  # integers kept as they are: exponents >= 0
+    return scale, {i: (modes[i], q.loihi_exponent(peaks[i], scale, modes[i], exp_max, low)) for i in incoming}
+
+
+def _integer_weights(raws, incoming, gain) -> bool:
+    """True when every effective weight into the population is an integer (and there is one)."""
+    effs = [_eff_values(raws[i], gain) for i in incoming]
+    return any(e.size for e in effs) and all(np.array_equal(e, np.rint(e)) for e in effs)
+
+
+def _axon_type_grids(raws, incoming, gain, scale: float, bits: int, types: int) -> dict:
+    """TrueNorth's format for the projections into one population: {projection: wf.AxonTyped}, the axon
+    types chosen jointly over every incoming axon (:func:`chipsim.weight_formats.axon_types`)."""
+    dense = [i for i in incoming if raws[i].conv is None]
+    if not dense:
+        return {}
+    offsets = np.cumsum([0] + [int(raws[i].rows.max(initial=-1)) + 1 for i in dense])
+    axon = np.concatenate([raws[i].rows + off for i, off in zip(dense, offsets, strict=False)])
+    post = np.concatenate([raws[i].cols for i in dense])
+    w = np.concatenate([_eff_values(raws[i], gain) for i in dense])
+    live = w != 0  # a zero weight is a crossbar 0
+    kind, table = wf.axon_types(axon[live], post[live], w[live], int(offsets[-1]), gain.size, types, scale,
+                                bits)
+    grids = {}
+    for i, off in zip(dense, offsets, strict=False):
+        idx = kind[raws[i].rows + off]
+        looked_up = np.where(raws[i].vals != 0, table[raws[i].cols, idx], 0).astype(np.int32)
+        grids[i] = wf.AxonTyped(looked_up, idx.astype(np.uint16), table)
+    return grids
 
 
 def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
     """Integer weights: the chip's mantissa x 2^exponent grid where it has one (``grid``), else symmetric."""
     if grid is None:
         return q.quantize_weights(w, scale, bits, signed)
-    mode, e = grid
-    return (q.loihi_round(np.asarray(w) / scale / 2**e, mode) << e).astype(np.int32)
+    return q.loihi_mantissas(w, scale, *grid)
 
 
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
@@ -923,12 +969,16 @@ def _fixed_projection(
     raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
     grid=None,
 ) -> tuple[Projection, LayerQuantization]:
+    typed = grid if isinstance(grid, wf.AxonTyped) else None
+    grid = None if typed is not None else grid
     exponent = None if grid is None else grid[1]
+    shift = max(-exponent, 0) if exponent is not None else 0  # a negative exponent floors the summed input
+    lsb = scale / 2**shift  # NIR weight units of one stored integer
     if raw.conv is not None and np.ptp(gain) == 0:
         g = raw.conv
         kernel = _quantize(g.weight * gain[0], scale, bits, signed, grid)
         nz = g.weight != 0
-        err_w, err_hat = g.weight[nz], kernel[nz] * scale / gain[0] if gain[0] else g.weight[nz]
+        err_w, err_hat = g.weight[nz], kernel[nz] * lsb / gain[0] if gain[0] else g.weight[nz]
         conv = ConvKernel(kernel, g.stride, g.padding, g.in_shape, g.out_shape)
         rmse, max_err = _errors(err_w, err_hat)
         proj = Projection(
@@ -941,18 +991,22 @@ def _fixed_projection(
             np.zeros(0, np.int32),
             conv=conv,
             kernel_shape=raw.kernel_shape,
+            input_shift=shift,
         )
         return proj, LayerQuantization(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
     g = gain[raw.cols]
-    w_int = _quantize(raw.vals * g, scale, bits, signed, grid)
-    w_hat = np.divide(w_int * scale, g, out=raw.vals.copy(), where=g != 0)
+    w_int = typed.weights if typed is not None else _quantize(raw.vals * g, scale, bits, signed, grid)
+    w_hat = np.divide(w_int * lsb, g, out=raw.vals.copy(), where=g != 0)
     rmse, max_err = _errors(raw.vals, w_hat)
     keep = w_int != 0  # a weight that rounds to 0 is not a stored synapse
     indptr, targets, weights = _csr(raw.rows[keep], raw.cols[keep], w_int[keep], n_pre, np.int32)
     index = table = scope = None
-    if profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
+    if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
+        index = _csr(raw.rows[keep], raw.cols[keep], typed.index[keep], n_pre, np.uint16)[2]
+        table, scope = typed.table, "neuron"
+    elif profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
         scope = profile.core.unique_weights_scope
         index, table = weight_table(targets, weights, per_target=scope == "neuron")
     proj = Projection(
@@ -967,6 +1021,7 @@ def _fixed_projection(
         weight_table=table,
         weight_table_scope=scope,
         kernel_shape=raw.kernel_shape,
+        input_shift=shift,
     )
     return proj, LayerQuantization(raw.name, bits, scale, int(np.unique(weights).size), rmse, max_err,
                                    exponent)

@@ -409,7 +409,8 @@ def _lag(delay, pre, post):
 
 @nb.njit(cache=True)
 def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
-                proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+                proj_shift, proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all,
+                conv_w_all,
                 proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                 dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
                 state_rec, pair_packets, traced, acc, u, v):
@@ -417,7 +418,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
 
     The spike lists of the last ``ring`` steps are kept (a ring buffer, slot ``t % ring``), so a projection
     of delay d reads the list of step t - d: the work per step does not grow with the delay. Multi-spike
-    counts (float) are kept in the same ring."""
+    counts (float) are kept in the same ring. A projection with ``proj_shift[j] = k > 0`` (Loihi's negative
+    weight exponent -k) adds its own sum floored by 2^k (an arithmetic shift, Lava's PyDenseModelBitAcc)."""
     steps = inp.shape[0]
     n_pops = pop_off.size - 1
     n_total = pop_off[n_pops]
@@ -427,6 +429,7 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
     for j in range(proj_pre.size):
         ring = max(ring, proj_delay[j] + 1)
     ref = np.zeros(n_total, np.int64)
+    held = np.zeros(n_total, acc.dtype)  # the other projections' sum while a shifted one is delivered
     spk = np.zeros((ring, n_total), np.int64)
     cnt = np.zeros((ring, n_pops), np.int64)
     in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)
@@ -468,9 +471,17 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
                 values = in_values[src] if is_mac else no_values
                 if any_multi and pre > 0 and pop_int[pre, P_MULTI] != 0:
                     values = mult[src, pop_off[pre]:pop_off[pre + 1]]
+                shift = proj_shift[j]
+                if shift > 0:
+                    held[lo:hi] = acc[lo:hi]
+                    acc[lo:hi] = 0
                 n_events = _deliver(p, spk[src], cnt[src], pop_off, j, proj_pre, proj_ip_off, indptr_all,
                                     targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
                                     proj_sc_off, sc_ptr_all, sc_core, sc_count, acc, values, events_row)
+                if shift > 0:  # floor division by 2^shift: the arithmetic shift (acc may be float: typed so)
+                    div = np.int64(1) << shift
+                    for g in range(lo, hi):
+                        acc[g] = held[g] + acc[g] // div
                 pop_counters[p, PC_MACS if is_mac else PC_SYNOPS] += n_events
             fired = spk[cur, lo:hi]
             if fixed:
@@ -497,7 +508,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
 
 @nb.njit(cache=True, parallel=True, nogil=True)  # nogil: simulate.interruptible waits in slices
 def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
-              proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all,
+              proj_shift, proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all,
+              conv_w_all,
               proj_sc_off, sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
               dest_pair, hops_ew, hops_ns, out_pop, counters, pop_counters, spike_count, out_spikes, raster,
               state_rec, pair_packets, acc_proto, state_proto):
@@ -520,7 +532,7 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, pr
         v = np.zeros(n_total, state_proto.dtype)
         pp = pair_packets[min(np.int64(b), n_traced - 1)]
         _run_sample(fixed, analog, inputs[b], pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
-                    proj_ip_off,
+                    proj_shift, proj_ip_off,
                     indptr_all, targets_all, weights_all, proj_conv, conv_meta_all, conv_w_all, proj_sc_off,
                     sc_ptr_all, sc_core, sc_count, in_ptr, in_proj, core_of, dest_indptr, dest_core,
                     dest_pair, hops_ew, hops_ns, out_pop, counters[b], pop_counters[b], spike_count[b],

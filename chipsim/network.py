@@ -24,7 +24,9 @@ kernel.
 Neuron updates, per model (``hwprofiles.profile.NEURON_KINDS``); ``sat`` clips to the signed range of the
 state's bits, [-2^(b-1), 2^(b-1)-1], never wraps; ``x >>0 D`` is a shift of |x| with the sign restored
 (rounds toward zero, as Loihi and brian2-loihi do); ``>>`` is an arithmetic shift (floor); ``in`` is the
-sum of the weights of the synapses that received a spike this step.
+sum of the weights of the synapses that received a spike this step, each projection's own sum first
+floored by ``2^input_shift`` where it has one (Loihi's negative weight exponents: Lava's Dense shifts its
+accumulated input, ``a >> -weight_exp``).
 
 - ``loihi_cuba`` (Davies et al. 2018; Lava 0.10.0 PyLifModelBitAcc, bit for bit):
   u = wrap_u((u * (2^D - (decay_u + 1))) >>0 D + (in << weight_shift));
@@ -139,10 +141,15 @@ class Projection:
     # expanded, for per-core kernel-memory formulas (Speck); None where unknown
     kernel_shape: tuple[int, int, int, int] | None = None
     delay_steps: int = 0  # a spike of step t is added in step t + delay_steps (0: see the module docstring)
+    # Loihi's negative weight exponent -input_shift: this projection's own summed input of a step is floored
+    # by 2^input_shift (arithmetic shift) before it joins the other projections' (Lava PyDenseModelBitAcc)
+    input_shift: int = 0
 
     def __post_init__(self):
         if int(self.delay_steps) < 0:
             raise ValueError(f"projection {self.name}: delay_steps must be >= 0, got {self.delay_steps}")
+        if not 0 <= int(self.input_shift) <= 31:
+            raise ValueError(f"projection {self.name}: input_shift must be in 0..31, got {self.input_shift}")
 
     @property
     def n_synapses(self) -> int:

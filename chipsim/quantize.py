@@ -8,8 +8,12 @@ divided by the same scale, so integer and float voltages differ only by that fac
 ``weightutils``). Decays follow the chips' own parameterisations: Loihi's 12-bit ``du``/``dv``
 (brian2-loihi, Lava ``PyLifModelBitAcc``) and Xylo's bit shift ``dash = log2(tau/dt)`` (Rockpool).
 
-Deviations: no per-channel scales and no Loihi weight exponent (the scale is a float, the chip's integer
-stays within ``weight_bits``); saturation clips and is counted, it never wraps.
+Loihi stores a projection's weights as 8-bit mantissas with one exponent e (Davies et al. 2018; Lava
+``Dense(weight_exp)``): e >= 0 shifts every weight left; e < 0 floors the projection's summed input of a
+step by 2^-e (Lava's ``PyDenseModelBitAcc``), so small weights keep their mantissa bits.
+
+Deviations: no per-channel scales (the scale is a float, the chip's integer stays within ``weight_bits``);
+saturation clips and is counted, it never wraps.
 """
 
 from __future__ import annotations
@@ -149,13 +153,18 @@ def loihi_round(x: np.ndarray, mode: str) -> np.ndarray:
     return np.clip(np.rint(x), lo, hi).astype(np.int64)
 
 
-def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int) -> int:
-    """Smallest weight exponent e in 0..exponent_max with max_abs / scale <= top * 2^e: the finest grid that
-    holds the projection's largest weight (so the least quantization error for it)."""
+def loihi_exponent(max_abs: float, scale: float, mode: str, exponent_max: int, exponent_min: int = 0) -> int:
+    """Smallest weight exponent e in exponent_min..exponent_max with max_abs / scale <= top * 2^e: the finest
+    grid that holds the projection's largest weight, so the least rounding error among the exponents that
+    clip no weight (a finer one would saturate the largest weights; chipfit does not trade those for
+    rounding error). A negative e is taken only where the largest weight fills at most half the mantissa at
+    e + 1."""
     top = loihi_mantissa_top(mode)
     need = max_abs / scale / top if scale > 0 else 0.0
-    e = 0
-    while e < exponent_max and need > 2**e * (1 + 1e-12):
+    if need == 0:
+        return 0  # no weights: nothing to hold
+    e = exponent_min
+    while e < exponent_max and need > 2.0**e * (1 + 1e-12):
         e += 1
     return e
 
@@ -175,6 +184,14 @@ def loihi_scale(max_abs: list[float], modes: list[str], exponent_max: int, integ
     finest = min(m / top for m, top in live)
     reach = max(m / (top * 2**exponent_max) for m, top in live)
     return float(max(finest, reach))
+
+
+def loihi_mantissas(w: np.ndarray, scale: float, mode: str, exponent: int) -> np.ndarray:
+    """The integers chipsim stores for weights ``w`` (NIR units, ``scale`` per LSB) at weight exponent e:
+    mantissas << e where e >= 0; the mantissas themselves where e < 0 (the projection's sum is then floored
+    by 2^-e, :attr:`chipsim.network.Projection.input_shift`)."""
+    m = loihi_round(np.asarray(w, dtype=np.float64) / scale / 2.0**exponent, mode)
+    return (m << max(exponent, 0)).astype(np.int32)
 
 
 def on_loihi_grid(w: np.ndarray, exponent_max: int) -> bool:

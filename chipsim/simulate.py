@@ -162,7 +162,8 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
         pop_off=net.offsets(), pop_int=pop_int, pop_float=pop_float, bias=bias.astype(state_dtype),
         coef=_neuron_coefficients(net),
         proj_pre=np.array([p.pre for p in projs], np.int64),
-        proj_delay=np.array([p.delay_steps for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
+        proj_delay=np.array([p.delay_steps for p in projs], np.int64),
+        proj_shift=np.array([p.input_shift for p in projs], np.int64), proj_ip_off=np.array(ip_off, np.int64),
         indptr_all=np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64),
         targets_all=_concat([np.asarray(p.targets, np.int32) for p in csr], np.int32),
         weights_all=np.concatenate([np.asarray(p.weights).astype(wdtype) for p in csr]

@@ -48,6 +48,7 @@ class Dataset:
     n_classes: int
     steps: int | None = None  # T of pre-binned event frames; None: static images (encoded at train time)
     variant: str = ""  # how the frames were made (binning, polarity, downsampling); part of cache keys
+    files: str = ""  # folder_fingerprint of the files read ("" for the embedded digits); in cache keys
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """The first ``n_train`` / ``n_test`` samples of each split (``None``: all); for quick runs."""
@@ -73,12 +74,26 @@ def load_dataset(name: str, data_dir: str | pathlib.Path | None = None, seed: in
     if name in EVENT_DATASETS:
         from compress.datasets import EventOptions, load_event_dataset
 
-        return load_event_dataset(name, folder, events or EventOptions())
-    missing = [f for f in _expected_files(name) if _find(folder, f) is None]
-    if missing:
-        raise DataError(f"dataset '{name}': folder '{folder}' lacks {', '.join(missing)} "
-                        f"(expected {_expected(name)})")
-    return _cifar10(folder) if name == "cifar10" else _idx_set(name, folder)
+        loaded = load_event_dataset(name, folder, events or EventOptions())
+    else:
+        missing = [f for f in _expected_files(name) if _find(folder, f) is None]
+        if missing:
+            raise DataError(f"dataset '{name}': folder '{folder}' lacks {', '.join(missing)} "
+                            f"(expected {_expected(name)})")
+        loaded = _cifar10(folder) if name == "cifar10" else _idx_set(name, folder)
+    return replace(loaded, files=folder_fingerprint(folder))
+
+
+def folder_fingerprint(folder: str | pathlib.Path) -> str:
+    """Hash of every file's path (relative to ``folder``), size in bytes and modification time (ns) under
+    ``folder``: what make would look at. Cached models are keyed by it, so replacing, adding or editing a
+    data file trains again, without reading gigabytes of events to hash their contents."""
+    import hashlib
+
+    root = pathlib.Path(folder)
+    entries = sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+                     for p in root.rglob("*") if p.is_file())
+    return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]
 
 
 def _expected_files(name: str) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ from compress.files import write_atomic, write_json_atomic
 from compress.fold import has_batchnorm, without_batchnorm
 from compress.method import Budget, CompressResult
 from compress.models import ModelConfig, SpikingNet, build_model
-from compress.train import TrainConfig, evaluate, fit, save_checkpoint, seed_everything
+from compress.train import TrainConfig, evaluate, fit, progress_shown, save_checkpoint, seed_everything
 
 DEFAULT_CACHE_DIR = pathlib.Path(".cache/chipfit/dense")
 GRID_TOLERANCE = 1e-4  # relative distance from an integer multiple of the scale still counted "on grid"
@@ -73,6 +73,8 @@ def dense_model(dataset_name: str | Dataset, model_cfg: ModelConfig, train_cfg: 
     size = f"[{len(dataset.x_train)},{len(dataset.x_test)}]"
     if dataset.variant:  # event frames: how they were binned
         size += f"[{dataset.variant}]"
+    if dataset.files:  # read from a folder: which files, as they are now
+        size += f"[{dataset.files}]"
     key = dense_key(dataset.name + size, model_cfg, train_cfg, seed)
     seed_everything(seed)
     model = build_model(model_cfg, dataset.input_shape, dataset.n_classes)
@@ -231,7 +233,8 @@ def run_method(method_name: str, *, dataset: str | Dataset, budget: Budget, mode
     model = without_batchnorm(dense) if has_batchnorm(dense) else copy.deepcopy(dense)  # compress what ships
     seed_everything(seed)
     began = time.perf_counter()
-    result: CompressResult = method.compress(model, data, budget, train_cfg)
+    with progress_shown(progress):
+        result: CompressResult = method.compress(model, data, budget, train_cfg)
     wall_s = time.perf_counter() - began
     compressed = result.model
     method_eval = evaluate(compressed, data, train_cfg)

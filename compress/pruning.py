@@ -177,7 +177,7 @@ def masks_to_numpy(masks: Mapping[str, torch.Tensor]) -> dict:
 
 
 def finetune(model: nn.Module, dataset, train, epochs: int, masks: Mapping[str, torch.Tensor], label: str, *,
-             phase: int = 0, progress: bool = True, **overrides):
+             phase: int = 0, progress: bool | None = None, **overrides):
     """Train ``epochs`` epochs with ``masks`` held (re-applied after every step); None when epochs <= 0.
 
     ``phase`` offsets the seed so successive phases draw other shuffles and input spikes."""

@@ -27,6 +27,7 @@ Determinism: every epoch draws its shuffle and its input spikes from generators 
 
 from __future__ import annotations
 
+import contextvars
 import math
 import pathlib
 import time
@@ -230,12 +231,13 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
         extra_loss: Callable[[SpikingNet], torch.Tensor] | None = None,
         params: Iterable[torch.nn.Parameter] | None = None,
         checkpoint_path: str | pathlib.Path | None = None,
-        label: str = "train", progress: bool = True) -> TrainHistory:
+        label: str = "train", progress: bool | None = None) -> TrainHistory:
     """Train ``model`` in place on ``dataset.x_train`` for ``cfg.epochs`` epochs; return the history.
 
     ``on_step(model, step)`` runs after every optimizer step (methods apply masks or projections there);
     ``extra_loss(model)`` is added to the loss; ``params`` replaces ``model.parameters()`` in the optimizer.
     With ``checkpoint_path``, state is saved after every epoch and a run resumes from it when it exists.
+    ``progress``: show a bar; None follows the innermost :func:`progress_shown` (default: shown).
     """
     check_inputs(dataset, cfg)
     device = resolve_device(cfg.device)
@@ -308,7 +310,23 @@ def fit(model: SpikingNet, dataset: Dataset, cfg: TrainConfig, *,
     return history
 
 
-def _progress(enabled: bool):
+_SHOW_PROGRESS = contextvars.ContextVar("chipfit_show_progress", default=True)
+
+
+@contextmanager
+def progress_shown(enabled: bool) -> Iterator[None]:
+    """Within this block, every :func:`fit` not told otherwise shows its bar iff ``enabled``: how a caller
+    (``run_method``, a sweep's worker) quiets the training loops of a method it does not configure."""
+    token = _SHOW_PROGRESS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _SHOW_PROGRESS.reset(token)
+
+
+def _progress(enabled: bool | None):
+    if enabled is None:
+        enabled = _SHOW_PROGRESS.get()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),

@@ -193,13 +193,19 @@ def _schedule(group, k: int, update_order: int = 3) -> None:
         obj.when, obj.order = "groups", 10 * k + offset
 
 
-def _fixed_group(p: NeuronParams, size: int, bias: np.ndarray, k: int):
-    """Population k in fixed point: one group, one run_regularly update with the model's integer equations."""
+def _fixed_group(p: NeuronParams, size: int, bias: np.ndarray, k: int, shifted: dict[int, int] | None = None):
+    """Population k in fixed point: one group, one run_regularly update with the model's integer equations.
+
+    ``shifted`` {projection j: k}: projections whose own sum is floored by 2^k (Loihi's negative weight
+    exponents); each adds into its own variable ``inp_j``, floored into ``inp`` before the update."""
     import brian2
 
     threshold, reset = _spike_rules(p)
     shift = 2**p.weight_shift if p.model == "loihi_cuba" else 1
-    group = brian2.NeuronGroup(size, _VARIABLES, threshold=threshold, reset=reset, name=f"pop{k}")
+    shifted = shifted or {}
+    variables = _VARIABLES + "".join(f"inp_{j} : 1\n" for j in shifted)
+    floors = "".join(f"inp = inp + floor(inp_{j} / {2**s})\ninp_{j} = 0\n" for j, s in shifted.items())
+    group = brian2.NeuronGroup(size, variables, threshold=threshold, reset=reset, name=f"pop{k}")
     _schedule(group, k)
     group.bias = np.asarray(bias, dtype=np.float64)
     group.th = float(p.threshold) * shift
@@ -213,8 +219,8 @@ def _fixed_group(p: NeuronParams, size: int, bias: np.ndarray, k: int):
     if p.model == "loihi_cuba":  # Lava: u in (-2^(b-1), 2^(b-1)], v >= -2^(b-1) + 1
         u_min, u_max, v_min = u_min + 1, u_max + 1, v_min + 1
     group.u_min, group.u_max, group.v_min, group.v_max = u_min, u_max, v_min, v_max
-    group.run_regularly(_BOOKKEEPING + _FIXED_UPDATE[p.model] + _HOLD, when="groups", order=10 * k + 3,
-                        name=f"pop{k}_update")
+    group.run_regularly(floors + _BOOKKEEPING + _FIXED_UPDATE[p.model] + _HOLD, when="groups",
+                        order=10 * k + 3, name=f"pop{k}_update")
     return group, group, []
 
 
@@ -278,7 +284,9 @@ def build(net: ChipNetwork, float_method: str | None = None):
         if pop.params.model == "float_lif":
             made = _float_groups(pop.params, pop.size, pop.bias, k, float_method or pop.params.integrator)
         else:
-            made = _fixed_group(pop.params, pop.size, pop.bias, k)
+            shifted = {j: int(pr.input_shift) for j, pr in enumerate(net.projections)
+                       if pr.post == k and pr.input_shift}
+            made = _fixed_group(pop.params, pop.size, pop.bias, k, shifted)
         groups.append(made[0])
         targets.append(made[1])
         others.extend(made[2])
@@ -287,7 +295,8 @@ def build(net: ChipNetwork, float_method: str | None = None):
         pre, post, w = synapse_lists(proj)
         if pre.size == 0:  # Brian2 cannot connect an empty list (small random nets draw some)
             continue
-        syn = brian2.Synapses(groups[proj.pre], targets[proj.post], "w : 1", on_pre="inp_post += w",
+        into = f"inp_{j}" if proj.input_shift else "inp"
+        syn = brian2.Synapses(groups[proj.pre], targets[proj.post], "w : 1", on_pre=f"{into}_post += w",
                               name=f"proj{j}")
         syn.connect(i=pre.astype(np.int32), j=post.astype(np.int32))
         syn.w = np.asarray(w, dtype=np.float64)

@@ -55,6 +55,7 @@ def read(args: argparse.Namespace, path, profile, *, quiet: bool = False):
         dt_s=getattr(args, "dt", None),
         reset=getattr(args, "reset", None),
     )
+    imported = nir_read.for_profile(imported, profile)  # a framework's lag (Spyx) as Delay nodes, if it can
     if not quiet:
         print(f"{path}: {imported.convention.describe()}")
         for warning in imported.warnings:

@@ -101,7 +101,10 @@ def budget_for(spec: RunSpec, profile):
 
 def compression_key(spec: RunSpec, budget) -> str:
     """Hash of every input of the compression step (not the profile itself: two chips with one budget
-    share a compressed model)."""
+    share a compressed model), the data folder's files (:func:`compress.data.folder_fingerprint`) among
+    them."""
+    from compress.data import folder_fingerprint
+
     model_cfg, dense_cfg, train_cfg = configs(spec)
     blob = json.dumps(
         to_jsonable(
@@ -111,6 +114,7 @@ def compression_key(spec: RunSpec, budget) -> str:
                 "budget": dataclasses.asdict(budget),
                 "dataset": spec.dataset,
                 **({"events": spec.events} if spec.events else {}),
+                **({"data_files": folder_fingerprint(spec.data_dir)} if spec.data_dir else {}),
                 "model": model_cfg.to_dict(),
                 "dense": dataclasses.asdict(dense_cfg),
                 "train": dataclasses.asdict(train_cfg),

@@ -171,6 +171,14 @@ def check_consistency(profile: ChipProfile, file: str) -> None:
     stem = Path(file).stem
     if profile.name != stem:
         raise ProfileError(file, "name", f"the file's name {stem!r}", profile.name)
+    if core.weight_format == "axon_types" and (core.unique_weights is None
+                                               or core.unique_weights_scope != "neuron"):
+        raise ProfileError(file, "core.unique_weights_scope", "'neuron' with unique_weights set, for "
+                           "weight_format axon_types (one weight per type and neuron)",
+                           core.unique_weights_scope)
+    if core.weight_signed and core.weight_bits == 1:
+        raise ProfileError(file, "core.weight_bits", "at least 2 for signed weights (a symmetric signed "
+                           "1-bit range +-(2^0 - 1) holds only 0)", 1)
     if (core.unique_weights is None) != (core.unique_weights_scope is None):
         raise ProfileError(file, "core.unique_weights_scope",
                            "a scope exactly when core.unique_weights is set", core.unique_weights_scope)

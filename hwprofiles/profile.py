@@ -33,6 +33,7 @@ SYNAPSE_ENCODINGS = ("dense", "sparse", "conv")
 LAYER_KINDS = ("dense", "conv", "sumpool", "recurrent")
 UNIQUE_WEIGHT_SCOPES = ("core", "neuron", "layer")
 STEP_TIMINGS = ("barrier", "tick")
+WEIGHT_FORMATS = ("mantissa_exponent", "axon_types", "symmetric")  # chipsim.weight_formats
 """How a chip ends a time step: ``barrier`` (the step ends when every core is done and a barrier sync
 completes: Loihi) or ``tick`` (the chip advances on a fixed real-time tick of ``time_step_s``: TrueNorth,
 SpiNNaker, Xylo; a step lasts the tick, or longer if the work overruns it)."""
@@ -90,6 +91,11 @@ class CoreLimits:
     max_input_channels: int | None = None  # input channels the chip takes (Xylo Audio 2: 16)
     max_output_neurons: int | None = None  # output neurons the chip reads out (Xylo Audio 2: 8)
     weight_exponent_max: int | None = None  # weights are mantissa x 2^e, e in 0..this (Loihi); None: none
+    # the most negative weight exponent (Loihi: -8); a projection's summed input is then floored by 2^-e
+    weight_exponent_min: int | None = None
+    # the chip's weight format (chipsim.weight_formats.FORMATS): 'mantissa_exponent' (Loihi), 'axon_types'
+    # (TrueNorth), 'symmetric' (one integer per synapse)
+    weight_format: str = "symmetric"
 
 
 @dataclass(frozen=True)

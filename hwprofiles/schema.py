@@ -22,6 +22,7 @@ from hwprofiles.profile import (
     STEP_TIMINGS,
     SYNAPSE_ENCODINGS,
     UNIQUE_WEIGHT_SCOPES,
+    WEIGHT_FORMATS,
     CoreMemory,
 )
 
@@ -96,6 +97,8 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "max_input_channels": LIMIT,
         "max_output_neurons": LIMIT,
         "weight_exponent_max": Rule("int", nullable=True, low=0, high=15),
+        "weight_exponent_min": Rule("int", nullable=True, low=-15, high=0),
+        "weight_format": Rule("enum", choices=WEIGHT_FORMATS),
     },
     "neuron": {
         "kind": Rule("enum", choices=NEURON_KINDS),

@@ -39,6 +39,52 @@ def chain(*layers, n_in):
     return nir.NIRGraph(nodes, edges, type_check=False)
 
 
+def threshold_if_graph(w, threshold):
+    """integer_if_graph with another threshold."""
+    g = integer_if_graph(w)
+    n = np.asarray(w).shape[0]
+    g.nodes["if"] = nir.IF(r=np.ones(n), v_threshold=np.full(n, float(threshold)))
+    return g
+
+
+@pytest.mark.parametrize("w, exponent, mantissas", [
+    # the threshold 4 x 131071 fills Loihi's 17-bit threshold mantissa at scale 4 (one LSB = 4 weight units),
+    # so weights of 1 and 0.5 are a quarter and an eighth of an LSB: the finest grid that holds 1.0 is
+    # exponent -8 (need 1/4/255 <= 2^-8), mantissas 1/4 * 256 = 64 and 32; 5.0 needs 5/4/255 > 2^-8, so -7:
+    # 5/4 * 128 = 160 and 1/4 * 128 = 32
+    ([[1.0, 0.5]], -8, [64, 32]),
+    ([[5.0, 1.0]], -7, [160, 32]),
+])
+def test_small_loihi_weights_take_a_negative_exponent(w, exponent, mantissas):
+    net = compile_graph(threshold_if_graph(w, 4 * 131071), hwprofiles.load("loihi"), dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert quant.scale == 4.0 and quant.exponent == exponent
+    assert proj.weights.tolist() == mantissas and proj.input_shift == -exponent
+    assert quant.rmse == 0.0  # both are on that grid
+    assert net.populations[1].params.threshold == 131071
+    # without negative exponents (weight_exponent_min null) they would round to 0 and 0 (1.0) or 1 and 0
+    old = dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, weight_exponent_min=None))
+    flat = compile_graph(threshold_if_graph(w, 4 * 131071), old, dt_s=1.0)
+    assert flat.quantization[0].exponent == 0 and flat.projections[0].input_shift == 0
+    assert flat.quantization[0].rmse > 0.2
+
+
+def test_a_negative_exponent_floors_the_projections_summed_input_in_the_engine():
+    from chipsim.place import place
+    from chipsim.simulate import simulate
+
+    net = compile_graph(threshold_if_graph([[5.0, 1.0]], 4 * 131071), LOIHI, dt_s=1.0)  # 160, 32 at -7
+    x = np.zeros((4, 1, 2), np.uint8)
+    x[0, 0, 0] = 1  # step 0: 160 >> 7 = 1
+    x[1, 0, :] = 1  # step 1: (160 + 32) >> 7 = 1
+    x[2, 0, 1] = 1  # step 2: 32 >> 7 = 0
+    act = simulate(net, place(net, LOIHI), x, record_state=True)
+    u, v = act.state[1]
+    # Loihi's delay: a step's input reaches u one step later; IF: u is the input, << 6; v sums u
+    assert u[:, 0, 0].tolist() == [0, 64, 64, 0]
+    assert v[:, 0, 0].tolist() == [0, 64, 128, 128]
+
+
 def affine_lif(w, b, **lif):
     return chain(
         nir.Affine(np.asarray(w, float), np.asarray(b, float)), snntorch_lif(len(w), **lif), n_in=len(w[0])
@@ -314,15 +360,28 @@ def test_kept_kernel_expands_to_the_same_synapses_as_the_compiled_csr():
     )
 
 
-def test_truenorth_weight_table_keeps_every_distinct_value_per_neuron_unclustered():
+def test_truenorth_clusters_each_neurons_weights_onto_four_axon_types():
+    # weights [post, pre]; axons (inputs) 0..4 carry (neuron 0, neuron 1) = (1,1) (2,1) (3,2) (4,-) (5,2).
+    # Axon means 1, 1.5, 2.5, 4, 3.5 split at the 3 widest gaps: {0} {1} {2} {3, 4}; type 3 of neuron 0 is
+    # then mean(4, 5) = 4.5, of neuron 1 just 2 (axon 3 does not reach it). At scale 5/255 (9-bit, max 5):
+    # 1 -> 51, 2 -> 102, 3 -> 153, 4.5 -> 229.5 -> 230 (half to even)
     w = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 1.0, 2.0, 0.0, 2.0]])
     net = compile_graph(affine_lif(w, [0.0, 0.0]), TRUENORTH, dt_s=DT)
-    proj = net.projections[0]
+    proj, quant = net.projections[0], net.quantization[0]
     assert proj.weight_table_scope == "neuron"
-    assert proj.weight_table.shape == (2, 5)  # neuron 0 has 5 distinct values: no clustering
+    assert proj.weight_table.tolist() == [[51, 102, 153, 230], [51, 51, 102, 102]]
+    by_axon = {int(a): set() for a in range(5)}
+    for a in range(5):
+        by_axon[a] = set(proj.weight_index[proj.indptr[a]:proj.indptr[a + 1]].tolist())
+    assert by_axon == {0: {0}, 1: {1}, 2: {2}, 3: {3}, 4: {3}}  # one type per axon, shared by its neurons
     looked_up = proj.weight_table[proj.targets, proj.weight_index]
     assert looked_up.tolist() == proj.weights.tolist()
     assert proj.n_synapses == 9  # the zero weight is not a synapse
+    assert quant.max_abs_error == pytest.approx(130 / 255)  # axon 3: 230 * 5/255 - 4
+    assert quant.rmse == pytest.approx(np.sqrt((130**2 + 125**2) / 9) / 255)  # and axon 4: 5 - 230 * 5/255
+    assert quant.distinct_values == 4  # 51, 102, 153, 230
+    # the weights are integers (a graph quantized already) and neuron 0 has 5 of them: a fit violation
+    assert [(v.constraint, v.need, v.limit) for v in net.violations] == [("weight_format", 5, 4)]
 
 
 def test_varying_thresholds_fold_into_weights_so_every_neuron_keeps_its_ratio():

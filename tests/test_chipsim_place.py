@@ -77,13 +77,15 @@ def test_a_neuron_count_bound_network_uses_ceil_of_neurons_over_1024_cores():
     assert place(net, LOIHI).fit.cores_used == 3
 
 
-def test_five_distinct_weights_per_neuron_break_truenorth_unique_weights():
+def test_five_distinct_integer_weights_per_neuron_break_truenorth_weight_format():
+    # the compiler clusters them onto 4 axon types (so the core's unique_weights holds), but integer weights
+    # are a graph already quantized: that TrueNorth cannot keep them is a weight_format violation
     graph = mlp_graph([5, 1])
     graph.nodes["fc0"] = nir.Affine(np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]), np.zeros(1))
     fit = place(compile_graph(graph, TRUENORTH, dt_s=DT), TRUENORTH).fit
     assert not fit.fits
-    [v] = [v for v in fit.violations if v.constraint == "unique_weights"]
-    assert (v.core, v.need, v.limit, v.population) == (0, 5, 4, "lif0")
+    assert [(v.constraint, v.core, v.need, v.limit, v.population) for v in fit.violations] == [
+        ("weight_format", None, 5, 4, "lif0")]
 
 
 def test_four_distinct_weights_per_neuron_fit_truenorth():

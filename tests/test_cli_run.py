@@ -189,3 +189,37 @@ def test_sweep_rejects_an_unknown_method_before_any_work(tmp_path, capsys):
     assert cli.main(argv) == 2
     assert "bogus" in capsys.readouterr().err
     assert not (tmp_path / "cells").exists()
+
+
+def key_paths(report: dict) -> set[str]:
+    """Every key of report.json to two levels (``fit.dt_s``), leaving out the free-form maps whose keys
+    are names of the run (layers, resources, limits), which the doc describes as a whole."""
+    free_form = {"spec", "budget", "per_inference_by_layer", "resources", "budget_met", "static_model",
+                 "neurobench", "distinct_per_layer", "options", "per_inference_j"}
+    paths = set()
+    for key, value in report.items():
+        paths.add(key)
+        if isinstance(value, dict) and key not in free_form:
+            paths |= {f"{key}.{sub}" for sub in value}
+    return paths
+
+
+def test_docs_report_md_names_every_key_the_run_writes(loihi_run):
+    """docs/report.md is the report's schema for users: a key the run writes and the doc does not name is a
+    doc gone stale. A key counts as named when `key` or, for a section, `section.key` or the key inside a
+    list of the section's row appears in backticks."""
+    import pathlib
+    import re
+
+    _, out = loihi_run
+    report = json.loads((out / "report.json").read_text())
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "report.md").read_text()
+    named = set(re.findall(r"`([A-Za-z_.:<>\[\]]+)`", doc))
+    rows = {line.split("|")[1]: line for line in doc.splitlines() if line.startswith("| `")}
+    def is_named(path: str) -> bool:
+        if any(n == path or n.startswith((f"{path}.", f"{path}[]")) for n in named):
+            return True
+        section, _, key = path.partition(".")
+        return bool(key) and any(f"`{section}" in head and f"`{key}`" in line for head, line in rows.items())
+
+    assert [path for path in sorted(key_paths(report)) if not is_named(path)] == []

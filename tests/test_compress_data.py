@@ -102,3 +102,30 @@ def test_missing_folder_is_named_with_the_expected_files(tmp_path):
 def test_subset_takes_the_first_samples():
     ds = load_dataset("digits").subset(10, 4)
     assert len(ds.x_train) == len(ds.y_train) == 10 and len(ds.x_test) == 4
+
+
+def test_a_dataset_read_from_files_carries_their_fingerprint_into_the_dense_cache_key(tmp_path):
+    """Editing, replacing or adding a data file changes the key of the cached dense model (a stale model
+    trained on the old files is never reused); reading the same files again keeps it."""
+    import os
+
+    from compress.architectures import ModelConfig
+    from compress.pipeline import dense_key
+    from compress.train import TrainConfig
+
+    fake_mnist(tmp_path)
+
+    def key():
+        data = load_dataset("mnist", tmp_path)
+        return dense_key(data.name + data.files, ModelConfig(), TrainConfig(), 0), data.files
+
+    first, files = key()
+    assert len(files) == 16 and key() == (first, files)
+    labels = tmp_path / "t10k-labels-idx1-ubyte"
+    write_idx(labels, np.array([7, 5]))  # same size, other contents: a new mtime
+    os.utime(labels, ns=(1, 1))
+    second, _ = key()
+    (tmp_path / "notes.txt").write_text("a file beside the data")
+    third, _ = key()
+    assert len({first, second, third}) == 3
+    assert load_dataset("digits").files == ""

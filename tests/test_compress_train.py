@@ -140,3 +140,20 @@ def test_default_config_reaches_95_percent_on_digits(digits):
     cfg = TrainConfig(device="cpu")
     fit(model, digits, cfg, progress=False)
     assert evaluate(model, digits, cfg).accuracy >= 0.95
+
+
+def test_progress_shown_quiets_every_fit_not_told_otherwise(digits, capsys):
+    """run_method wraps a method's compress() in progress_shown(progress): the method's own training loops
+    (which pass progress=None) follow it; an explicit progress= still wins."""
+    from compress.train import progress_shown
+
+    data = digits.subset(16, 4)
+    one = dataclasses.replace(SMALL, epochs=1)
+    with progress_shown(False):
+        fit(small_model(), data, one, label="quiet-fit")
+    assert "quiet-fit" not in capsys.readouterr().out
+    with progress_shown(False):
+        fit(small_model(), data, one, label="told-to-show", progress=True)
+    assert "told-to-show" in capsys.readouterr().out
+    fit(small_model(), data, one, label="shown-by-default")
+    assert "shown-by-default" in capsys.readouterr().out

@@ -141,6 +141,17 @@ def test_compression_key_changes_with_every_input_but_not_the_profile():
     assert len({base, *others}) == 1 + len(others)
 
 
+def test_compression_key_follows_the_files_of_the_data_folder(tmp_path):
+    """A cached compressed model is keyed by the data folder's files, not only the dataset's name."""
+    loihi = hwprofiles.load("loihi")
+    spec = runs.RunSpec("loihi", "spikefit", dataset="mnist", data_dir=str(tmp_path))
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"one")
+    before = runs.compression_key(spec, runs.budget_for(spec, loihi))
+    assert runs.compression_key(spec, runs.budget_for(spec, loihi)) == before
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"other")
+    assert runs.compression_key(spec, runs.budget_for(spec, loihi)) != before
+
+
 def test_chip_inputs_rate_code_the_test_set():
     spec = runs.RunSpec("loihi", "spikefit", samples=6)
     x, y = runs.chip_inputs(spec, 20)

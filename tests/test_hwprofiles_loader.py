@@ -204,3 +204,25 @@ def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path):
 
 def test_profile_error_is_a_user_error_with_exit_code_2(tmp_path):
     assert error_of(tmp_path / "x.yaml").exit_code == 2
+
+
+def test_axon_types_without_a_per_neuron_weight_table_is_refused(tmp_path):
+    text = (hwprofiles.loader.PROFILES_DIR / "truenorth.yaml").read_text()
+    bad = text.replace("unique_weights_scope: neuron", "unique_weights_scope: layer")
+    assert bad != text
+    path = tmp_path / "truenorth.yaml"
+    path.write_text(bad)
+    with pytest.raises(ProfileError, match="core.unique_weights_scope.*axon_types"):
+        hwprofiles.load(path)
+
+
+def test_signed_one_bit_weights_are_refused(tmp_path):
+    text = (hwprofiles.loader.PROFILES_DIR / "akida.yaml").read_text()
+    bad = text.replace('''  weight_bits:
+    value: 4''', '''  weight_bits:
+    value: 1''')
+    assert bad != text
+    path = tmp_path / "akida.yaml"
+    path.write_text(bad)
+    with pytest.raises(ProfileError, match="core.weight_bits.*at least 2 for signed"):
+        hwprofiles.load(path)

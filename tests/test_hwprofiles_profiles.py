@@ -89,3 +89,21 @@ def test_the_example_in_the_adding_a_profile_guide_is_valid(tmp_path):
     path.write_text(example)
     profile = hwprofiles.load(path)
     assert (profile.mesh.cores, profile.core.neurons, profile.core.core_memory) == (4, 64, None)
+
+
+def test_truenorth_prices_synaptic_events_at_its_measured_whole_chip_figure():
+    p = hwprofiles.load("truenorth")
+    assert p.energy.synapse_op_j == pytest.approx(2.5e-12)
+    assert "Akopyan" in p.sources["energy.synapse_op_j"] and "silicon" in p.sources["energy.synapse_op_j"]
+    others = ("neuron_update_active_j", "neuron_update_idle_j", "spike_out_j", "message_out_j",
+              "message_in_j", "hop_ew_j", "hop_ns_j")
+    assert all(getattr(p.energy, k) == 0.0 for k in others)  # left out on purpose: inside the per-event one
+    assert all("left out on purpose" in p.sources[f"energy.{k}"] for k in others)
+    assert p.energy.static_power_w == pytest.approx(0.063) and "Merolla" in p.sources["energy.static_power_w"]
+
+
+def test_speck_resting_power_is_measured_and_its_dynamic_terms_stay_unknown():
+    p = hwprofiles.load("speck")
+    assert p.energy.static_power_w == pytest.approx(0.42e-3)
+    assert "Yao" in p.sources["energy.static_power_w"] and "0.70 mW" in p.notes["energy.static_power_w"]
+    assert p.energy.synapse_op_j is None and p.energy.neuron_update_active_j is None

@@ -29,8 +29,8 @@ EXPECTED_DIALECT = {
 }
 
 def run_fixture(framework: str, model: str, source: str):
-    imported = nir_read.load(DATA / framework / f"{model}.nir", source)
     profile = load("generic-45nm")
+    imported = nir_read.for_profile(nir_read.load(DATA / framework / f"{model}.nir", source), profile)
     net = compile_graph(imported.graph, profile, integrator=imported.convention.integrator)
     data = np.load(DATA / framework / f"{model}.npz")
     x = data["input"].reshape(data["input"].shape[0], -1)
@@ -53,8 +53,34 @@ def test_float_reference_spikes_as_the_framework_per_step(framework, model, sour
     convention, out, ref = run_fixture(framework, model, "auto" if source == "auto" else framework)
     assert convention.dialect == EXPECTED_DIALECT[framework]
     assert ref.sum() > 0, "the fixture must fire, or the comparison says nothing"
-    lag = convention.output_delay_steps
-    np.testing.assert_array_equal(out[: len(out) - lag], ref[lag:])
+    assert convention.output_delay_steps == 0  # Spyx's lag is simulated (Delay nodes), not shifted here
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_spyx_lag_is_a_one_step_delay_on_every_projection_where_the_chip_has_delays():
+    imported = nir_read.load(DATA / "spyx" / "mlp_beta09.nir", "spyx")
+    assert imported.convention.output_delay_steps == 2 and imported.convention.projection_delay_steps == 1
+    float_ref = nir_read.for_profile(imported, load("generic-45nm"))
+    assert float_ref.convention.lag_simulated and float_ref.convention.output_delay_steps == 0
+    net = compile_graph(float_ref.graph, load("generic-45nm"))
+    assert [p.delay_steps for p in net.projections] == [1, 1]
+    on_loihi = compile_graph(nir_read.for_profile(imported, load("loihi")).graph, load("loihi"))
+    assert [p.delay_steps for p in on_loihi.projections] == [2, 2]  # Loihi's own step, then Spyx's
+    speck = nir_read.for_profile(imported, load("speck"))  # no programmable delay: reported, not simulated
+    assert not speck.convention.lag_simulated and speck.graph is imported.graph
+    assert any("lag chipsim's by 2 step(s)" in w for w in speck.warnings)
+
+
+def test_without_the_simulated_lag_spyx_is_two_steps_behind():
+    """The lag is what the Delay nodes model: without them chipsim's spikes come 2 steps before Spyx's."""
+    imported = nir_read.load(DATA / "spyx" / "mlp.nir", "spyx")
+    profile = load("generic-45nm")
+    net = compile_graph(imported.graph, profile)
+    data = np.load(DATA / "spyx" / "mlp.npz")
+    out = np.asarray(simulate(net, place(net, profile), data["input"]).output_spikes)[:, 0]
+    ref = data["output"]
+    assert not np.array_equal(out, ref)
+    np.testing.assert_array_equal(out[:-2], ref[2:])
 
 
 def test_per_neuron_time_constants_run_in_float_and_are_refused_in_fixed_point():

@@ -2,8 +2,9 @@
 
 The fixtures (tests/fixtures/lava/*.npz) were made by Lava itself (``make lava-fixtures`` runs
 tests/fixtures/lava/generate.py in a Python 3.10 side venv): Dense (``PyDenseModelBitAcc``) into LIF
-(``PyLifModelBitAcc``), with biases, mixed-sign and out-of-range weights, a weight exponent, two layers,
-and inputs that drive u past 2^23 (it wraps) and v to its floor. Here the same network is built as a
+(``PyLifModelBitAcc``), with biases, mixed-sign and out-of-range weights, positive and negative weight
+exponents (Lava floors a step's summed input by 2^-weight_exp), two layers, and inputs that drive u past
+2^23 (it wraps) and v to its floor. Here the same network is built as a
 ChipNetwork from Lava's parameters the way a user would state them (du, dv, vth, bias_mant << bias_exp,
 the raw weights through :func:`chipsim.quantize.loihi_weights`, Loihi's one-step delay per projection) and
 run by the engine and by the Brian2 twin: spikes, u and v must equal Lava's at every step.
@@ -22,7 +23,7 @@ from harness import brian2_model
 from harness.validate import single_core_placement
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lava"
-CASES = ("bias_decay", "two_layers", "saturate")
+CASES = ("bias_decay", "two_layers", "saturate", "negative_exponent")
 LOIHI = hwprofiles.load("loihi")
 
 
@@ -32,7 +33,8 @@ def network(d) -> ChipNetwork:
     pops = [Population("input", n_in, (n_in,), None, np.zeros(n_in, np.int64))]
     projs = []
     for k in range(int(d["layers"])):
-        w = q.loihi_weights(d[f"weights_{k}"]).astype(np.int64) << int(d[f"weight_exp_{k}"])  # [post, pre]
+        e = int(d[f"weight_exp_{k}"])  # >= 0: the mantissas << e; < 0: each step's sum >> -e (input_shift)
+        w = q.loihi_weights(d[f"weights_{k}"]).astype(np.int64) << max(e, 0)  # [post, pre]
         n_post, n_pre = w.shape
         params = NeuronParams(model="loihi_cuba", threshold=int(d[f"vth_{k}"]), decay_u=int(d[f"du_{k}"]),
                               decay_v=int(d[f"dv_{k}"]), state_bits=24, current_bits=24, decay_bits=12,
@@ -43,7 +45,7 @@ def network(d) -> ChipNetwork:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
         projs.append(Projection(f"dense{k}", k, k + 1, "dense", indptr, post.astype(np.int32),
                                 w.T[pre, post].astype(np.int32),
-                                delay_steps=LOIHI.latency.synapse_delay_steps))
+                                delay_steps=LOIHI.latency.synapse_delay_steps, input_shift=max(-e, 0)))
     return ChipNetwork("loihi", tuple(pops), tuple(projs), len(pops) - 1, 1e-3, True)
 
 
@@ -81,6 +83,10 @@ def test_the_fixtures_cover_biases_wrapping_u_and_the_floor_of_v():
     u, v = sat["u_0"], sat["v_0"]
     assert np.any(np.diff(u[:, 0]) < 0) and np.any(np.diff(u[:, 1]) > 0)  # u wrapped both ways
     assert v.min() == -(2**23) + 1  # v's floor
+    neg = load("negative_exponent")
+    assert int(neg["weight_exp_0"]) == -3 and int(neg["weight_exp_1"]) == -7
+    sums = neg["input"][:-1].astype(np.int64) @ q.loihi_weights(neg["weights_0"]).T  # a step's summed input
+    assert np.any(sums % 8 != 0) and np.any(sums < 0)  # the floor of a negative sum and of a remainder act
 
 
 def test_loihi_weights_follow_lavas_sign_modes():

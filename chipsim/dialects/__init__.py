@@ -3,7 +3,8 @@
 Each module defines ``NAME``, ``detect(graph) -> str | None`` (the evidence that this exporter wrote the
 graph, or None), ``to_canonical(graph) -> (graph, chipsim.nir_read.Semantics)`` and
 ``export(graph, dt_s) -> graph`` (canonical NIR -> what that framework's importer reads as chipfit's
-float reference runs it). What each exporter does is in its module's docstring, checked against the
+float reference runs it), and optionally ``after_write(path)`` (fix-ups of the written file for an
+older nir that the framework pins). What each exporter does is in its module's docstring, checked against the
 framework's source and its run (``tools/interop/make_fixtures.py``, ``docs/interop.md``).
 """
 
@@ -35,6 +36,13 @@ def detect(graph) -> tuple[str | None, str]:
         if evidence:
             return name, evidence
     return None, "no dt or dialect in the metadata, no exporter's parameter pattern"
+
+
+def after_write(path, target: str) -> None:
+    """What ``target``'s reader needs changed in the file nir.write made (sinabs: nir 1.0.4's fields)."""
+    hook = getattr(get(target), "after_write", None)
+    if hook is not None:
+        hook(path)
 
 
 def export(graph, target: str, dt_s: float):

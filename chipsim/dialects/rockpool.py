@@ -9,7 +9,7 @@ What the exporter writes (rockpool/nn/modules/torch/nir.py) and what ``LIFTorch`
   exp(-dt/tau_mem), beta = exp(-dt/tau_syn), canonical NIR with exact integration needs w_in =
   beta/(1-beta) and r = 1/(1-alpha): multi-spike, subtract.
 - No Conv2d, pooling or Flatten mapping: a CNN does not export.
-- The importer builds LIFTorch(tau_mem, tau_syn, dt = min(tau_mem/(1+r))).
+- The importer builds LIFTorch(tau_mem, tau_syn, dt = min(tau_mem/(1+r))); it has no Conv2d either.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ import math
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes
+from chipsim.nir_read import (
+    NIRReadError,
+    Semantics,
+    copy_graph,
+    densify,
+    euler_factors,
+    neuron_nodes,
+    neuron_semantics,
+)
 
 NAME = "rockpool"
 
@@ -78,7 +86,47 @@ def to_canonical(graph):
 
 
 def export(graph, dt_s: float):
-    raise NIRReadError(
-        "export to Rockpool is not implemented: its importer's LIFTorch is multi-spike with"
-        " subtract and takes no w_in (see docs/interop.md)"
-    )
+    """For Rockpool's ``from_nir``: every CubaLIF as its ``LIFTorch``, the whole chain dense.
+
+    LIFTorch runs isyn = beta*(isyn + in); v = alpha*v + isyn (+ bias); floor(v/threshold) spikes, v -=
+    spikes*threshold (multi-spike, subtract). chipfit's Euler CubaLIF, i = a*i + g_i*in; v = b*v + g_v*i,
+    is that with alpha = b, beta = a and v scaled by c = a/(g_i*g_v) (isyn = (a/g_i)*i, V = c*v): so
+    tau_mem = -dt/ln(b), tau_syn = -dt/ln(a), threshold and leak times c, and r = tau_mem/dt - 1, from
+    which the importer takes dt = tau_mem/(1+r). A LIF is refused: LIFTorch always has that synapse
+    (with beta = 0 it would drop its input), and the importer's nir.LIF branch reads ``node.tau_mem``,
+    which nir.LIF has not. Rockpool's importer has no Conv2d, pooling or Flatten: the chain's linear runs
+    become dense Linear layers (nir_read.densify), the same sums."""
+    for name, n in neuron_nodes(graph).items():
+        reset, spike, after = neuron_semantics(name, n)
+        if not isinstance(n, nir.CubaLIF):
+            raise NIRReadError(
+                f"node '{name}' ({type(n).__name__}): chipfit exports CubaLIF only to Rockpool (its LIFTorch"
+                " decays a synaptic current before the membrane; its nir.LIF import reads a tau_mem that"
+                " nir.LIF has not)"
+            )
+        if (reset, spike, after) != ("subtract", "multi", False):
+            raise NIRReadError(
+                f"node '{name}': Rockpool's LIFTorch is multi-spike with subtract; the graph asks reset"
+                f" '{reset}'{' after the decay' if after else ''}, spike '{spike}'"
+            )
+    dense, _ = densify(graph)
+    nodes = dict(dense.nodes)
+    for name, n in neuron_nodes(dense).items():
+        f = euler_factors(n, dt_s)
+        a, b = f["syn_decay"], f["decay"]
+        if np.any(a <= 0) or np.any(a >= 1) or np.any(b <= 0) or np.any(b >= 1):
+            raise NIRReadError(f"node '{name}': Rockpool needs decays in (0, 1) a step (dt < tau)")
+        c = a / (f["syn_gain"] * f["gain"])
+        tau_mem = -dt_s / np.log(b)
+        nodes[name] = nir.CubaLIF(
+            tau_mem=tau_mem,
+            tau_syn=-dt_s / np.log(a),
+            r=tau_mem / dt_s - 1.0,
+            w_in=np.ones_like(a),
+            v_leak=c * f["leak"],
+            v_threshold=c * np.asarray(n.v_threshold, np.float64),
+            v_reset=np.zeros_like(a),
+        )
+    out = copy_graph(dense, nodes)
+    out.metadata = {}
+    return out

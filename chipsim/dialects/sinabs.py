@@ -17,7 +17,17 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes, nirtorch_names
+from chipsim.nir_read import (
+    NIRReadError,
+    Semantics,
+    copy_graph,
+    densify,
+    euler_factors,
+    neuron_nodes,
+    neuron_semantics,
+    nirtorch_names,
+    replace_fields,
+)
 
 NAME = "sinabs"
 DT_S = 1.0  # one step; sinabs has no time unit
@@ -49,22 +59,71 @@ def to_canonical(graph):
 
 
 def export(graph, dt_s: float):
-    """For ``sinabs.from_nir``: IF with r folded into the threshold (v_thr / (dt*r)), as sinabs adds the
-    input each step. Its importer is multi-spike, subtracts, and bounds v below at -threshold: only a
-    graph that asks for exactly that runs there as chipfit runs it; others are refused here."""
+    """For ``sinabs.from_nir``: every LIF as sinabs' ``LIFSqueeze(tau_mem, norm_input=False)``, which runs
+    v = exp(-1/tau)*v + in with tau in steps: tau = -1/ln(1 - dt/tau) gives chipfit's Euler decay, and the
+    input gain dt*r/tau is folded into the threshold (v' = v/gain). The importer is multi-spike with
+    subtract (MultiSpike, MembraneSubtract, no lower bound for LIF): a graph asking for anything else is
+    refused, naming the node. IF is refused too: the importer's IAFSqueeze bounds v at -threshold
+    (``min_v_mem``), which chipfit's IF does not. Linear becomes Affine (the importer reads no Linear);
+    Conv2d gets a zero bias where it has none. The importer ignores r; it is written as 1/(1 - decay), so
+    that the file also reads right as NIR with exact integration (v = decay*v + (1 - decay)*r*in), which
+    is how chipfit's sinabs import reads it (sinabs' exporter writes r = 1 for its default
+    ``LIF(norm_input=True)``, whose input gain is 1 - decay, but its importer builds ``norm_input=False``).
+
+    A LIF after a conv does not import: sinabs checks ``any(node.v_leak) != 0``, which raises on a 3-D
+    array ("The truth value of an array with more than one element is ambiguous"), and nir 1.0.4 wants
+    every LIF parameter in one shape. So its LIFs go flat: the run from the input stays (the conv runs as
+    sinabs' Conv2d), with a Flatten after it, and each later run of SumPool2d/Flatten/Linear/Conv2d
+    between neurons becomes one matrix (nir_read.densify(keep_first=True): the same sums)."""
+    if any(np.ndim(n.v_threshold) > 1 for n in neuron_nodes(graph).values()):
+        graph, _ = densify(graph, keep_first=True)
     nodes = dict(graph.nodes)
     for name, n in neuron_nodes(graph).items():
-        meta = n.metadata or {}
-        if not isinstance(n, nir.IF):
+        reset, spike, after = neuron_semantics(name, n)
+        if not isinstance(n, nir.LIF):
             raise NIRReadError(
-                f"node '{name}' ({type(n).__name__}): sinabs' importer runs LIF without leak"
-                " normalisation; chipfit exports IF only to sinabs"
+                f"node '{name}' ({type(n).__name__}): chipfit exports LIF only to sinabs (its importer makes"
+                " IF an IAFSqueeze bounded below at -threshold, CubaLIF a LIF with a synapse decay before"
+                " the membrane)"
             )
-        if meta.get("reset") != "subtract" or meta.get("spike") != "multi":
+        if (reset, spike, after) != ("subtract", "multi", False):
             raise NIRReadError(
-                f"node '{name}': sinabs' importer is multi-spike with subtract; the graph asks"
-                f" reset '{meta.get('reset', 'zero')}', spike '{meta.get('spike', 'single')}'"
+                f"node '{name}': sinabs' importer is multi-spike with subtract (MultiSpike,"
+                f" MembraneSubtract); the graph asks reset '{reset}'{' after the decay' if after else ''},"
+                f" spike '{spike}'"
             )
-        gain = dt_s * np.asarray(n.r, np.float64)
-        nodes[name] = nir.IF(r=np.ones_like(gain), v_threshold=np.asarray(n.v_threshold) / gain)
-    return copy_graph(graph, nodes)
+        f = euler_factors(n, dt_s)
+        if np.any(f["leak"]):
+            raise NIRReadError(f"node '{name}': v_leak must be 0 (sinabs' importer refuses a leak)")
+        if np.any(f["decay"] <= 0):
+            raise NIRReadError(f"node '{name}': dt >= tau, a decay of {float(np.min(f['decay'])):g} a step")
+        lif = nir.LIF(
+            tau=(-1.0 / np.log(f["decay"])).astype(np.float32),
+            r=(1.0 / (1.0 - f["decay"])).astype(np.float32),  # see below
+            v_leak=np.zeros_like(f["gain"], np.float32),
+            v_threshold=(np.asarray(n.v_threshold, np.float64) / f["gain"]).astype(np.float32),
+        )
+        nodes[name] = lif
+    for name, n in graph.nodes.items():
+        if isinstance(n, nir.Linear) and not isinstance(n, nir.Affine):
+            w = np.asarray(n.weight, np.float32)
+            nodes[name] = nir.Affine(weight=w, bias=np.zeros(w.shape[0], np.float32))
+        elif isinstance(n, nir.Conv2d) and n.bias is None:
+            nodes[name] = replace_fields(n, bias=np.zeros(np.shape(n.weight)[0], np.float32))
+        elif isinstance(n, nir.SumPool2d) and np.any(np.asarray(n.padding)):
+            raise NIRReadError(f"node '{name}' (SumPool2d): sinabs' importer ignores padding; the graph pads")
+    out = copy_graph(graph, nodes)
+    out.metadata = {}
+    return out
+
+
+def after_write(path) -> None:
+    """Drop the ``v_reset`` that nir >= 1.0.5 writes on every LIF: sinabs pins nir <= 1.0.4, whose LIF has
+    no such field, and its ``nir.read`` fails on it (``LIF.__init__() got an unexpected keyword argument
+    'v_reset'``). Subtractive reset makes v_reset meaningless here anyway."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        for node in f["node"]["nodes"].values():
+            if "v_reset" in node and node["type"][()] in (b"LIF", "LIF"):
+                del node["v_reset"]

@@ -6,8 +6,11 @@ What the exporter writes (spyx/nir.py) and what Spyx runs (spyx/nn.py):
   default (0.5 + truncated normal, sd 0.25). ``nnx.Linear`` -> ``Affine``; no bias -> ``Linear``.
 - Spike and reset: ``spikes = H(V_prev - threshold)``; ``V = beta*V_prev + x - spikes*threshold``. The
   spike of step t is the previous state's, so each LIF layer emits one step later than chipsim's, and the
-  threshold comes off after the decay (``reset_after_decay``). The output lags by one step per LIF layer
-  (``Semantics.output_delay_steps``); chipsim does not add it.
+  threshold comes off after the decay (``reset_after_decay``). That is chipsim's LIF with every
+  projection (the input's too) one step late: the output lags by one step per LIF layer. The dialect
+  says so (``Semantics.projection_delay_steps = 1``); ``nir_read.for_profile`` makes it a NIR Delay of one
+  step on every projection where the profile has programmable delays (the float reference does), so the
+  simulation fires as Spyx does, step for step. Elsewhere the lag is reported (``output_delay_steps``).
 - Layout: Spyx runs channels-last (NHWC); the exporter transposes conv kernels to OIHW, but ``Flatten``
   flattens (H, W, C), so the weight after it takes its inputs channels-last: read, its columns are
   permuted to (C, H, W) order.
@@ -18,7 +21,15 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-from chipsim.nir_read import NIRReadError, Semantics, copy_graph, neuron_nodes
+from chipsim.nir_read import (
+    NIRReadError,
+    Semantics,
+    copy_graph,
+    euler_factors,
+    neuron_nodes,
+    neuron_semantics,
+    replace_fields,
+)
 
 NAME = "spyx"
 
@@ -65,8 +76,8 @@ def to_canonical(graph):
         )
     nodes, notes = _channels_last_flatten(graph, nodes)
     notes.append(
-        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; its outputs lag"
-        f" {len(neuron_nodes(graph))} step(s), one per LIF layer"
+        f"Spyx: dt {dt:g} (to_nir's dt), r = tau/dt, subtract after the decay; it fires from the previous"
+        f" step's V: one step of delay on every projection ({len(neuron_nodes(graph))} on the output)"
     )
     return copy_graph(graph, nodes), Semantics(
         dt_s=dt,
@@ -74,6 +85,7 @@ def to_canonical(graph):
         reset_after_decay=True,
         notes=tuple(notes),
         output_delay_steps=len(neuron_nodes(graph)),
+        projection_delay_steps=1,
     )
 
 
@@ -108,4 +120,63 @@ def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
 
 
 def export(graph, dt_s: float):
-    raise NIRReadError("export to Spyx is not implemented (see docs/interop.md)")
+    """For ``spyx.nir.from_nir(graph, x, dt=1)``: every LIF as Spyx's ``LIF`` with beta = chipfit's Euler
+    decay (written as Spyx does: tau = 1/(1-beta), r = beta), the input gain folded into the threshold.
+
+    Spyx's LIF subtracts after the decay and fires one spike a step, from the previous step's V: a graph
+    that asks for reset 'subtract' after the decay, single-spike, runs there with chipfit's spikes one step
+    later per layer (every projection, the input's too, delayed one step; the Spyx import dialect adds
+    the same delays). Anything else is refused, naming the node. The weight after a Flatten of (C, H, W)
+    gets its columns in Spyx's channels-last (H, W, C) order."""
+    nodes = dict(graph.nodes)
+    for name, n in neuron_nodes(graph).items():
+        reset, spike, after = neuron_semantics(name, n)
+        if not isinstance(n, nir.LIF):
+            raise NIRReadError(f"node '{name}' ({type(n).__name__}): chipfit exports LIF only to Spyx")
+        if (reset, spike, after) != ("subtract", "single", True):
+            raise NIRReadError(
+                f"node '{name}': Spyx's LIF subtracts after the decay, one spike a step; the graph asks"
+                f" reset '{reset}'{' after the decay' if after else ''}, spike '{spike}'"
+            )
+        f = euler_factors(n, dt_s)
+        if np.any(f["leak"]):
+            raise NIRReadError(f"node '{name}': v_leak must be 0 (Spyx's LIF has no leak term)")
+        if np.any(f["decay"] <= 0) or np.any(f["decay"] >= 1):
+            raise NIRReadError(f"node '{name}': Spyx needs a decay in (0, 1) a step; dt is not below tau")
+        beta = f["decay"].astype(np.float32)
+        nodes[name] = nir.LIF(
+            tau=1.0 / (1.0 - beta),
+            r=beta,
+            v_leak=np.zeros_like(beta),
+            v_threshold=(np.asarray(n.v_threshold, np.float64) / f["gain"]).astype(np.float32),
+            v_reset=np.zeros_like(beta),
+        )
+    nodes = _channels_first_to_last(graph, nodes)
+    out = copy_graph(graph, nodes)
+    out.metadata = {}
+    return out
+
+
+def _hwc_of_chw(c: int, h: int, w: int) -> np.ndarray:
+    """For each (C, H, W) flat index, the flat index of the same input in Spyx's (H, W, C) order."""
+    return np.arange(c * h * w).reshape(h, w, c).transpose(2, 0, 1).ravel()
+
+
+def _channels_first_to_last(graph, nodes: dict) -> dict:
+    succ = {}
+    for src, dst in graph.edges:
+        succ.setdefault(src, []).append(dst)
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.Flatten):
+            continue
+        shape = np.atleast_1d(np.asarray(node.input_type.get("input") if node.input_type else [])).astype(int)
+        if shape.size != 3:
+            continue
+        nxt = succ.get(name, [])
+        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
+            raise NIRReadError(f"node '{name}' (Flatten): no weight node after it to reorder")
+        weight = np.asarray(nodes[nxt[0]].weight)
+        spyx_w = np.empty_like(weight)
+        spyx_w[:, _hwc_of_chw(*shape)] = weight
+        nodes[nxt[0]] = replace_fields(nodes[nxt[0]], weight=spyx_w)
+    return nodes

@@ -162,7 +162,7 @@ class Criticality:
     name = "criticality"
 
     def __init__(self, prune_fraction: float = 0.5, events: int = 8, regrow_fraction: float = 0.2,
-                 score_samples: int = 256, metric: str = "spike", progress: bool = True):
+                 score_samples: int = 256, metric: str = "spike", progress: bool | None = None):
         if metric not in METRICS:
             raise PruningError(f"unknown criticality metric '{metric}'; known: {', '.join(METRICS)}")
         self.metric = metric
@@ -291,7 +291,7 @@ class CriticalityStructured:
     name = "criticality-struct"
 
     def __init__(self, channel_fraction: float = 0.99, regrow_share: float = 0.05, score_samples: int = 512,
-                 progress: bool = True):
+                 progress: bool | None = None):
         if not 0.0 <= float(channel_fraction) < 1.0:
             raise PruningError(f"channel_fraction must be in [0, 1), got {channel_fraction}")
         self.channel_fraction, self.regrow_share = float(channel_fraction), float(regrow_share)

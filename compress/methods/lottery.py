@@ -119,7 +119,7 @@ class LotteryIMP:
     name = "lottery-imp"
 
     def __init__(self, rate: float = 0.25, rewind_epochs: int = 1, early_time: bool = False,
-                 et_samples: int = 1000, rewind: bool = True, progress: bool = True):
+                 et_samples: int = 1000, rewind: bool = True, progress: bool | None = None):
         if not 0.0 < float(rate) < 1.0:
             raise PruningError(f"rate must be in (0, 1), got {rate}")
         if int(rewind_epochs) < 0:
@@ -216,7 +216,7 @@ class LotteryConnection:
     name = "lottery-conn"
 
     def __init__(self, score_lr: float = 0.1, scope: str = "layer", weights: str = "binary",
-                 progress: bool = True):
+                 progress: bool | None = None):
         if scope not in ("layer", "global"):
             raise PruningError(f"unknown scope '{scope}'; known: layer, global")
         if weights not in ("binary", "real"):
@@ -283,7 +283,7 @@ class InputPatchPruning:
     name = "patch-prune"
 
     def __init__(self, patch_fraction: float = 0.314, patch_size: int = 2, score_samples: int = 512,
-                 progress: bool = True):
+                 progress: bool | None = None):
         if not 0.0 <= float(patch_fraction) < 1.0:
             raise PruningError(f"patch_fraction must be in [0, 1), got {patch_fraction}")
         if int(patch_size) < 1:

@@ -32,7 +32,7 @@ class MagnitudePruning:
 
     name = "magnitude"
 
-    def __init__(self, scope: str = "global", rounds: int = 4, progress: bool = True):
+    def __init__(self, scope: str = "global", rounds: int = 4, progress: bool | None = None):
         if scope not in ("global", "layer"):
             raise PruningError(f"unknown scope '{scope}'; known: global, layer")
         if int(rounds) < 1:

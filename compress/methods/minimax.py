@@ -198,7 +198,7 @@ class Minimax:
     def __init__(self, compress_fraction: float = 0.3, lr_s: float = 0.5, lr_y: float = 1e3,
                  lr_z: float | None = None, y0: float = 10.0, z0: float = 1.0, resource: str = "weights",
                  profile: str | None = None, snapshots=SNAPSHOTS, scale: str = "saliency",
-                 progress: bool = True):
+                 progress: bool | None = None):
         if scale not in SCALES:
             raise PruningError(f"unknown scale '{scale}'; known: {', '.join(SCALES)}")
         if resource not in RESOURCES:

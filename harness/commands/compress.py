@@ -18,7 +18,7 @@ import argparse
 import pathlib
 
 from harness import options as opts
-from harness.commands.export import TO, export_file
+from harness.commands.export import TO, check_targets, export_file
 
 DEFAULT_DENSE_EPOCHS = None  # None: TrainConfig's default (the dense config harness train uses)
 BUDGET_NOT_MET = 3  # exit status when the exported model breaks a limit of its budget
@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     dense_cfg, train_cfg = train_configs(args.seed, steps=args.steps, epochs=args.epochs,
                                          dense_epochs=args.dense_epochs, device=args.device)
     model_cfg = ModelConfig(kind=args.model)
+    check_targets(model_cfg, args.to)  # before training: an export the target cannot run fails now
     metrics = run_method(args.method, dataset=args.dataset, budget=budget, model_cfg=model_cfg,
                          train_cfg=train_cfg, seed=args.seed, out_dir=args.out, options=options,
                          dense_cfg=dense_cfg, data_dir=args.data_dir, cache_dir=args.cache_dir)

@@ -3,9 +3,10 @@
 ``harness export --nir IN --to snntorch|norse|sinabs|rockpool|spyx --out OUT [--from auto] [--dt S]``
 reads IN through its import dialect (canonical NIR: explicit dt, reset, spike mode), then rewrites it
 for the target (chipsim.dialects.<target>.export). A graph the target's importer cannot run as chipfit
-runs it (snnTorch and Norse reset to zero only; sinabs is multi-spike with subtract; Rockpool and Spyx
-are not implemented) is one line on stderr and exit 2. Which targets are checked against the framework,
-and how: docs/interop.md.
+runs it (snnTorch and Norse reset to zero only; sinabs' importer is a multi-spike LIF with subtract,
+Rockpool's a multi-spike CubaLIF with subtract, Spyx's a LIF subtracting after the decay) is one line on
+stderr, naming the node, and exit 2. Which targets are checked against the framework, and how:
+docs/interop.md.
 """
 
 from __future__ import annotations
@@ -40,6 +41,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_targets(model_cfg, targets) -> None:
+    """Refuse a ``--to`` whose importer cannot run ``model_cfg``'s neurons before any training, in one line
+    (the export's own reason): a two-neuron MLP with those neurons is exported and dropped."""
+    if not targets:
+        return
+    import dataclasses
+
+    from chipsim import dialects, nir_read
+    from compress.models import build_model
+    from compress.nir_io import to_nir
+
+    probe = build_model(dataclasses.replace(model_cfg, kind="mlp", hidden=(2,)), (2,), 2)
+    imported = nir_read.import_graph(to_nir(probe), "nir")
+    for target in targets:
+        try:
+            dialects.export(imported.graph, target, imported.convention.dt_s)
+        except nir_read.NIRReadError as error:
+            raise opts.OptionError(
+                f"--to {target}: the model's neurons ({model_cfg.neuron}, reset {model_cfg.reset}, one spike"
+                f" a step) do not run in {target}'s importer: {error}"
+            ) from None
+
+
 def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, reset=None) -> None:
     """Read ``path`` through its dialect and write it for ``target``'s importer to ``out``."""
     from chipsim import dialects, nir_read
@@ -52,6 +76,7 @@ def export_file(path, target: str, out, *, source: str = "auto", dt_s=None, rese
     if dt is None:
         raise nir_read.NIRReadError(f"{path}: no dt in the graph and none given: pass --dt")
     write_nir(out, dialects.export(imported.graph, target, dt))
+    dialects.after_write(out, target)
     print(f"wrote {out} for {target}")
 
 

@@ -128,5 +128,14 @@ def print_report(report: dict) -> None:
     if report.get("smallest_budget"):
         need = ", ".join(f"{k} {v:g}" for k, v in report["smallest_budget"].items())
         console.print(f"  would fit with: {need}")
+    fixed = [q for q in report.get("quantization", []) if q["bits"] is not None]
+    if fixed:  # the chip's own weight format: bits, Loihi's exponent, the error it cost (NIR weight units)
+        quant = Table("projection", "bits", "exponent", "scale", "distinct", "rmse", "max error",
+                      title="quantization")
+        for q in fixed:
+            exponent = "-" if q["exponent"] is None else str(q["exponent"])
+            quant.add_row(q["projection"], str(q["bits"]), exponent, f"{q['scale']:.4g}",
+                          str(q["distinct_values"]), f"{q['rmse']:.3g}", f"{q['max_abs_error']:.3g}")
+        console.print(quant)
     for note in report["notes"][:10]:
         console.print(f"  note: {note}")

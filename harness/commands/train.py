@@ -11,7 +11,7 @@ import argparse
 import pathlib
 
 from harness import options as opts
-from harness.commands.export import TO, export_file
+from harness.commands.export import TO, check_targets, export_file
 
 OPTIONS = (
     opts.DATASET,
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from compress.train import evaluate, fit, resolve_device, seed_everything
 
     model_cfg, train_cfg = _configs(args)
+    check_targets(model_cfg, args.to)  # before training: an export the target cannot run fails now
     dataset = load_dataset(args.dataset, args.data_dir, seed=args.seed,
                            events=event_options(args, train_cfg.steps))
     out = pathlib.Path(args.out)
