@@ -6,6 +6,8 @@ float. The input sums are read back from the recorded current ``u``, which each 
 equal to the step's input (loihi: ``decay_u = 2^12 - 1``, no shift; xylo: shift 0; float: ``tau_syn = 0``).
 """
 
+import platform
+
 import numba as nb
 import numpy as np
 import pytest
@@ -122,3 +124,14 @@ def test_prefetch_reads_nothing_and_writes_nothing():
     before = a.copy()
     assert touch(a, np.array([0, 3, 9, 10, 4096], np.int64)) == 0 + 3 + 9 + 9 + 9
     np.testing.assert_array_equal(a, before)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 instruction name")
+def test_prefetch_compiles_to_a_prefetch_instruction():
+    @nb.njit
+    def ask(a, i):
+        prefetch(a, i)
+
+    ask(np.zeros(4, np.int32), 1)
+    (asm,) = ask.inspect_asm().values()
+    assert "prefetcht0" in asm
