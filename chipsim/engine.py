@@ -8,7 +8,9 @@ fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
 the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
 over each run of same-core neurons (so LLVM vectorises it and the active/idle counts are written once per
-run); the fired list is compacted from a 0/1 flag array afterwards.
+run); the fired list is compacted from a 0/1 flag array afterwards. Delivery and packet counting ask for
+the CSR rows and routes of the spikes ahead (``chipsim.prefetch``), which at 10^6 neurons would otherwise
+wait on memory once per spike; prefetching changes no value.
 
 Fixed point: state in int64, clipped to the state's range every update, except loihi_cuba's current,
 which wraps once into (-2^23, 2^23] as Lava's bit-accurate model does; input sums in int32 (a fan-in of
