@@ -11,7 +11,7 @@ next row while the current one is added overlaps the two (``chipsim.engine._deli
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -39,3 +39,9 @@ def prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+if config.DISABLE_JIT:  # the kernels run as plain Python (tests/mutation.py): a prefetch is then nothing
+    def prefetch(array, index):  # noqa: F811
+        """No-op stand-in for the intrinsic, which plain Python cannot call."""
+        return None
