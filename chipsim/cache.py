@@ -23,8 +23,9 @@ DEFAULT_DIR = Path(".cache/chipfit/placed")
 """Where entries go, relative to the working directory (``CHIPFIT_CACHE_DIR`` overrides)."""
 
 MAX_CACHED_SYNAPSES = 20_000_000
-SOURCES = ("compile.py", "representable.py", "network.py", "quantize.py", "constraints.py", "insynapses.py",
-           "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py", "weight_formats.py")
+SOURCES = ("compile.py", "expand.py", "representable.py", "network.py", "quantize.py", "constraints.py",
+           "insynapses.py", "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py",
+           "weight_formats.py")
 """The chipsim modules whose source is part of the key."""
 
 

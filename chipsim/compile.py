@@ -44,9 +44,10 @@ from pathlib import Path
 import nir
 import numpy as np
 
+from chipsim import expand, representable
 from chipsim import quantize as q
-from chipsim import representable
 from chipsim import weight_formats as wf
+from chipsim.expand import ConvGeometry
 from chipsim.fit import Violation
 from chipsim.network import ChipNetwork, ConvKernel, LayerQuantization, NeuronParams, Population, Projection
 from chipsim.nir_read import NIRReadError, read_file
@@ -183,15 +184,6 @@ def _pair(value) -> tuple[int, int]:
     return (int(a[0]), int(a[0])) if a.size == 1 else (int(a[0]), int(a[1]))
 
 
-@dataclass(frozen=True)
-class _ConvGeometry:
-    weight: np.ndarray  # [C_out, C_in, kh, kw] float
-    stride: tuple[int, int]
-    padding: tuple[int, int]
-    in_shape: tuple[int, int, int]
-    out_shape: tuple[int, int, int]
-
-
 def _as_chw(name: str, node, shape: tuple[int, ...], channels: int | None) -> tuple[int, int, int]:
     if len(shape) == 3:
         return shape
@@ -203,7 +195,7 @@ def _as_chw(name: str, node, shape: tuple[int, ...], channels: int | None) -> tu
     raise CompileError(f"node '{name}' ({_kind(node)}) needs a (C, H, W) input, got shape {shape}")
 
 
-def _conv_geometry(name: str, node, in_shape: tuple[int, ...]) -> _ConvGeometry:
+def _conv_geometry(name: str, node, in_shape: tuple[int, ...]) -> ConvGeometry:
     weight = np.asarray(node.weight, dtype=np.float64)
     if weight.ndim != 4:
         raise CompileError(
@@ -225,16 +217,16 @@ def _conv_geometry(name: str, node, in_shape: tuple[int, ...]) -> _ConvGeometry:
     ho, wo = (h + 2 * padding[0] - kh) // stride[0] + 1, (w + 2 * padding[1] - kw) // stride[1] + 1
     if ho < 1 or wo < 1:
         raise CompileError(f"node '{name}' (Conv2d): kernel {kh}x{kw} does not fit input {h}x{w}")
-    return _ConvGeometry(weight, stride, padding, (c, h, w), (c_out, ho, wo))
+    return ConvGeometry(weight, stride, padding, (c, h, w), (c_out, ho, wo))
 
 
-def _pool_geometry(name: str, node, in_shape: tuple[int, ...]) -> _ConvGeometry:
+def _pool_geometry(name: str, node, in_shape: tuple[int, ...]) -> ConvGeometry:
     c, h, w = _as_chw(name, node, in_shape, None)
     (kh, kw), stride, padding = _pair(node.kernel_size), _pair(node.stride), _pair(node.padding)
     ho, wo = (h + 2 * padding[0] - kh) // stride[0] + 1, (w + 2 * padding[1] - kw) // stride[1] + 1
     if ho < 1 or wo < 1:
         raise CompileError(f"node '{name}' (SumPool2d): window {kh}x{kw} does not fit input {h}x{w}")
-    return _ConvGeometry(np.ones((1, 1, kh, kw)), stride, padding, (c, h, w), (c, ho, wo))
+    return ConvGeometry(np.ones((1, 1, kh, kw)), stride, padding, (c, h, w), (c, ho, wo), depthwise=True)
 
 
 def _out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -352,84 +344,26 @@ def _output_source(output_name: str, preds: dict, nodes: dict) -> str:
 # ---------------------------------------------------------------- sparse composition of weight chains
 
 
-def _coo_aggregate(rows, cols, vals, n_cols: int):
-    """Sum duplicate (row, col) entries and drop zeros; sorted by row then col."""
-    key = rows.astype(np.int64) * n_cols + cols
-    uniq, inverse = np.unique(key, return_inverse=True)
-    summed = np.bincount(inverse, weights=vals, minlength=uniq.size)
-    keep = summed != 0
-    return (uniq[keep] // n_cols), (uniq[keep] % n_cols), summed[keep]
-
-
-def _apply_matrix(rows, cols, vals, weight: np.ndarray):
-    """(x -> W x) on COO triplets whose columns index x; W is [out, in]."""
-    wt = np.asarray(weight, dtype=np.float64).T
-    nz_in, nz_out = np.nonzero(wt)
-    counts = np.bincount(nz_in, minlength=wt.shape[0])
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    rep = counts[cols]
-    total = int(rep.sum())
-    offs = np.arange(total) - np.repeat(np.cumsum(rep) - rep, rep)
-    idx = np.repeat(starts[cols], rep) + offs
-    out_cols = nz_out[idx]
-    return np.repeat(rows, rep), out_cols, np.repeat(vals, rep) * wt[nz_in[idx], out_cols]
-
-
-def _apply_conv(rows, cols, vals, geo: _ConvGeometry, depthwise: bool = False):
-    """Convolution (or, ``depthwise`` with a ones kernel, sum pooling) on COO triplets over (C, H, W)."""
-    c_in, y, x = np.unravel_index(cols, geo.in_shape)
-    _, ho, wo = geo.out_shape
-    (sy, sx), (py, px) = geo.stride, geo.padding
-    parts_r, parts_c, parts_v = [], [], []
-    kh, kw = geo.weight.shape[2:]
-    for ky in range(kh):
-        ny = y + py - ky
-        ok_y = (ny >= 0) & (ny % sy == 0) & (ny // sy < ho)
-        for kx in range(kw):
-            nx = x + px - kx
-            hit = np.flatnonzero(ok_y & (nx >= 0) & (nx % sx == 0) & (nx // sx < wo))
-            if hit.size == 0:
-                continue
-            if depthwise:
-                c_out, sel, w = c_in[hit], hit, np.ones(hit.size)
-            else:
-                tap = geo.weight[:, c_in[hit], ky, kx]  # [C_out, hits]
-                c_out, j = np.nonzero(tap)
-                sel, w = hit[j], tap[c_out, j]
-            parts_r.append(rows[sel])
-            oy, ox = (y[sel] + py - ky) // sy, (x[sel] + px - kx) // sx
-            parts_c.append(np.ravel_multi_index((c_out, oy, ox), geo.out_shape))
-            parts_v.append(vals[sel] * w)
-    if not parts_r:
-        return rows[:0], cols[:0], vals[:0]
-    return np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_v)
-
-
-def expand_conv(conv: ConvKernel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A kept kernel as (pre, post, weight) synapse triplets, zero taps dropped, sorted by pre then post."""
-    n_in = math.prod(conv.in_shape)
-    geo = _ConvGeometry(
-        np.asarray(conv.weight, dtype=np.float64), conv.stride, conv.padding, conv.in_shape, conv.out_shape
-    )
-    r, c, v = _apply_conv(np.arange(n_in), np.arange(n_in), np.ones(n_in), geo)
-    r, c, v = _coo_aggregate(r, c, v, math.prod(conv.out_shape))
-    return r, c, v
-
-
-def _compose(ops: tuple[str, ...], nodes: dict, shapes: dict, preds: dict, rows, cols, vals, shape):
-    """Push COO triplets (columns over ``shape``) through weight nodes ``ops``; returns them and the shape."""
+def _chain_matrix(ops: tuple[str, ...], nodes: dict, shapes: dict, shape, mats: dict) -> expand.Csr | None:
+    """The weight nodes ``ops`` (inputs over ``shape``) as one synapse matrix; None where they are all
+    pass-through (Flatten, Delay, Identity: the identity). ``mats`` caches each node's own matrix."""
+    m = None
     for name in ops:
         node = nodes[name]
-        if isinstance(node, (nir.Affine, nir.Linear)):
-            rows, cols, vals = _apply_matrix(rows, cols, vals, node.weight)
-        elif isinstance(node, nir.Conv2d):
-            rows, cols, vals = _apply_conv(rows, cols, vals, _conv_geometry(name, node, shape))
-        elif isinstance(node, nir.SumPool2d):
-            rows, cols, vals = _apply_conv(
-                rows, cols, vals, _pool_geometry(name, node, shape), depthwise=True
-            )
+        if name not in mats:
+            if isinstance(node, (nir.Affine, nir.Linear)):
+                mats[name] = expand.dense(node.weight)
+            elif isinstance(node, nir.Conv2d):
+                mats[name] = expand.conv(_conv_geometry(name, node, shape))
+            elif isinstance(node, nir.SumPool2d):
+                mats[name] = expand.conv(_pool_geometry(name, node, shape))
+            else:
+                mats[name] = None
+        op = mats[name]
+        if op is not None:
+            m = op if m is None else expand.product(m, op)
         shape = shapes[name]
-    return rows, cols, vals, shape
+    return m
 
 
 def _node_bias(name: str, node, out_shape: tuple[int, ...]) -> np.ndarray | None:
@@ -667,18 +601,36 @@ def _spike_mode(name: str, node, profile: ChipProfile, reset: str, notes: list[s
 
 @dataclass
 class _Raw:
-    """One projection before quantization: composed float weights (NIR units) as COO, or a kept kernel."""
+    """One projection before quantization: composed float weights (NIR units) as CSR over the pre neurons,
+    or a kept kernel whose CSR is expanded only if asked for (``synapses``)."""
 
     name: str
     pre: int
     post: int
     kind: str
-    rows: np.ndarray
-    cols: np.ndarray
-    vals: np.ndarray
-    conv: _ConvGeometry | None
+    csr: expand.Csr | None
+    conv: ConvGeometry | None
     kernel_shape: tuple[int, int, int, int] | None
     delay_steps: int = 0
+    eff: tuple | None = None  # (gain, its effective weights): _eff_values' last answer
+    stats: tuple | None = None  # (gain, (min, max, all integers)): _eff_stats' last answer
+
+    def synapses(self) -> expand.Csr:
+        if self.csr is None:
+            self.csr = expand.conv(self.conv)
+        return self.csr
+
+    @property
+    def rows(self) -> np.ndarray:  # COO views of the synapses, for the formats that work on triplets
+        return self.synapses().rows()
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self.synapses().targets
+
+    @property
+    def vals(self) -> np.ndarray:
+        return self.synapses().weights
 
 
 def _delay_steps(src: str, tgt: str, paths, nodes, dt_s: float, profile: ChipProfile) -> int:
@@ -735,29 +687,17 @@ def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tu
         conv = _conv_geometry(op, nodes[op], shapes[in_name])
         if math.prod(conv.in_shape) != n_pre:
             conv = None
-    rows, cols, vals = [], [], []
-    bias, seen = np.zeros(n_post), set()
+    csr, bias, seen, mats = None, np.zeros(n_post), set(), {}
     for _, ops in paths:
-        r, c, v, _ = _compose(
-            ops, nodes, shapes, preds, np.arange(n_pre), np.arange(n_pre), np.ones(n_pre), shapes[src]
-        )
-        rows.append(r), cols.append(c), vals.append(v)
+        if conv is None:
+            m = _chain_matrix(ops, nodes, shapes, shapes[src], mats) or expand.identity(n_pre)
+            csr = m if csr is None else expand.add(csr, m)
         for i, op in enumerate(ops):
             b = _node_bias(op, nodes[op], shapes[op])
             if b is not None and ops[i:] not in seen:
                 seen.add(ops[i:])
-                _, bc, bv, _ = _compose(
-                    ops[i + 1 :],
-                    nodes,
-                    shapes,
-                    preds,
-                    np.zeros(b.size, dtype=np.int64),
-                    np.arange(b.size),
-                    b,
-                    shapes[op],
-                )
-                np.add.at(bias, bc, bv)
-    r, c, v = _coo_aggregate(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), n_post)
+                rest = _chain_matrix(ops[i + 1:], nodes, shapes, shapes[op], mats)
+                bias += b if rest is None else expand.apply_to_vector(rest, b)
     if conv is not None:
         kernel_shape = tuple(conv.weight.shape)
     elif "conv" in kinds:
@@ -767,7 +707,7 @@ def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tu
         kernel_shape = (n_post, n_pre, 1, 1)
     else:
         kernel_shape = None
-    return _Raw(f"{src}->{tgt}", pre, post, kind, r, c, v, conv, kernel_shape), bias
+    return _Raw(f"{src}->{tgt}", pre, post, kind, csr, conv, kernel_shape), bias
 
 
 def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integrator) -> ChipNetwork:
@@ -876,7 +816,15 @@ def _eff_values(raw: _Raw, gain: np.ndarray) -> np.ndarray:
     """The projection's weights with the post neurons' input gains folded in (NIR units)."""
     if raw.conv is not None and np.ptp(gain) == 0:
         return np.asarray(raw.conv.weight) * gain[0]
-    return raw.vals * gain[raw.cols]
+    if raw.eff is None or raw.eff[0] is not gain:
+        m = raw.synapses()
+        raw.eff = gain, m.weights * _at_targets(gain, m.targets)
+    return raw.eff[1]
+
+
+def _at_targets(gain: np.ndarray, targets: np.ndarray):
+    """``gain[targets]``, or the one value where every post neuron has the same gain (no gather)."""
+    return gain[0] if gain.size and np.ptp(gain) == 0 else gain[targets]
 
 
 def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
@@ -885,10 +833,11 @@ def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
     weight exponent)}). Weights that already are integers on the chip's grid keep scale 1 (and exponents
     >= 0). ``min_scale``: the finest scale at which the threshold still fits its mantissa; where it is
     coarser than the weights need, their projections take negative exponents down to ``exp_min``."""
-    effs = {i: _eff_values(raws[i], gain) for i in incoming}
-    modes = {i: q.sign_mode(e) for i, e in effs.items()}
-    peaks = {i: float(np.max(np.abs(e), initial=0.0)) for i, e in effs.items()}
-    exact = all(q.on_loihi_grid(e, exp_max) for e in effs.values())
+    stats = {i: _eff_stats(raws[i], gain) for i in incoming}
+    modes = {i: "excitatory" if lo >= 0 else "inhibitory" if hi <= 0 else "mixed"
+             for i, (lo, hi, _) in stats.items()}  # q.sign_mode of the effective weights
+    peaks = {i: max(abs(lo), abs(hi)) for i, (lo, hi, _) in stats.items()}
+    exact = all(stats[i][2] and q.on_loihi_grid(_eff_values(raws[i], gain), exp_max) for i in incoming)
     scale = q.loihi_scale([peaks[i] for i in incoming], [modes[i] for i in incoming], exp_max, exact)
     scale = max(scale, min_scale)
     low = 0 if exact and scale == 1.0 else exp_min  # integers kept as they are: exponents >= 0
@@ -897,8 +846,9 @@ def _loihi_grids(raws, incoming, gain, exp_max, min_scale: float = 0.0,
 
 def _integer_weights(raws, incoming, gain) -> bool:
     """True when every effective weight into the population is an integer (and there is one)."""
-    effs = [_eff_values(raws[i], gain) for i in incoming]
-    return any(e.size for e in effs) and all(np.array_equal(e, np.rint(e)) for e in effs)
+    sizes = [raws[i].conv.weight.size if raws[i].conv is not None and np.ptp(gain) == 0
+             else raws[i].synapses().targets.size for i in incoming]
+    return any(sizes) and all(_eff_stats(raws[i], gain)[2] for i in incoming)
 
 
 def _axon_type_grids(raws, incoming, gain, scale: float, bits: int, types: int) -> dict:
@@ -922,6 +872,19 @@ def _axon_type_grids(raws, incoming, gain, scale: float, bits: int, types: int) 
     return grids
 
 
+def _eff_stats(raw: _Raw, gain: np.ndarray) -> tuple[float, float, bool]:
+    """(min, max, all integers) of the projection's effective weights (:func:`_eff_values`)."""
+    if raw.conv is not None and np.ptp(gain) == 0:
+        e = _eff_values(raw, gain)
+        if e.size == 0:
+            return 0.0, 0.0, True
+        return float(e.min()), float(e.max()), bool(np.array_equal(e, np.rint(e)))
+    if raw.stats is None or raw.stats[0] is not gain:
+        m = raw.synapses()
+        raw.stats = gain, q.effective_stats(m.weights, gain[:1] if np.ptp(gain) == 0 else gain, m.targets)
+    return raw.stats[1]
+
+
 def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.ndarray:
     """Integer weights: the chip's mantissa x 2^exponent grid where it has one (``grid``), else symmetric."""
     if grid is None:
@@ -932,13 +895,8 @@ def _quantize(w: np.ndarray, scale: float, bits: int, signed: bool, grid) -> np.
 def _max_eff(raw: _Raw, gain: np.ndarray) -> float:
     if raw.conv is not None and np.ptp(gain) == 0:
         return float(np.max(np.abs(raw.conv.weight), initial=0.0) * abs(gain[0]))
-    return float(np.max(np.abs(raw.vals * gain[raw.cols]), initial=0.0))
-
-
-def _csr(rows, cols, vals, n_pre: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.lexsort((cols, rows))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_pre))]).astype(np.int64)
-    return indptr, cols[order].astype(np.int32), vals[order].astype(dtype)
+    lo, hi, _ = _eff_stats(raw, gain)
+    return max(abs(lo), abs(hi))
 
 
 def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection, LayerQuantization]:
@@ -949,7 +907,8 @@ def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection,
         indptr, targets, weights = np.zeros(n_pre + 1, np.int64), np.zeros(0, np.int32), np.zeros(0)
         distinct = np.unique(conv.weight[conv.weight != 0]).size
     else:
-        indptr, targets, weights = _csr(raw.rows, raw.cols, raw.vals * k[raw.cols], n_pre, np.float64)
+        m = raw.synapses()
+        indptr, targets, weights = m.indptr, m.targets, m.weights * k[m.targets]
         distinct = np.unique(weights).size
     proj = Projection(
         raw.name,
@@ -996,15 +955,26 @@ def _fixed_projection(
         return proj, LayerQuantization(
             raw.name, bits, scale, int(np.unique(kernel[kernel != 0]).size), rmse, max_err, exponent
         )
-    g = gain[raw.cols]
-    w_int = typed.weights if typed is not None else _quantize(raw.vals * g, scale, bits, signed, grid)
-    w_hat = np.divide(w_int * lsb, g, out=raw.vals.copy(), where=g != 0)
-    rmse, max_err = _errors(raw.vals, w_hat)
-    keep = w_int != 0  # a weight that rounds to 0 is not a stored synapse
-    indptr, targets, weights = _csr(raw.rows[keep], raw.cols[keep], w_int[keep], n_pre, np.int32)
+    m = raw.synapses()
+    raw.eff = None
+    if typed is None:
+        g = gain[:1] if np.ptp(gain) == 0 else gain
+        w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(m.weights, g, m.targets, scale, bits,
+                                                                      signed, grid, lsb)
+    else:  # TrueNorth's axon types chose the integers
+        w_int = typed.weights
+        g = gain[m.targets]
+        rmse, max_err = _errors(m.weights, np.divide(w_int * lsb, g, out=m.weights.copy(), where=g != 0))
+        nonzero, distinct = int(np.count_nonzero(w_int)), int(np.unique(w_int[w_int != 0]).size)
+    keep = None if nonzero == w_int.size else w_int != 0  # a weight that rounds to 0 is not a stored synapse
+    if keep is None:
+        indptr, targets, weights = m.indptr, m.targets, w_int
+    else:
+        indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero,
+                                                       in_place=typed is None)
     index = table = scope = None
     if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
-        index = _csr(raw.rows[keep], raw.cols[keep], typed.index[keep], n_pre, np.uint16)[2]
+        index = typed.index.astype(np.uint16) if keep is None else typed.index[keep].astype(np.uint16)
         table, scope = typed.table, "neuron"
     elif profile.core.unique_weights is not None and profile.core.unique_weights_scope in ("neuron", "layer"):
         scope = profile.core.unique_weights_scope
@@ -1023,7 +993,7 @@ def _fixed_projection(
         kernel_shape=raw.kernel_shape,
         input_shift=shift,
     )
-    return proj, LayerQuantization(raw.name, bits, scale, int(np.unique(weights).size), rmse, max_err,
+    return proj, LayerQuantization(raw.name, bits, scale, distinct, rmse, max_err,
                                    exponent)
 
 

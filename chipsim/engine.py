@@ -8,7 +8,9 @@ fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
 the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
 over each run of same-core neurons (so LLVM vectorises it and the active/idle counts are written once per
-run); the fired list is compacted from a 0/1 flag array afterwards.
+run); the fired list is compacted from a 0/1 flag array afterwards. Delivery and packet counting ask for
+the CSR rows and routes of the spikes ahead (``chipsim.prefetch``), which at 10^6 neurons would otherwise
+wait on memory once per spike; prefetching changes no value.
 
 Fixed point: state in int64, clipped to the state's range every update, except loihi_cuba's current,
 which wraps once into (-2^23, 2^23] as Lava's bit-accurate model does; input sums in int32 (a fan-in of
@@ -31,6 +33,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chipsim.prefetch import prefetch
 from chipsim.routing import conv_tap_out
 
 # neuron models and reset modes (codes of hwprofiles.profile.NEURON_KINDS / RESET_MODES)
@@ -78,6 +81,34 @@ def _settle(vc, vo, r, thr_gt, thr, subtract, v_lo, v_hi, refr):
     return vn, rn, fired
 
 
+PREFETCH_INDEX_AHEAD = 4
+"""How many spikes ahead :func:`_deliver` prefetches a spiking neuron's row bounds (``indptr``) and per-core
+count pointer, so that reading them for the next spike's row prefetch does not wait on memory."""
+PREFETCH_EVENTS_AHEAD = 64
+"""Synapses :func:`_deliver` asks for ahead of the ones it adds: ``64 // mean row length`` rows ahead (at
+least one, at most ``PREFETCH_ROWS_MAX``), so that short rows (an input layer's 20 targets) are asked for
+early enough to arrive in time."""
+PREFETCH_ROWS_MAX = 8
+PREFETCH_ROW_TARGETS = 128
+"""Targets of the next spiking neuron's CSR row that :func:`_deliver` prefetches (a longer row is a
+sequential stream, which the hardware prefetcher follows on its own)."""
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_row(i, ip, sc, indptr_all, targets_all, weights_all, w_line, sc_ptr_all, sc_core, sc_count):
+    """Ask for the cache lines of pre neuron ``i``'s CSR row (its first ``PREFETCH_ROW_TARGETS`` targets and
+    their weights) and of its per-core event counts, so they arrive while the current row is added."""
+    a = indptr_all[ip + i]
+    b = min(indptr_all[ip + i + 1], a + PREFETCH_ROW_TARGETS)
+    for s in range(a, b, 16):
+        prefetch(targets_all, s)
+    for s in range(a, b, w_line):
+        prefetch(weights_all, s)
+    c = sc_ptr_all[sc + i]
+    prefetch(sc_core, c)
+    prefetch(sc_count, c)
+
+
 @nb.njit(cache=True)
 def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, targets_all, weights_all,
              proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core, sc_count, acc,
@@ -97,10 +128,27 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     scaled = values.size > 0
     acc_post = acc[post_base:pop_off[p + 1]]
     n_events = 0
+    w_line = max(1, 64 // weights_all.itemsize)  # weights per 64-byte cache line
+    # rows ahead to prefetch: one for long rows, more for short ones (each row's adds must outlast a miss)
+    n_pre = pop_off[pre + 1] - pre_base
+    mean_row = (indptr_all[ip + n_pre] - indptr_all[ip]) // max(n_pre, 1)
+    ahead = min(PREFETCH_ROWS_MAX, max(1, PREFETCH_EVENTS_AHEAD // max(mean_row, 1)))
+    if ci_conv < 0:
+        for k in range(min(ahead, n_spk)):
+            _prefetch_row(spk[pre_base + k] - pre_base, ip, sc, indptr_all, targets_all, weights_all, w_line,
+                          sc_ptr_all, sc_core, sc_count)
     for k in range(n_spk):
         g = spk[pre_base + k]
         i = g - pre_base
         scale = values[i] if scaled else 1.0
+        if ci_conv < 0:
+            if k + ahead + PREFETCH_INDEX_AHEAD < n_spk:  # a later spike's row bounds, read below
+                far = spk[pre_base + k + ahead + PREFETCH_INDEX_AHEAD] - pre_base
+                prefetch(indptr_all, ip + far)
+                prefetch(sc_ptr_all, sc + far)
+            if k + ahead < n_spk:
+                _prefetch_row(spk[pre_base + k + ahead] - pre_base, ip, sc, indptr_all, targets_all,
+                              weights_all, w_line, sc_ptr_all, sc_core, sc_count)
         if ci_conv < 0:
             a = indptr_all[ip + i]
             b = indptr_all[ip + i + 1]
@@ -150,6 +198,16 @@ def _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns
     spikes, packets_out = ct[K_SPIKES], ct[K_PACKETS_OUT]
     ew, ns = ct[K_HOPS_EW], ct[K_HOPS_NS]
     for k in range(n):
+        if k + PREFETCH_INDEX_AHEAD < n:  # a later neuron's route pointers, read one line below
+            far = fired[k + PREFETCH_INDEX_AHEAD]
+            prefetch(dest_indptr, far)
+            prefetch(core_of, far)
+            prefetch(hops_ew, far)
+            prefetch(hops_ns, far)
+        if k + 1 < n:  # the next neuron's destinations
+            nxt = dest_indptr[fired[k + 1]]
+            prefetch(dest_core, nxt)
+            prefetch(dest_pair, nxt)
         g = fired[k]
         a, b = dest_indptr[g], dest_indptr[g + 1]
         for d in range(a, b):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
 import numpy as np
 
 
@@ -207,3 +208,70 @@ def on_loihi_grid(w: np.ndarray, exponent_max: int) -> bool:
         if np.array_equal(m, np.rint(m)) and np.array_equal(loihi_round(m, mode), m):
             return True
     return False
+
+
+def quantize_synapses(w: np.ndarray, gain: np.ndarray, targets: np.ndarray, scale: float, bits: int,
+                      signed: bool, grid: tuple[str, int] | None = None, lsb: float | None = None) -> tuple:
+    """One pass over a projection's synapses: ``(w_int, rmse, max_abs_error, nonzero, distinct nonzero)``.
+
+    ``w_int`` (int32) is what :func:`quantize_weights` (``grid`` None) or :func:`loihi_mantissas`
+    (``grid = (sign mode, e)``) make of the effective weights ``w_eff = w * gain[targets]`` (``gain`` of one
+    value: every synapse's); the errors are of ``w_int * lsb / gain`` against ``w`` (``lsb``: NIR units of one
+    stored integer, default ``scale``; where the gain is 0, the weight counts as kept exactly)."""
+    if grid is None:
+        lo, hi = weight_range(bits, signed)
+        step, e, on_grid = 1.0, 0, False
+    else:
+        mode, e = grid
+        step, on_grid = (2.0 if mode == "mixed" else 1.0), True
+        lo, hi = {"mixed": (-256, 254), "excitatory": (0, 255), "inhibitory": (-255, 0)}[mode]
+    shift = max(e, 0)
+    gain = np.ascontiguousarray(gain, dtype=np.float64).reshape(-1)
+    w_int = np.empty(w.size, np.int32)
+    first = lo << shift
+    seen = np.zeros(((hi - lo) << shift) + 1, np.bool_)
+    sse, max_err, nonzero, distinct = _quantize_synapses(
+        np.asarray(w, np.float64), gain, gain.size > 1, targets, float(scale), on_grid, 2.0**e, shift, step,
+        float(lo), float(hi), float(scale if lsb is None else lsb), w_int, seen, first)
+    return w_int, (math.sqrt(sse / w.size) if w.size else 0.0), max_err, nonzero, distinct
+
+
+@nb.njit(cache=True)
+def _quantize_synapses(w, gain, per_target, targets, scale, on_grid, two_e, shift, step, lo, hi, lsb, w_int,
+                       seen, first):
+    sse, max_err, nonzero, distinct = 0.0, 0.0, 0, 0
+    for i in range(w.size):
+        g = gain[targets[i]] if per_target else gain[0]
+        x = w[i] * g / scale
+        if on_grid:
+            x = x / two_e
+        m = min(max(np.rint(x / step) * step, lo), hi)
+        q = int(m) << shift
+        w_int[i] = q
+        err = (q * lsb / g - w[i]) if g != 0 else 0.0
+        sse += err * err
+        max_err = max(max_err, abs(err))
+        if q != 0:
+            nonzero += 1
+            if not seen[q - first]:
+                seen[q - first] = True
+                distinct += 1
+    return sse, max_err, nonzero, distinct
+
+
+def effective_stats(w: np.ndarray, gain: np.ndarray, targets: np.ndarray) -> tuple[float, float, bool]:
+    """(min, max, all integers) of the effective weights ``w * gain[targets]`` (``gain`` of one value: every
+    synapse's), in one pass without building them; (0, 0, True) when there are none."""
+    gain = np.ascontiguousarray(gain, dtype=np.float64).reshape(-1)
+    return _effective_stats(np.asarray(w, np.float64), gain, gain.size > 1, targets)
+
+
+@nb.njit(cache=True)
+def _effective_stats(w, gain, per_target, targets):
+    lo, hi, integral = np.inf, -np.inf, True
+    for i in range(w.size):
+        x = w[i] * (gain[targets[i]] if per_target else gain[0])
+        lo, hi = min(lo, x), max(hi, x)
+        if integral and x != np.rint(x):
+            integral = False
+    return (0.0, 0.0, True) if w.size == 0 else (lo, hi, integral)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numba as nb
 import numpy as np
 
 from hwprofiles.errors import UserError
@@ -98,8 +99,7 @@ def check_network(net):
             out = sums[proj.post].reshape(w.shape[0], -1)
             out += per_channel[:, None]
             continue
-        np.add.at(sums[proj.post], np.asarray(proj.targets, np.int64),
-                  np.abs(np.asarray(proj.weights, np.float64)))
+        _add_abs(sums[proj.post], proj.targets, proj.weights)
     for pop, total in zip(net.populations, sums, strict=True):
         if total.size and total.max() > INT32_MAX:
             i = int(np.argmax(total))
@@ -108,3 +108,10 @@ def check_network(net):
                 f"beyond the int32 input sum ({INT32_MAX}); use fewer weight bits")
     return net
 
+
+
+@nb.njit(cache=True)
+def _add_abs(total, targets, weights):
+    """total[t] += |w| over the synapses (no temporary arrays: this runs over every synapse)."""
+    for e in range(targets.size):
+        total[targets[e]] += abs(float(weights[e]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,11 +185,20 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
     return Prepared(net=net, routes=routes, arrays=arrays)
 
 
-def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.ndarray, bool]:
-    """[batch, steps, n_in] contiguous input and whether it is binary; UserError on bad input."""
+def _check_input(net: ChipNetwork, input_spikes, steps: int | None,
+                 binary: bool | None = None) -> tuple[np.ndarray, bool]:
+    """[batch, steps, n_in] contiguous input and whether it is binary; UserError on bad input. ``binary``:
+    already decided over the whole input (:func:`_scan_input`), for one chunk of it."""
     x = np.asarray(input_spikes)
     if x.ndim == 2:
         x = x[:, None, :]
+    _check_layout(net, x)
+    if binary is None:
+        binary = _values_binary(net, x)
+    return _batch_major(x, steps, binary), binary
+
+
+def _check_layout(net: ChipNetwork, x) -> None:
     if x.ndim != 3:
         raise SimulationInputError(f"input spikes must be [steps, batch, inputs] or [steps, inputs], "
                                    f"got shape {x.shape}")
@@ -197,23 +207,43 @@ def _check_input(net: ChipNetwork, input_spikes, steps: int | None) -> tuple[np.
         raise SimulationInputError(f"input has {x.shape[2]} channels, the network's input takes {n_in}")
     if x.dtype.kind not in "biuf":
         raise SimulationInputError(f"input spikes must be numbers, got dtype {x.dtype}")
+
+
+def _values_binary(net: ChipNetwork, x: np.ndarray) -> bool:
+    """Whether ``x`` holds only 0 and 1; UserError for NaN/inf, or non-binary input to a fixed-point chip."""
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise SimulationInputError("input holds NaN or infinite values")
     binary = x.dtype == np.bool_ or bool(((x == 0) | (x == 1)).all())
     if not binary and net.fixed_point:
         raise SimulationInputError("a fixed-point chip takes binary spikes (0/1); the input holds other "
                                    "values")
+    return binary
+
+
+def _batch_major(x: np.ndarray, steps: int | None, binary: bool) -> np.ndarray:
+    """[steps, batch, n_in] -> the engine's contiguous [batch, steps, n_in], ``steps`` cut or padded."""
     if steps is not None:
         if steps < 0:
             raise SimulationInputError(f"steps must be >= 0, got {steps}")
         pad = max(0, steps - x.shape[0])
         x = np.concatenate([x[:steps], np.zeros((pad, *x.shape[1:]), x.dtype)])
     dtype = np.uint8 if binary else np.float64
-    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype), binary
+    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)
+
+
+def _scan_input(net: ChipNetwork, input_spikes, chunk: int) -> bool:
+    """Check a [steps, batch, n_in] input (an array, or anything with ``shape``, ``dtype`` and ``[:, lo:hi]``
+    slicing, such as a file read in chunks) chunk by chunk; whether it is binary throughout."""
+    shape = tuple(input_spikes.shape)
+    _check_layout(net, np.empty((0, 0, shape[2]), dtype=input_spikes.dtype))
+    binary = True
+    for lo in range(0, shape[1], chunk):
+        binary &= _values_binary(net, np.asarray(input_spikes[:, lo:lo + chunk]))
+    return bool(binary)
 
 
 def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster: bool,
-         threads: int | None = None, record_state: bool = False) -> dict:
+         threads: int | None = None, record_state: bool = False, per_population: bool = True) -> dict:
     """One engine call over the samples of ``x`` [batch, steps, n_in]: every output array, by name."""
     net, a = prep.net, prep.arrays
     batch, n_steps, _ = x.shape
@@ -236,11 +266,16 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
-    off = a["pop_off"]
-    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(net.populations))]
-    out["population"] = _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1),
-                                             prep.routes, split)
+    if per_population:
+        out["population"] = _per_population(prep, out, x)
     return out
+
+
+def _per_population(prep: Prepared, out: dict, x: np.ndarray) -> dict[str, np.ndarray]:
+    off = prep.arrays["pop_off"]
+    split = [slice(int(off[p]), int(off[p + 1])) for p in range(len(prep.net.populations))]
+    return _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1), prep.routes,
+                                split)
 
 
 INTERRUPT_POLL_S = 0.1
@@ -332,6 +367,9 @@ def simulate(net: ChipNetwork | Prepared, placement: Placement | None, input_spi
     return dataclasses.replace(activity, state=state)
 
 
+SCAN_SAMPLES = 256
+"""Samples read at a time when a chunked input is checked before the run (whether it is binary)."""
+
 CHUNK_BYTES = 64 * 2**20
 """Most memory one chunk's per-step counters may take in :func:`simulate_stream`."""
 
@@ -339,7 +377,7 @@ CHUNK_BYTES = 64 * 2**20
 def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, input_spikes, *,
                     steps: int | None = None, workers: int | None = None, chunk_size: int | None = None,
                     traced_samples: int = 4, per_sample_counts: bool = True, progress=None,
-                    stop=None) -> Activity:
+                    stop=None, on_counts=None) -> Activity:
     """As :func:`simulate`, over a test set in chunks of samples, memory bounded by the chunk.
 
     Each chunk runs its samples in parallel on ``workers`` threads (default: every core Numba has);
@@ -348,12 +386,26 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     samples. ``progress(done, total)`` is called after each chunk; ``stop(output_counts)`` (the output
     population's spike counts so far, [done, n_out]) may end the run early by returning True. Ctrl-C
     stops at once (:func:`interruptible`). The result does not depend on ``workers`` or the chunking.
+
+    ``input_spikes`` [steps, batch, n_in] may be anything with ``shape``, ``dtype`` and ``[:, lo:hi]``
+    slicing (a file read chunk by chunk): it is checked, then converted, one chunk at a time, so only a
+    chunk of it is ever in memory here. ``on_counts(lo, hi, counts)`` receives each chunk's per-sample
+    spike counts (int32 [hi - lo, every neuron]) as it finishes, in order, on a helper thread, to be written
+    out instead of kept.
     """
     import numba
 
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
-    x, binary = _check_input(prep.net, input_spikes, steps)
-    batch, n_steps, _ = x.shape
+    chunked = getattr(input_spikes, "ndim", np.ndim(input_spikes)) == 3
+    if chunked:
+        binary = _scan_input(prep.net, input_spikes, SCAN_SAMPLES)
+        raw_steps = int(input_spikes.shape[0])
+        batch, n_steps = int(input_spikes.shape[1]), raw_steps if steps is None else int(steps)
+        if steps is not None and steps < 0:
+            raise SimulationInputError(f"steps must be >= 0, got {steps}")
+    else:
+        x, binary = _check_input(prep.net, input_spikes, steps)
+        batch, n_steps, _ = x.shape
     n_cores = prep.routes.cores.size
     workers = numba.config.NUMBA_NUM_THREADS if workers is None else int(workers)
     if not 1 <= workers <= numba.config.NUMBA_NUM_THREADS:
@@ -374,29 +426,52 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     out_counts = np.zeros((batch, out_hi - out_lo), np.int32)
     pair_packets = np.zeros((traced, n_steps, prep.routes.pairs.shape[0]), np.int32)
     population: dict[str, np.ndarray] = {}
-    done = 0
-    while done < batch:
-        hi = min(batch, done + chunk_size)
-        here = max(0, min(traced - done, hi - done))
-        r = _run(prep, x[done:hi], binary, here, False, workers)
-        totals += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
-        if done < keep:
-            kept_counters[done : min(keep, hi)] = r["counters"][: min(keep, hi) - done]
+
+    def load(lo: int, hi: int) -> np.ndarray:
+        return _batch_major(np.asarray(input_spikes[:, lo:hi]), steps, binary) if chunked else x[lo:hi]
+
+    def reduce(r: dict, chunk: np.ndarray, lo: int, hi: int, here: int) -> None:
+        """Fold one finished chunk into the totals (on the reducer thread, beside the next chunk's run)."""
+        totals[:] += r["counters"].sum(axis=(0, 1, 3), dtype=np.int64)
+        if lo < keep:
+            kept_counters[lo : min(keep, hi)] = r["counters"][: min(keep, hi) - lo]
         if here:
-            pair_packets[done : done + here] = r["pair_packets"][:here]
+            pair_packets[lo : lo + here] = r["pair_packets"][:here]
+        if on_counts is not None:
+            on_counts(lo, hi, r["spike_count"])
         if per_sample_counts:
-            spike_count[done:hi] = r["spike_count"]
+            spike_count[lo:hi] = r["spike_count"]
         else:
             spike_count[0] += r["spike_count"].sum(axis=0, dtype=np.int64)
-        out_spikes[done:hi] = r["out_spikes"]
-        out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
-        for name, rows_of in r["population"].items():  # one row: the sum over samples
+        for name, rows_of in _per_population(prep, r, chunk).items():  # one row: the sum over samples
             population[name] = population.get(name, 0) + rows_of.sum(axis=0, keepdims=True)
-        done = hi
-        if progress is not None:
-            progress(done, batch)
-        if stop is not None and done < batch and stop(out_counts[:done]):
-            break
+
+    # While the engine runs chunk k on ``workers`` threads, one thread reads chunk k + 1 and another folds
+    # chunk k - 1 into the totals, so the per-chunk Python and numpy work does not leave cores idle.
+    done, pending = 0, None
+    with ThreadPoolExecutor(1, thread_name_prefix="chipsim-read") as reader, \
+            ThreadPoolExecutor(1, thread_name_prefix="chipsim-reduce") as reducer:
+        upcoming = reader.submit(load, 0, min(batch, chunk_size))
+        while done < batch:
+            hi = min(batch, done + chunk_size)
+            here = max(0, min(traced - done, hi - done))
+            chunk = upcoming.result()
+            if hi < batch:
+                upcoming = reader.submit(load, hi, min(batch, hi + chunk_size))
+            r = _run(prep, chunk, binary, here, False, workers, per_population=False)
+            out_spikes[done:hi] = r["out_spikes"]
+            out_counts[done:hi] = r["spike_count"][:, out_lo:out_hi]
+            if pending is not None:
+                pending.result()  # at most one chunk waits to be folded in: memory stays bounded
+            pending = reducer.submit(reduce, r, chunk, done, hi, here)
+            del chunk, r
+            done = hi
+            if progress is not None:
+                progress(done, batch)
+            if stop is not None and done < batch and stop(out_counts[:done]):
+                break
+        if pending is not None:
+            pending.result()
     if per_sample_counts:
         spike_count = spike_count[:done]
     return _activity(prep, kept_counters[: min(keep, done)], spike_count, out_spikes[:done],

@@ -37,6 +37,22 @@ def _graphs(profile):
     return out
 
 
+def _expansion_kernels() -> None:
+    """The compile kernels a tiny network does not reach: a dense layer with zeros, a chain of two weight
+    nodes, weights that round to 0, and the parallel block drivers of large expansions."""
+    from chipsim import expand
+
+    w = np.array([[1.0, 0.0], [0.5, 2.0]])
+    m = expand.product(expand.dense(w), expand.dense(w))
+    expand.keep_nonzero(m.indptr, m.targets, np.array([1, 0, 2], np.int32), 2)
+    wt = np.ascontiguousarray(w.T)
+    expand._dense_blocks(wt, np.zeros(2, np.int64), np.zeros(0, np.int32), np.zeros(0), False, 1)
+    geo = expand.ConvGeometry(np.ones((1, 1, 2, 2)), (1, 1), (0, 0), (1, 3, 3), (1, 2, 2))
+    taps = expand._taps(3, 2, 2, 1, 0)
+    expand._conv_blocks(geo.weight, 1, 2, 2, *taps, *taps, False, 1, np.zeros(9, np.int64),
+                        np.zeros(0, np.int32), np.zeros(0), False, 1)
+
+
 def warm(names=None, log=print) -> None:
     import hwprofiles
     from chipsim.compile import compile_graph
@@ -44,6 +60,7 @@ def warm(names=None, log=print) -> None:
     from chipsim.place import place
     from chipsim.simulate import simulate, simulate_stream
 
+    _expansion_kernels()
     for name in names or hwprofiles.available():
         began = time.perf_counter()
         profile = hwprofiles.load(name)

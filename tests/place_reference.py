@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chipsim import constraints as cst
-from chipsim.compile import expand_conv
+from chipsim.expand import expand_conv
 from chipsim.fit import FitReport, Placement, Violation
 from chipsim.network import ChipNetwork
 from hwprofiles.errors import UserError

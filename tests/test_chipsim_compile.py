@@ -8,7 +8,8 @@ import pytest
 
 import hwprofiles
 from chipsim import quantize as q
-from chipsim.compile import CompileError, compile_graph, expand_conv, load_graph
+from chipsim.compile import CompileError, compile_graph, load_graph
+from chipsim.expand import expand_conv
 from chipsim.network import conv_synapse_count
 
 DT = 1e-4

@@ -108,3 +108,26 @@ def test_decay_constant(tau, integrator, expected):
 def test_decay_shift(tau, expected):
     # round(log2(tau / 1 ms)): log2 6 = 2.58 -> 3, log2 5 = 2.32 -> 2, log2 1000 = 9.97 -> 10 (the max)
     assert q.decay_shift(tau, 1e-3, 10) == expected
+
+
+@pytest.mark.parametrize("grid", [None, ("mixed", 0), ("mixed", 2), ("excitatory", 1), ("inhibitory", 0)])
+def test_quantize_synapses_is_the_array_rules_in_one_pass(grid):
+    rng = np.random.default_rng(3)
+    w = np.concatenate([rng.normal(0, 1, 200), [0.5, 1.5, -2.5, 3.0, 0.0]])  # halfway values round to even
+    sign = {"excitatory": 1, "inhibitory": -1}.get(grid[0] if grid else None)
+    w = w if sign is None else sign * np.abs(w)
+    targets = rng.integers(0, 4, w.size).astype(np.int32)
+    gain = np.array([1.0, 0.5, 0.0, 2.0])  # post 2 has no gain: its weights count as kept exactly
+    scale = 0.01 if grid is None else 0.004
+    w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(w, gain, targets, scale, 8, True, grid)
+    eff = w * gain[targets]
+    if grid is None:
+        expected = q.quantize_weights(eff, scale, 8, True)
+    else:
+        expected = (q.loihi_round(eff / scale / 2 ** grid[1], grid[0]) << grid[1]).astype(np.int32)
+    assert w_int.dtype == np.int32 and w_int.tolist() == expected.tolist()
+    g = gain[targets]
+    err = np.where(g != 0, expected * scale / np.where(g != 0, g, 1) - w, 0.0)
+    assert rmse == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-12)
+    assert max_err == np.max(np.abs(err)) and nonzero == np.count_nonzero(expected)
+    assert distinct == np.unique(expected[expected != 0]).size

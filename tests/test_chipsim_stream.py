@@ -62,3 +62,31 @@ def test_more_workers_than_cores_is_a_user_error(setup):
     prep, x, _ = setup
     with pytest.raises(SimulationInputError, match="workers must be"):
         simulate_stream(prep, None, x, workers=numba.config.NUMBA_NUM_THREADS + 1)
+
+
+class _Chunked:
+    """An input read only as x[:, lo:hi] (a file read by sample ranges), recording the widest read."""
+
+    def __init__(self, x):
+        self.x, self.shape, self.dtype, self.ndim, self.widest = x, x.shape, x.dtype, x.ndim, 0
+
+    def __getitem__(self, index):
+        _, batch = index
+        part = self.x[:, batch]
+        self.widest = max(self.widest, part.shape[1])
+        return part
+
+
+def test_an_input_read_by_sample_ranges_gives_the_same_activity_and_streams_its_counts(setup, monkeypatch):
+    monkeypatch.setattr("chipsim.simulate.SCAN_SAMPLES", 3)
+    prep, x, whole = setup
+    lazy, seen = _Chunked(x), []
+    s = simulate_stream(prep, None, lazy, workers=1, chunk_size=4, steps=14, per_sample_counts=False,
+                        on_counts=lambda lo, hi, c: seen.append((lo, hi, c.copy())))
+    padded = simulate(prep, None, x, steps=14)
+    np.testing.assert_array_equal(s.output_spikes, padded.output_spikes)
+    assert [(lo, hi) for lo, hi, _ in seen] == [(0, 4), (4, 8), (8, 11)]
+    np.testing.assert_array_equal(np.concatenate([c for _, _, c in seen]),
+                                  np.concatenate(padded.spike_counts, axis=1))
+    assert s.total("synops") == padded.total("synops") and whole.total("synops") > 0
+    assert lazy.widest == 4  # the input scan (3) and the chunks (4): never the whole test set at once

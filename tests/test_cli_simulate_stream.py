@@ -117,3 +117,24 @@ def test_the_engine_releases_the_gil_so_the_waiting_thread_sees_ctrl_c():
     from chipsim import engine
 
     assert engine.run_batch.targetoptions.get("nogil") is True
+
+
+def test_compressed_and_plain_inputs_write_the_same_per_sample_counts(tmp_path):
+    x = spikes((20, 9, 8))
+    _, plain = run(tmp_path, x, name="plain")
+    nir_path, _ = write_mlp(tmp_path / "mlp.nir")
+    np.savez_compressed(tmp_path / "in_c.npz", spikes=x)
+    code = main(["simulate", "--nir", str(nir_path), "--profile", "loihi", "--input",
+                 str(tmp_path / "in_c.npz"), "--dt", str(DT), "--out", str(tmp_path / "c.npz"),
+                 "--no-progress"])
+    assert code == 0
+    with np.load(tmp_path / "plain.npz") as a, np.load(tmp_path / "c.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for name in a.files:
+            assert np.array_equal(a[name], b[name]), name
+        names = a["population_names"]
+        out_pop = len(names) - 1
+        counts = a[f"spike_counts_{out_pop}"]  # per sample, written from disk; spikes kept in memory
+        assert counts.shape == (9, 4) and np.array_equal(counts, a["spikes"].sum(axis=0))
+        assert a["spike_counts_0"].shape == (9, 8)
+    assert not list(tmp_path.glob(".spool-*"))

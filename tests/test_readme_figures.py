@@ -65,3 +65,21 @@ def test_make_run_here_still_gives_the_committed_figures():
         pytest.skip("no runs/default/report.md: `make run` has not been run in this checkout")
     assert report_rows(FRESH) == report_rows(COMMITTED), (
         "`make run` now prints other figures: regenerate docs/default-run.md and README's table")
+
+
+def test_readme_sweep_table_is_generated_from_the_committed_sweep_of_the_command_it_shows():
+    """The README's sweep table is benchmarks/readme_sweep_table.py's rendering of the committed sweep.json,
+    and that sweep ran the command the README prints (profiles, methods, 2 seeds, sparsity 0.8)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "benchmarks/readme_sweep_table.py", "--check"], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    specs = json.loads((root / "docs/results/sweep-digits/sweep.json").read_text())["specs"]
+    assert {s["profile"] for s in specs} == {"loihi", "truenorth", "spinnaker", "generic-45nm"}
+    assert {s["method"] for s in specs} == {"spikefit", "kmeans", "magnitude", "qat"}
+    assert {s["seed"] for s in specs} == {0, 1} and {s["sparsity"] for s in specs} == {0.8}
+    assert len(specs) == 32

@@ -11,11 +11,14 @@ network that does not fit is still simulated (on as many cores as it needs) with
 (missing file or key, wrong width or dims) is one line, exit 2.
 
 A test set runs in chunks of samples on ``--workers`` threads (default: every core), with a progress bar
-(samples/s, ETA) on stderr; memory does not grow with the samples beyond the input and the per-sample
-spike counts it writes (``chipsim.simulate.simulate_stream``). ``--samples N`` simulates the first N
-samples only. Where the input .npz also holds ``labels`` [batch] (the class of each sample; the predicted
-class is the output neuron with the most spikes), the accuracy is reported with its 95% Wilson
-confidence interval, and ``--ci W`` stops as soon as that interval is within +-W (at least 30 samples).
+(samples/s, ETA) on stderr (``chipsim.simulate.simulate_stream``). Memory does not grow with the samples:
+an uncompressed input (``np.savez``) is read a chunk of samples at a time, and the per-sample spike counts
+go to scratch files beside OUT as chunks finish and are copied into it at the end
+(:mod:`harness.npz_stream`); only the output spikes [steps, samples, outputs] are kept. ``--samples N``
+simulates the first N samples only. Where the input .npz also holds ``labels`` [batch] (the class of each
+sample; the predicted class is the output neuron with the most spikes), the accuracy is reported with its
+95% Wilson confidence interval, and ``--ci W`` stops as soon as that interval is within +-W (at least 30
+samples).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 from harness import nir_input
 from harness import options as opts
 from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY, compiled_and_placed
+from harness.npz_stream import CountSpool, StoredArray, write_npz
 from harness.paths import describe_file
 from hwprofiles.errors import UserError
 
@@ -72,9 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_input(path: str) -> np.ndarray:
+def load_input(path: str) -> np.ndarray | StoredArray:
     """The ``spikes`` array of an .npz, at least one step and one sample; UserError (one line saying what
-    the file is and what was expected) for anything else."""
+    the file is and what was expected) for anything else. A [steps, batch, inputs] array stored
+    uncompressed (``np.savez``) comes as a :class:`~harness.npz_stream.StoredArray`, read a chunk of samples
+    at a time; a compressed one is read whole."""
     expected = "an .npz archive holding 'spikes' (np.savez(path, spikes=...))"
     if not Path(path).is_file():
         raise SimulateArgumentError(f"input file not found: {path}")
@@ -86,7 +92,9 @@ def load_input(path: str) -> np.ndarray:
             if "spikes" not in data.files:
                 has = ", ".join(data.files) or "none"
                 raise SimulateArgumentError(f"{path}: no 'spikes' array (has: {has})")
-            spikes = data["spikes"]
+            spikes = StoredArray.open(path, "spikes")  # read a chunk of samples at a time where it can be
+            if spikes is None:
+                spikes = data["spikes"]
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         if isinstance(error, UserError):
             raise
@@ -132,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ci is not None and labels is None:
         raise SimulateArgumentError(f"--ci needs 'labels' in {args.input} (one class per sample)")
     if args.samples is not None and spikes.ndim == 3:
-        spikes, labels = spikes[:, : args.samples], None if labels is None else labels[: args.samples]
+        lazy = isinstance(spikes, StoredArray)
+        spikes = spikes.samples(args.samples) if lazy else spikes[:, : args.samples]
+        labels = None if labels is None else labels[: args.samples]
     profile = load(args.profile)
     net, placement = compiled_and_placed(args, profile)
     for note in net.notes:  # the convention the import assumed, and its warnings (chipsim.cache)
@@ -144,21 +154,28 @@ def run(args: argparse.Namespace) -> int:
             n = counts.shape[0]
             lo, hi = wilson_interval(int((counts.argmax(axis=1) == labels[:n]).sum()), n)
             return n >= MIN_CI_SAMPLES and (hi - lo) / 2 <= args.ci
-    with _progress(not args.no_progress) as progress:
-        activity = simulate_stream(net, placement, spikes, steps=args.steps, workers=args.workers,
-                                   progress=progress, stop=stop)
-    priced = cost(activity, placement, profile, net)
-    out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
-    arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
-    arrays |= {f"spike_counts_{i}": c for i, c in enumerate(activity.spike_counts)}
+    off = net.offsets()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    spool = CountSpool(Path(args.out).parent, [p.size for p in net.populations])
+    try:
+        def keep_counts(lo, hi, counts):  # per-sample spike counts go to disk as each chunk finishes
+            spool.add([counts[:, off[i]:off[i + 1]] for i in range(len(net.populations))])
 
-    from compress.files import write_atomic, write_json_atomic
+        with _progress(not args.no_progress) as progress:
+            activity = simulate_stream(net, placement, spikes, steps=args.steps, workers=args.workers,
+                                       progress=progress, stop=stop, per_sample_counts=False,
+                                       on_counts=keep_counts)
+        priced = cost(activity, placement, profile, net)
+        out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
+        arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
+        spooled = {f"spike_counts_{i}": (file, shape, np.int32)
+                   for i, (file, shape) in spool.members().items()}
 
-    def save(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+        from compress.files import write_atomic, write_json_atomic
 
-    write_atomic(args.out, save)
+        write_atomic(args.out, lambda tmp: write_npz(tmp, arrays, spooled))
+    finally:
+        spool.close()
     rows = population_counters(activity, net)
     report = {"profile": profile.name, "fits": placement.fit.fits, "cores_used": int(activity.n_cores),
               "steps": activity.steps, "samples": activity.batch, "cost": priced.to_dict(),

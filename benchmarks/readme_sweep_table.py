@@ -1,0 +1,80 @@
+"""Regenerate the README's sweep table from the committed ``docs/results/sweep-digits/sweep.json``.
+
+That file is the ``sweep.json`` of the command the README shows (``harness sweep --profiles
+loihi,truenorth,spinnaker,generic-45nm --methods spikefit,kmeans,magnitude,qat --seeds 2 --sparsity 0.8``);
+each cell of the table is the mean over seeds of the accuracy on chip and the energy per inference (the
+report's ``energy.total_j``: dynamic + static), with "does not fit" where a seed's placement broke a limit.
+
+    python benchmarks/readme_sweep_table.py          # rewrite README.md between the table markers
+    python benchmarks/readme_sweep_table.py --check  # exit 1 if README.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results" / "sweep-digits" / "sweep.json"
+DOC = ROOT / "README.md"
+MARKERS = re.compile(r"(<!-- table:sweep-digits begin -->\n).*?(<!-- table:sweep-digits end -->)", re.S)
+
+
+def energy(joules: float | None) -> str:
+    """An energy in the unit that gives 1-999 (nJ, uJ, mJ); 'unknown' for None."""
+    if joules is None:
+        return "unknown"
+    for scale, unit in ((1e-9, "nJ"), (1e-6, "µJ"), (1e-3, "mJ")):
+        if joules < 1000 * scale:
+            return f"{joules / scale:.3g} {unit}"
+    return f"{joules:.3g} J"
+
+
+def mean(values: list[float]) -> float | None:
+    return None if any(v is None for v in values) else sum(values) / len(values)
+
+
+def table(cells: list[dict]) -> str:
+    profiles = list(dict.fromkeys(c["profile"] for c in cells))
+    methods = list(dict.fromkeys(c["method"] for c in cells))
+    rows = [f"| profile | {' | '.join(methods)} |", "|---" * (len(methods) + 1) + "|"]
+    for profile in profiles:
+        row = []
+        for method in methods:
+            mine = [c for c in cells if (c["profile"], c["method"]) == (profile, method)]
+            text = (f"{100 * mean([c['accuracy'] for c in mine]):.1f}% / "
+                    f"{energy(mean([c['energy_j'] for c in mine]))}")
+            if not all(c["fits"] for c in mine):
+                text += ", **does not fit**"
+            row.append(text)
+        rows.append(f"| {profile} | {' | '.join(row)} |")
+    return "\n".join(rows)
+
+
+def render(doc: str) -> str:
+    cells = json.loads(RESULTS.read_text())["cells"]
+    if not MARKERS.search(doc):
+        raise SystemExit(f"{DOC}: no '<!-- table:sweep-digits begin -->' .. 'end -->' markers")
+    return MARKERS.sub(lambda m: m.group(1) + table(cells) + "\n" + m.group(2), doc)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    args = parser.parse_args()
+    old = DOC.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print(f"{DOC} is out of date: run python benchmarks/readme_sweep_table.py", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
