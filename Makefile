@@ -46,7 +46,7 @@ bench: install
 # Mutation testing of the core modules (not part of `make test`; see docs/testing.md). One module at a time,
 # each with the fast tests that cover it; MODULES="chipsim/cost.py ..." runs a subset.
 mutation: install
-	nice -n 10 $(BIN)/python tests/mutation.py $(MODULES)
+	nice -n 10 $(BIN)/python tests/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 clean:
 	rm -rf $(VENV) .cache runs
