@@ -301,3 +301,18 @@ def test_kept_kernel_channels_are_counted_from_the_layers_first_neuron():
     fit = place(compile_graph(graph, prof, dt_s=1e-3), prof).fit
     assert fit.usage["neurons_per_core"].tolist() == [20, 12]
     assert fit.usage["synapse_memory_bits"].tolist() == [64, 32]
+
+
+def test_shape_violations_name_the_core_layer_projection_and_network_ends():
+    prof = with_core(max_kernel_size=2, max_channels=2)
+    fit = place(compile_graph(conv_graph(2, 3, 3), prof, dt_s=1e-3), prof).fit
+    assert [(v.constraint, v.core, v.need, v.limit, v.population, v.detail) for v in fit.violations] == [
+        ("kernel_size", 0, 3, 2, "if", "input->if"), ("channels", 0, 3, 2, "if", "input->if")]
+    net = toy_net([3, 4], [(0, 1, [(0, j) for j in range(4)])])
+    fit = place(net, with_core(max_output_neurons=3, max_input_channels=2)).fit
+    assert [(v.constraint, v.core, v.need, v.limit, v.population) for v in fit.violations] == [
+        ("input_channels", None, 3, 2, "p0"), ("output_neurons", None, 4, 3, "p1")]
+    # a dense projection's kernel shape (n_post, n_pre, 1, 1) is for Speck's memory, not a conv's channels
+    dense = dataclasses.replace(net, projections=(dataclasses.replace(net.projections[0],
+                                                                      kernel_shape=(4, 3, 1, 1)),))
+    assert place(dense, with_core(max_channels=2)).fit.fits
