@@ -11,7 +11,6 @@ errors of the paired differences) or not.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import pathlib
@@ -22,6 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 DOC = ROOT / "docs" / "methods.md"
 SUITES = ("pruning", "spikefit", "chip")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import doc_tables  # noqa: E402
 
 
 def load(suite: str) -> list[dict]:
@@ -92,26 +94,15 @@ def table(suite: str) -> str:
 
 
 def render(text: str) -> str:
+    """Every suite's table whose markers the doc has (a suite without them is left out)."""
     for suite in SUITES:
-        begin, end = f"<!-- table:{suite} begin -->", f"<!-- table:{suite} end -->"
-        if begin not in text:
-            continue
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text = f"{head}{begin}\n{table(suite)}\n{end}{tail}"
+        if doc_tables.has_table(text, suite):
+            text = doc_tables.fill(text, suite, table(suite), DOC)
     return text
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true", help="exit 1 if docs/methods.md is out of date")
-    args = p.parse_args(argv)
-    text = DOC.read_text()
-    new = render(text)
-    if args.check:
-        return 0 if new == text else 1
-    DOC.write_text(new)
-    return 0
+    return doc_tables.main(DOC, render, __doc__, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,16 @@ report's ``energy.total_j``: dynamic + static), with "does not fit" where a seed
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
-import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results" / "sweep-digits" / "sweep.json"
 DOC = ROOT / "README.md"
-MARKERS = re.compile(r"(<!-- table:sweep-digits begin -->\n).*?(<!-- table:sweep-digits end -->)", re.S)
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import doc_tables  # noqa: E402
 
 
 def energy(joules: float | None) -> str:
@@ -56,24 +56,11 @@ def table(cells: list[dict]) -> str:
 
 def render(doc: str) -> str:
     cells = json.loads(RESULTS.read_text())["cells"]
-    if not MARKERS.search(doc):
-        raise SystemExit(f"{DOC}: no '<!-- table:sweep-digits begin -->' .. 'end -->' markers")
-    return MARKERS.sub(lambda m: m.group(1) + table(cells) + "\n" + m.group(2), doc)
+    return doc_tables.fill(doc, "sweep-digits", table(cells), DOC)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
-    args = parser.parse_args()
-    old = DOC.read_text()
-    new = render(old)
-    if args.check:
-        if new != old:
-            print(f"{DOC} is out of date: run python benchmarks/readme_sweep_table.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new)
-    return 0
+def main(argv=None) -> int:
+    return doc_tables.main(DOC, render, __doc__, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ timing of ``benchmarks/bench_sanafe_speed.py`` (``speed-*.json``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
-import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results" / "sanafe"
 DOC = ROOT / "docs" / "validation.md"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import doc_tables  # noqa: E402
 
 
 def load(pattern: str) -> list[dict]:
@@ -79,26 +80,12 @@ def render(doc: str) -> str:
     cells = [r for r in load("*.json") if "cell" in r]
     for name, table in (("sanafe", cells_table(cells)),
                         ("sanafe-speed", speed_table(load("speed-*.json")))):
-        pattern = re.compile(rf"(<!-- table:{name} begin -->\n).*?(<!-- table:{name} end -->)", re.S)
-        if not pattern.search(doc):
-            raise SystemExit(f"{DOC}: no '<!-- table:{name} begin -->' .. 'end -->' markers")
-        doc = pattern.sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(2), doc)
+        doc = doc_tables.fill(doc, name, table, DOC)
     return doc
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/validation.md is out of date")
-    args = parser.parse_args()
-    old = DOC.read_text()
-    new = render(old)
-    if args.check:
-        if new != old:
-            print(f"{DOC} is out of date: run python benchmarks/sanafe_table.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new)
-    return 0
+def main(argv=None) -> int:
+    return doc_tables.main(DOC, render, __doc__, __file__, argv)
 
 
 if __name__ == "__main__":
