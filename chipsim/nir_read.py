@@ -366,6 +366,20 @@ def neuron_semantics(name: str, node) -> tuple[str, str, bool]:
             bool(np.asarray(meta.get("reset_after_decay", False))))
 
 
+def require_exportable(name: str, node, kind: type, semantics: tuple[str, str, bool], kind_refusal: str,
+                       runs: str) -> None:
+    """Refuse, naming the node, a neuron that an export target's importer would not run as chipfit does:
+    one not of type ``kind`` (``kind_refusal``: what the importer makes of it), or one whose (reset, spike,
+    reset-after-decay) metadata (:func:`neuron_semantics`) is not ``semantics`` (``runs``: what the
+    importer runs)."""
+    reset, spike, after = neuron_semantics(name, node)
+    if not isinstance(node, kind):
+        raise NIRReadError(f"node '{name}' ({type(node).__name__}): {kind_refusal}")
+    if (reset, spike, after) != semantics:
+        raise NIRReadError(f"node '{name}': {runs}; the graph asks reset '{reset}'"
+                           f"{' after the decay' if after else ''}, spike '{spike}'")
+
+
 def chain_order(graph: nir.NIRGraph) -> list[str]:
     """The node names of a feed-forward chain from 'input' to 'output'; anything else is one line."""
     succ: dict[str, list[str]] = {}

@@ -26,7 +26,7 @@ from chipsim.nir_read import (
     densify,
     euler_factors,
     neuron_nodes,
-    neuron_semantics,
+    require_exportable,
 )
 
 NAME = "rockpool"
@@ -97,18 +97,12 @@ def export(graph, dt_s: float):
     which nir.LIF has not. Rockpool's importer has no Conv2d, pooling or Flatten: the chain's linear runs
     become dense Linear layers (nir_read.densify), the same sums."""
     for name, n in neuron_nodes(graph).items():
-        reset, spike, after = neuron_semantics(name, n)
-        if not isinstance(n, nir.CubaLIF):
-            raise NIRReadError(
-                f"node '{name}' ({type(n).__name__}): chipfit exports CubaLIF only to Rockpool (its LIFTorch"
-                " decays a synaptic current before the membrane; its nir.LIF import reads a tau_mem that"
-                " nir.LIF has not)"
-            )
-        if (reset, spike, after) != ("subtract", "multi", False):
-            raise NIRReadError(
-                f"node '{name}': Rockpool's LIFTorch is multi-spike with subtract; the graph asks reset"
-                f" '{reset}'{' after the decay' if after else ''}, spike '{spike}'"
-            )
+        require_exportable(
+            name, n, nir.CubaLIF, ("subtract", "multi", False),
+            "chipfit exports CubaLIF only to Rockpool (its LIFTorch decays a synaptic current before the"
+            " membrane; its nir.LIF import reads a tau_mem that nir.LIF has not)",
+            "Rockpool's LIFTorch is multi-spike with subtract",
+        )
     dense, _ = densify(graph)
     nodes = dict(dense.nodes)
     for name, n in neuron_nodes(dense).items():

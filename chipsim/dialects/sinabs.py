@@ -24,9 +24,9 @@ from chipsim.nir_read import (
     densify,
     euler_factors,
     neuron_nodes,
-    neuron_semantics,
     nirtorch_names,
     replace_fields,
+    require_exportable,
 )
 
 NAME = "sinabs"
@@ -79,19 +79,12 @@ def export(graph, dt_s: float):
         graph, _ = densify(graph, keep_first=True)
     nodes = dict(graph.nodes)
     for name, n in neuron_nodes(graph).items():
-        reset, spike, after = neuron_semantics(name, n)
-        if not isinstance(n, nir.LIF):
-            raise NIRReadError(
-                f"node '{name}' ({type(n).__name__}): chipfit exports LIF only to sinabs (its importer makes"
-                " IF an IAFSqueeze bounded below at -threshold, CubaLIF a LIF with a synapse decay before"
-                " the membrane)"
-            )
-        if (reset, spike, after) != ("subtract", "multi", False):
-            raise NIRReadError(
-                f"node '{name}': sinabs' importer is multi-spike with subtract (MultiSpike,"
-                f" MembraneSubtract); the graph asks reset '{reset}'{' after the decay' if after else ''},"
-                f" spike '{spike}'"
-            )
+        require_exportable(
+            name, n, nir.LIF, ("subtract", "multi", False),
+            "chipfit exports LIF only to sinabs (its importer makes IF an IAFSqueeze bounded below at"
+            " -threshold, CubaLIF a LIF with a synapse decay before the membrane)",
+            "sinabs' importer is multi-spike with subtract (MultiSpike, MembraneSubtract)",
+        )
         f = euler_factors(n, dt_s)
         if np.any(f["leak"]):
             raise NIRReadError(f"node '{name}': v_leak must be 0 (sinabs' importer refuses a leak)")

@@ -27,8 +27,8 @@ from chipsim.nir_read import (
     copy_graph,
     euler_factors,
     neuron_nodes,
-    neuron_semantics,
     replace_fields,
+    require_exportable,
 )
 
 NAME = "spyx"
@@ -130,14 +130,8 @@ def export(graph, dt_s: float):
     gets its columns in Spyx's channels-last (H, W, C) order."""
     nodes = dict(graph.nodes)
     for name, n in neuron_nodes(graph).items():
-        reset, spike, after = neuron_semantics(name, n)
-        if not isinstance(n, nir.LIF):
-            raise NIRReadError(f"node '{name}' ({type(n).__name__}): chipfit exports LIF only to Spyx")
-        if (reset, spike, after) != ("subtract", "single", True):
-            raise NIRReadError(
-                f"node '{name}': Spyx's LIF subtracts after the decay, one spike a step; the graph asks"
-                f" reset '{reset}'{' after the decay' if after else ''}, spike '{spike}'"
-            )
+        require_exportable(name, n, nir.LIF, ("subtract", "single", True), "chipfit exports LIF only to Spyx",
+                           "Spyx's LIF subtracts after the decay, one spike a step")
         f = euler_factors(n, dt_s)
         if np.any(f["leak"]):
             raise NIRReadError(f"node '{name}': v_leak must be 0 (Spyx's LIF has no leak term)")
