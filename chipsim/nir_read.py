@@ -244,6 +244,14 @@ def copy_graph(graph: nir.NIRGraph, nodes: dict | None = None, edges=None) -> ni
     return new
 
 
+def successors(graph: nir.NIRGraph) -> dict[str, list[str]]:
+    """Each node's successors along the graph's edges, in edge order."""
+    succ: dict[str, list[str]] = {}
+    for src, dst in graph.edges:
+        succ.setdefault(src, []).append(dst)
+    return succ
+
+
 def replace_fields(node, **fields):
     """A copy of a NIR node with ``fields`` set (nir nodes recompute types in __post_init__; skip that)."""
     new = copy.copy(node)
@@ -307,9 +315,7 @@ def neuron_nodes(graph: nir.NIRGraph) -> dict:
 
 def fold_avgpool(graph: nir.NIRGraph) -> tuple[nir.NIRGraph, list[str]]:
     """AvgPool2d -> SumPool2d, its 1/(kh*kw) folded into the next weight node's weights (through Flatten)."""
-    succ = {}
-    for src, dst in graph.edges:
-        succ.setdefault(src, []).append(dst)
+    succ = successors(graph)
     nodes, notes = dict(graph.nodes), []
     for name, node in graph.nodes.items():
         if type(node).__name__ != "AvgPool2d":
@@ -382,9 +388,7 @@ def require_exportable(name: str, node, kind: type, semantics: tuple[str, str, b
 
 def chain_order(graph: nir.NIRGraph) -> list[str]:
     """The node names of a feed-forward chain from 'input' to 'output'; anything else is one line."""
-    succ: dict[str, list[str]] = {}
-    for src, dst in graph.edges:
-        succ.setdefault(src, []).append(dst)
+    succ = successors(graph)
     inputs = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
     if len(inputs) != 1:
         raise NIRReadError(f"export needs one Input node, found {len(inputs)}")

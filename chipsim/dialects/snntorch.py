@@ -27,6 +27,7 @@ from chipsim.nir_read import (
     neuron_nodes,
     nirtorch_names,
     replace_fields,
+    successors,
 )
 
 NAME = "snntorch"
@@ -98,9 +99,7 @@ def export(graph, dt_s: float):
 
 def _sum_to_avg(graph, nodes: dict) -> dict:
     """SumPool2d -> AvgPool2d (snnTorch has no sum pool), the k^2 it loses folded into the next weights."""
-    succ = {}
-    for src, dst in graph.edges:
-        succ.setdefault(src, []).append(dst)
+    succ = successors(graph)
     for name, node in graph.nodes.items():
         if not isinstance(node, nir.SumPool2d):
             continue

@@ -18,6 +18,8 @@ What the exporter writes (spyx/nir.py) and what Spyx runs (spyx/nn.py):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import nir
 import numpy as np
 
@@ -29,6 +31,7 @@ from chipsim.nir_read import (
     neuron_nodes,
     replace_fields,
     require_exportable,
+    successors,
 )
 
 NAME = "spyx"
@@ -90,33 +93,35 @@ def to_canonical(graph):
 
 
 def _channels_last_flatten(graph, nodes: dict) -> tuple[dict, list[str]]:
-    succ = {}
-    for src, dst in graph.edges:
-        succ.setdefault(src, []).append(dst)
     notes = []
+    missing = "Spyx flattens channels-last; no weight node after it"
+    for target, chw in _weights_after_chw_flatten(graph, nodes, missing):
+        weight = np.asarray(nodes[target].weight, np.float64)
+        # Spyx column j is input (y, x, ch) at y*W*C + x*C + ch; reorder to ch*H*W + y*W + x
+        nodes[target] = replace_fields(nodes[target], weight=weight[:, _hwc_of_chw(*chw)])
+        notes.append(f"Spyx: '{target}' columns reordered from channels-last (H, W, C) to (C, H, W)")
+    return nodes, notes
+
+
+def _weights_after_chw_flatten(graph, nodes: dict, missing: str) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(the weight node after it, its (C, H, W) input) for each Flatten of a 3-D input; a Flatten without
+    one Affine/Linear after it is one line ending in ``missing``."""
+    succ = successors(graph)
     for name, node in graph.nodes.items():
         if not isinstance(node, nir.Flatten):
             continue
         shape = np.atleast_1d(np.asarray(node.input_type.get("input") if node.input_type else [])).astype(int)
         if shape.size != 3:
             continue
-        c, h, w = (int(s) for s in shape)
         nxt = succ.get(name, [])
         if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
-            raise NIRReadError(
-                f"node '{name}' (Flatten): Spyx flattens channels-last; no weight node after it"
-            )
-        target = nodes[nxt[0]]
-        weight = np.asarray(target.weight, np.float64)
-        # Spyx column j is input (y, x, ch) at y*W*C + x*C + ch; reorder to ch*H*W + y*W + x
-        hwc = np.arange(c * h * w).reshape(h, w, c)
-        perm = hwc.transpose(2, 0, 1).ravel()  # chw position -> hwc column
-        new = target.__class__.__new__(target.__class__)
-        new.__dict__.update(target.__dict__)
-        new.weight = weight[:, perm]
-        nodes[nxt[0]] = new
-        notes.append(f"Spyx: '{nxt[0]}' columns reordered from channels-last (H, W, C) to (C, H, W)")
-    return nodes, notes
+            raise NIRReadError(f"node '{name}' (Flatten): {missing}")
+        yield nxt[0], (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def _hwc_of_chw(c: int, h: int, w: int) -> np.ndarray:
+    """For each (C, H, W) flat index, the flat index of the same input in Spyx's (H, W, C) order."""
+    return np.arange(c * h * w).reshape(h, w, c).transpose(2, 0, 1).ravel()
 
 
 def export(graph, dt_s: float):
@@ -151,26 +156,11 @@ def export(graph, dt_s: float):
     return out
 
 
-def _hwc_of_chw(c: int, h: int, w: int) -> np.ndarray:
-    """For each (C, H, W) flat index, the flat index of the same input in Spyx's (H, W, C) order."""
-    return np.arange(c * h * w).reshape(h, w, c).transpose(2, 0, 1).ravel()
-
 
 def _channels_first_to_last(graph, nodes: dict) -> dict:
-    succ = {}
-    for src, dst in graph.edges:
-        succ.setdefault(src, []).append(dst)
-    for name, node in graph.nodes.items():
-        if not isinstance(node, nir.Flatten):
-            continue
-        shape = np.atleast_1d(np.asarray(node.input_type.get("input") if node.input_type else [])).astype(int)
-        if shape.size != 3:
-            continue
-        nxt = succ.get(name, [])
-        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Affine, nir.Linear)):
-            raise NIRReadError(f"node '{name}' (Flatten): no weight node after it to reorder")
-        weight = np.asarray(nodes[nxt[0]].weight)
+    for target, chw in _weights_after_chw_flatten(graph, nodes, "no weight node after it to reorder"):
+        weight = np.asarray(nodes[target].weight)
         spyx_w = np.empty_like(weight)
-        spyx_w[:, _hwc_of_chw(*shape)] = weight
-        nodes[nxt[0]] = replace_fields(nodes[nxt[0]], weight=spyx_w)
+        spyx_w[:, _hwc_of_chw(*chw)] = weight
+        nodes[target] = replace_fields(nodes[target], weight=spyx_w)
     return nodes
