@@ -22,15 +22,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import doc_tables  # noqa: E402
 
-
-def energy(joules: float | None) -> str:
-    """An energy in the unit that gives 1-999 (nJ, uJ, mJ); 'unknown' for None."""
-    if joules is None:
-        return "unknown"
-    for scale, unit in ((1e-9, "nJ"), (1e-6, "µJ"), (1e-3, "mJ")):
-        if joules < 1000 * scale:
-            return f"{joules / scale:.3g} {unit}"
-    return f"{joules:.3g} J"
+sys.path.insert(0, str(ROOT))
+from harness.report import energy_si  # noqa: E402
 
 
 def mean(values: list[float]) -> float | None:
@@ -46,7 +39,7 @@ def table(cells: list[dict]) -> str:
         for method in methods:
             mine = [c for c in cells if (c["profile"], c["method"]) == (profile, method)]
             text = (f"{100 * mean([c['accuracy'] for c in mine]):.1f}% / "
-                    f"{energy(mean([c['energy_j'] for c in mine]))}")
+                    f"{energy_si(mean([c['energy_j'] for c in mine]))}")
             if not all(c["fits"] for c in mine):
                 text += ", **does not fit**"
             row.append(text)

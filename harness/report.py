@@ -11,7 +11,7 @@ from compress.files import write_json_atomic, write_text_atomic
 from harness import plots
 
 
-def _j(value: float | None) -> str:
+def energy_si(value: float | None) -> str:
     """Energy in J with an SI prefix, or 'unknown'."""
     if value is None:
         return "unknown"
@@ -49,19 +49,21 @@ def summary_rows(report: dict) -> list[tuple[str, str]]:
         ("synaptic ops per inference (chip)", f"{report['synops']['per_inference_on_chip']:.1f}"),
         (
             "energy per inference",
-            _j(energy["total_j"])
-            + ("" if energy["total_j"] is not None else f" (known parts {_j(energy['total_known_j'])})"),
+            energy_si(energy["total_j"])
+            + ("" if energy["total_j"] is not None
+               else f" (known parts {energy_si(energy['total_known_j'])})"),
         ),
     ]
     if "dynamic_j" in energy:
         static_model = energy["static_model"] or {}
         rows += [
-            ("  dynamic (synapse + neuron + spike + routing + mac)", _j(energy["dynamic_j"])
-             + ("" if energy["dynamic_j"] is not None else f" (known {_j(energy['dynamic_known_j'])})")),
+            ("  dynamic (synapse + neuron + spike + routing + mac)", energy_si(energy["dynamic_j"])
+             + ("" if energy["dynamic_j"] is not None
+                else f" (known {energy_si(energy['dynamic_known_j'])})")),
             (f"  static ({static_model.get('chips_powered', '?')} chip(s) powered x latency)",
-             _j(energy["static_j"])),
+             energy_si(energy["static_j"])),
         ]
-    rows += [(f"  energy: {name}", _j(value)) for name, value in energy["per_inference_j"].items()]
+    rows += [(f"  energy: {name}", energy_si(value)) for name, value in energy["per_inference_j"].items()]
     rows += [
         (
             "weights: nonzero / all",
