@@ -10,6 +10,8 @@ next row while the current one is added overlaps the two (``chipsim.engine._deli
 
 from __future__ import annotations
 
+import os
+
 from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
@@ -41,7 +43,10 @@ def prefetch(typingctx, array, index):
     return sig, codegen
 
 
-if config.DISABLE_JIT:  # the kernels run as plain Python (tests/mutation.py): a prefetch is then nothing
+# Kernels that call prefetch run as plain Python with Numba off, or (CHIPSIM_PLAIN_PREFETCH=1) when
+# tests/mutation.py has dropped their decorators and left the other modules compiled: a prefetch is then
+# nothing (plain Python cannot call an intrinsic).
+if config.DISABLE_JIT or os.environ.get("CHIPSIM_PLAIN_PREFETCH") == "1":
     def prefetch(array, index):  # noqa: F811
         """No-op stand-in for the intrinsic, which plain Python cannot call."""
         return None

@@ -6,9 +6,14 @@ scratch copies keep mutmut's cache, so a second run only tests mutants it has no
 folder to start over.
 
 Numba: mutmut leaves decorated functions alone, and nearly all of ``chipsim/engine.py`` is ``@nb.njit``.
-For that module the scratch copy drops the ``@nb.njit`` decorators and runs with ``NUMBA_DISABLE_JIT=1``,
-so the kernels run as the plain Python they are written in (``nb.prange`` is ``range`` then) and mutmut
-can mutate them; compiled, a mutant would be ignored (the trampoline is Python) or run from Numba's cache.
+For that module (and ``chipsim/place.py``'s kernels) the scratch copy drops the ``@nb.njit`` decorators
+of the mutated file only, so its kernels run as the plain Python they are written in (``nb.prange`` is
+``range`` then) and mutmut can mutate them; compiled, a mutant would be ignored (the trampoline is Python)
+or run from Numba's cache. Every other module stays compiled (from the seeded cache): with Numba off
+everywhere (``NUMBA_DISABLE_JIT=1``, the first way this was run) the compile, expansion, partition and
+routing kernels that every engine or place test goes through ran as Python too, for every mutant.
+``CHIPSIM_PLAIN_PREFETCH=1`` makes ``chipsim.prefetch.prefetch`` a Python no-op for the engine's
+Python kernels (an intrinsic cannot be called from Python).
 
 Numba and fork: mutmut forks one worker per mutant from the process that ran the tests once (so compiled
 kernels are inherited). With Numba's OpenMP threading layer a forked child that launches a parallel kernel
@@ -60,12 +65,15 @@ MODULES = {
 # (with Numba off, placing 200,000 neurons takes seconds per mutant; the small cores-past-the-chips test
 # in test_chipsim_place.py counts the same chips and violation on 5 neurons)
 DESELECT = {
+    # the Brian2 twin against Lava's fixtures never calls the engine: it would only slow the clean runs
+    "chipsim/engine.py": ["tests/test_lava_fixtures.py::test_brian2_twin_matches_lava_spikes_u_and_v"],
     "chipsim/place.py": ["tests/test_chipsim_place.py::test_200k_neurons_on_loihi_span_two_chips",
                          "tests/test_chipsim_place.py::test_more_chips_than_the_system_joins_is_a_cores_violation"],
 }
 PACKAGES = ["chipsim", "compress", "harness", "hwprofiles"]
+MUTMUT = [sys.executable, str(Path(__file__).resolve()), "--mutmut"]  # mutmut_with_one_session
 NJIT = re.compile(r"^\s*@nb\.njit\b.*$\n", re.MULTILINE)
-# modules whose kernels are @nb.njit: mutated with the decorators dropped and Numba off (see above)
+# modules whose kernels are @nb.njit: mutated with their decorators dropped (see above)
 JITTED = {"chipsim/engine.py", "chipsim/place.py"}
 
 
@@ -97,8 +105,7 @@ def prepare(module: str) -> Path:
     if module in JITTED:
         path = work / module
         path.write_text(NJIT.sub("", path.read_text()))
-    else:
-        seed_numba_cache(ROOT / "chipsim", work / "mutants" / "chipsim", work / ".cache" / "numba")
+    seed_numba_cache(ROOT / "chipsim", work / "mutants" / "chipsim", work / ".cache" / "numba")
     tests = "\n    ".join(t for t in MODULES[module] if (ROOT / t).exists())
     deselect = "".join(f"    --deselect\n    {t}\n" for t in DESELECT.get(module, []))
     (work / "setup.cfg").write_text(
@@ -158,13 +165,13 @@ def run(module: str, children: int, recheck: bool = False, sample: int | None = 
                BRIAN2_CACHE_DIR=str(ROOT / ".cache" / "brian2"), NUMBA_NUM_THREADS="1",
                NUMBA_THREADING_LAYER="workqueue")
     if module in JITTED:
-        env["NUMBA_DISABLE_JIT"] = "1"
+        env["CHIPSIM_PLAIN_PREFETCH"] = "1"
     began = time.perf_counter()
     log = work / "mutmut.log"
     if sample:
         meta = work / "mutants" / f"{module}.meta"
         if not meta.exists():  # mutmut writes its mutants, then finds no mutant of this name to run
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "no-such-mutant"], cwd=work, env=env,
+            subprocess.run([*MUTMUT, "run", "no-such-mutant"], cwd=work, env=env,
                            capture_output=True, check=False)
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         drawn = random.Random(0).sample(sorted(codes), min(sample, len(codes)))
@@ -172,10 +179,56 @@ def run(module: str, children: int, recheck: bool = False, sample: int | None = 
         if not names:
             return summarize(work, module) | {"wall_s": 0.0, "sampled": len(drawn)}
     with log.open("w") as out:
-        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
+        subprocess.run([*MUTMUT, "run", "--max-children", str(children), *names],
                        cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     summary = summarize(work, module) | {"wall_s": round(time.perf_counter() - began, 1)}
     return summary | ({"sampled": sample} if sample else {})
+
+
+def mutmut_with_one_session(argv: list[str]) -> int:
+    """``mutmut`` (its command line, ``argv``) with one change: the worker forked for each mutant runs its
+    tests from one pytest session collected in mutmut's process before the first fork, instead of calling
+    ``pytest.main`` afresh (configuration, plugins, collection: ~0.5 s a mutant on this machine, more than
+    most mutants' tests). The tests, their order (fastest first), ``-x`` and the exit codes (0 survived,
+    1 killed) are mutmut's; the stats, clean and forced-fail runs are mutmut's own ``pytest.main``."""
+    from _pytest.config import _prepareconfig
+    from _pytest.main import Session
+    from _pytest.runner import runtestprotocol
+    from mutmut.__main__ import cli
+    from mutmut.runners.harness import PytestRunner
+    from mutmut.utils.file_utils import change_cwd
+    from mutmut.workers.isolation import ForkRunner
+
+    collected: dict = {}
+    startup, run_tests = ForkRunner.startup, PytestRunner.run_tests
+
+    def collect_then_start(self) -> None:
+        runner = self.test_runner
+        args = ["--rootdir=.", "--tb=native", "-x", "-q", "-p", "no:randomly", "-p", "no:random-order",
+                *runner._pytest_add_cli_args_test_selection, *runner._pytest_add_cli_args]
+        with change_cwd("mutants"):
+            config = _prepareconfig(args)
+            config._do_configure()
+            session = Session.from_config(config)
+            config.hook.pytest_sessionstart(session=session)
+            config.hook.pytest_collection(session=session)
+        collected.update((item.nodeid, item) for item in session.items)
+        startup(self)
+
+    def run_collected(self, *, mutant_name, tests) -> int:
+        items = [collected.get(t) for t in tests]
+        if mutant_name is None or not items or None in items:  # not a mutant's run, or a test not collected
+            return run_tests(self, mutant_name=mutant_name, tests=tests)
+        with change_cwd("mutants"):
+            for k, item in enumerate(items):
+                following = items[k + 1] if k + 1 < len(items) else None
+                reports = runtestprotocol(item, log=False, nextitem=following)
+                if any(r.failed for r in reports):
+                    return 1
+        return 0
+
+    ForkRunner.startup, PytestRunner.run_tests = collect_then_start, run_collected
+    return cli.main(argv, prog_name="mutmut", standalone_mode=False) or 0
 
 
 def main(argv: list[str]) -> int:
@@ -214,4 +267,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--mutmut"]:  # how run() starts mutmut (in the scratch copy)
+        sys.path[0] = os.getcwd()  # as `python -m mutmut` has it
+        sys.exit(mutmut_with_one_session(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))
