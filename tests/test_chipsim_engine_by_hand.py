@@ -1,0 +1,80 @@
+"""chipsim.engine on networks small enough to follow by hand: float neurons' counters, refractory and
+multi-spikes, Loihi's current at exactly its wrap bounds. Every expected number is worked out in the
+comments from the equations of chipsim.network's docstring, not computed by the code under test.
+
+The float neurons are IFs with tau_syn = 0, tau_mem = inf, r = 1 / dt and w_in = 1: then A = 1, B = 0,
+C = dt * r = 1, so each step u = x and v += x, with x = this step's input + bias (simulate's
+_float_coefficients)."""
+
+import numpy as np
+
+from chipsim.network import ChipNetwork, NeuronParams, Population
+from chipsim.simulate import simulate
+from tests.test_chipsim_engine import dense, placement, pop
+
+DT = 1e-3
+
+
+def float_if(**kw):
+    return NeuronParams(**(dict(model="float_lif", threshold=1.0, tau_syn_s=0.0, tau_mem_s=np.inf, r=1 / DT)
+                           | kw))
+
+
+def test_float_counters_per_core_refractory_and_the_strict_threshold():
+    # in -> 4 IF neurons; neurons 0, 1 on core 0, neurons 2, 3 on core 1; refractory 2 steps, reset to 0.
+    # weights 0.6, 0, 1.5, 0 from the one input; neuron 3 has bias 0.25; input spikes in steps 0, 1, 2, 5.
+    prm = float_if(refractory_steps=2)
+    out = Population("out", 4, (4,), prm, np.array([0.0, 0.0, 0.0, 0.25]))
+    w = dense("w", 0, 1, [[0.6, 0.0, 1.5, 0.0]])
+    net = ChipNetwork("t", (pop("in", 1, None), out), (w,), 1, DT, False)
+    x = np.array([[1], [1], [1], [0], [0], [1]], np.uint8)
+    act = simulate(net, placement([[-1], [0, 0, 1, 1]]), x)
+    # neuron 0: v 0.6, 1.2 > 1 fires in step 1 (v = 0, 2 steps held), held in 2 and 3 (active in 3: u was
+    #   0.6), step 4 nothing at all (idle), step 5 v = 0.6
+    # neuron 1: no input, no bias, no state: idle every step
+    # neuron 2: 1.5 > 1 fires in step 0, held in 1 and 2 (its input ignored: with one step held it would
+    #   fire again in step 2), step 3 u falls from 1.5 to 0 (active), step 4 idle, step 5 fires again
+    # neuron 3: v = 0.25, 0.5, 0.75, 1.0 (not > 1: no spike in step 3), 1.25 fires in step 4; active always
+    assert act.output_spikes[:, 0].tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
+                                                [0, 0, 0, 1], [0, 0, 1, 0]]
+    assert act.cores.tolist() == [0, 1]
+    assert act.neuron_updates_active[0, :, 0].tolist() == [1, 1, 1, 1, 0, 1]
+    assert act.neuron_updates_idle[0, :, 0].tolist() == [1, 1, 1, 1, 2, 1]
+    assert act.neuron_updates_active[0, :, 1].tolist() == [2, 2, 2, 2, 1, 2]
+    assert act.neuron_updates_idle[0, :, 1].tolist() == [0, 0, 0, 0, 1, 0]
+    # the population's own counters: 5 + 11 active, 7 + 1 idle; 4 input spikes x 2 synapses (0s dropped)
+    assert act.population["synops"].tolist() == [[0, 8]]
+    assert act.population["neuron_updates_active"].tolist() == [[0, 16]]
+    assert act.population["neuron_updates_idle"].tolist() == [[0, 8]]
+    assert act.spike_counts[1][0].tolist() == [1, 0, 2, 1]
+
+
+def test_float_multi_spikes_count_floor_v_over_threshold_and_deliver_that_many_times_their_weight():
+    # in -> a (2 IF neurons, multi-spike, threshold 0.5, subtractive reset) -> b (1 IF neuron, one spike,
+    # threshold 0.9); weights in -> a 1.25, 0.5; a -> b 0.25, 0.5; input spikes in steps 0 and 1.
+    a = pop("a", 2, float_if(threshold=0.5, spike="multi", reset="subtract"))
+    b = pop("b", 1, float_if(threshold=0.9))
+    projs = (dense("in_a", 0, 1, [[1.25, 0.5]]), dense("a_b", 1, 2, [[0.25], [0.5]]))
+    net = ChipNetwork("t", (pop("in", 1, None), a, b), projs, 1, DT, False)
+    act = simulate(net, placement([[-1], [0, 0], [0]]), np.array([[1], [1], [0]], np.uint8),
+                   record_raster=True)
+    # a0: v = 1.25 -> floor(1.25 / 0.5) = 2 spikes, v = 1.25 - 2 * 0.5 = 0.25; then v = 1.5 -> 3 spikes, v = 0
+    # a1: v = 0.5 (>= 0.5: multi-spike fires at the threshold) -> 1 spike, v = 0; the same in step 1
+    assert act.output_spikes[:, 0].tolist() == [[2, 1], [3, 1], [0, 0]]
+    assert act.spike_counts[1][0].tolist() == [5, 2]
+    # b: step 0 gets 2 * 0.25 + 1 * 0.5 = 1.0 > 0.9, fires (one spike a step), v = 0; step 1 gets
+    # 3 * 0.25 + 0.5 = 1.25, fires again. Weighted by 1 a spike, step 0 would bring 0.75 and no spike.
+    assert act.raster[2][:, 0, 0].tolist() == [1, 1, 0]
+    assert act.spike_counts[2][0].tolist() == [2]
+
+
+def test_loihi_current_at_exactly_its_wrap_bounds_is_kept():
+    # Lava wraps u once into (-2^23, 2^23]: 2^23 and -2^23 + 1 are inside and stay; one past each wraps.
+    # decay_u = 4095 keeps nothing of the last step's u, and weight_shift 0: u = the step's input sum.
+    prm = NeuronParams(model="loihi_cuba", threshold=2 ** 22, decay_u=4095, state_bits=24, current_bits=24,
+                       decay_bits=12, weight_shift=0)
+    w = [[2 ** 23, -(2 ** 23) + 1, 2 ** 23 + 1, -(2 ** 23)]]
+    net = ChipNetwork("t", (pop("in", 1, None), pop("a", 4, prm)), (dense("w", 0, 1, w),), 1, DT, True)
+    act = simulate(net, placement([[-1], [0, 0, 0, 0]]), np.ones((1, 1), np.uint8), record_state=True)
+    u, _ = act.state[1]
+    assert u[0, 0].tolist() == [2 ** 23, -(2 ** 23) + 1, -(2 ** 23) + 1, 2 ** 23]
