@@ -129,7 +129,7 @@ def prepare(module: str) -> Path:
         "use_git_change_detection = false\n"
         "process_isolation = fork\n"
         "timeout_multiplier = 10.0\n"
-        "timeout_constant = 20.0\n"
+        "timeout_constant = 10.0\n"
     )
     return work
 
