@@ -8,7 +8,7 @@ _float_coefficients)."""
 
 import numpy as np
 
-from chipsim.network import ChipNetwork, NeuronParams, Population
+from chipsim.network import ChipNetwork, ConvKernel, NeuronParams, Population, Projection
 from chipsim.simulate import simulate
 from tests.test_chipsim_engine import dense, placement, pop
 
@@ -78,3 +78,89 @@ def test_loihi_current_at_exactly_its_wrap_bounds_is_kept():
     act = simulate(net, placement([[-1], [0, 0, 0, 0]]), np.ones((1, 1), np.uint8), record_state=True)
     u, _ = act.state[1]
     assert u[0, 0].tolist() == [2 ** 23, -(2 ** 23) + 1, -(2 ** 23) + 1, 2 ** 23]
+
+
+def test_analog_input_scales_each_weight_by_its_value():
+    # one analog input (values 0.5, 1, 0, 2) -> one IF neuron, weight 0.75: u = value * 0.75 each step,
+    # v: 0.375, 1.125 > 1 fires (v = 0), 0, 1.5 fires. Unscaled, step 3 would bring only 0.75: no spike.
+    net = ChipNetwork("t", (pop("in", 1, None), pop("out", 1, float_if())), (dense("w", 0, 1, [[0.75]]),), 1,
+                      DT, False)
+    act = simulate(net, placement([[-1], [0]]), np.array([[0.5], [1.0], [0.0], [2.0]]), record_state=True)
+    u, v = act.state[1]
+    assert u[:, 0, 0].tolist() == [0.375, 0.75, 0.0, 1.5]
+    assert v[:, 0, 0].tolist() == [0.375, 0.0, 0.0, 0.0]
+    assert act.output_spikes[:, 0, 0].tolist() == [0, 1, 0, 1]
+    assert act.macs[0, :, 0].tolist() == [1, 1, 0, 1]
+
+
+def test_analog_input_into_a_kept_kernel_of_unequal_height_and_width_matches_the_expanded_csr():
+    """out[co, oy, ox] += w[co, 0, ky, kx] * value[oy + ky, ox + kx] for a 2 x 3 kernel (no padding, stride 1)
+    on a 3 x 4 image: the expansion below is written out by hand; the kept kernel must deliver the same
+    weighted input (integer weights and values in halves: every sum is exact in float64)."""
+    rng = np.random.default_rng(5)
+    w = rng.integers(-2, 3, (2, 1, 2, 3)).astype(np.float64)
+    dense_w = np.zeros((12, 8))
+    for co in range(2):
+        for oy in range(2):
+            for ox in range(2):
+                for ky in range(2):
+                    for kx in range(3):
+                        dense_w[(oy + ky) * 4 + ox + kx, co * 4 + oy * 2 + ox] += w[co, 0, ky, kx]
+    conv = ConvKernel(w, (1, 1), (0, 0), (1, 3, 4), (2, 2, 2))
+    prm = float_if(threshold=2.0)
+    pops = (Population("in", 12, (1, 3, 4), None, np.zeros(12)), pop("c", 8, prm))
+    empty = Projection("conv", 0, 1, "conv", np.zeros(13, np.int64), np.zeros(0, np.int32), np.zeros(0),
+                       conv=conv)
+    kept = ChipNetwork("t", pops, (empty,), 1, DT, False)
+    expanded = ChipNetwork("t", pops, (dense("conv", 0, 1, dense_w),), 1, DT, False)
+    pl = placement([[-1] * 12, np.repeat([0, 1], 4)])
+    x = rng.integers(0, 4, (6, 12)) * 0.5
+    a = simulate(kept, pl, x, record_state=True)
+    b = simulate(expanded, pl, x, record_state=True)
+    assert a.output_spikes.sum() > 0
+    assert np.array_equal(a.state[1][0], b.state[1][0])
+    assert np.array_equal(a.state[1][1], b.state[1][1])
+    assert np.array_equal(a.output_spikes, b.output_spikes)
+    assert np.array_equal(a.macs, b.macs)
+
+
+def test_pair_packets_and_hops_of_two_neurons_firing_on_one_core_in_one_step():
+    # 2x2 mesh, one core per tile: core k at (k % 2, k // 2). a0, a1 on core 0 both fire in step 0;
+    # a0 -> b0 (core 1), b1 (core 2); a1 -> b0 (core 1).
+    params = NeuronParams(model="speck_iaf", threshold=1, state_bits=16)
+    pops = (pop("in", 1, None), pop("a", 2, params), pop("b", 2, params))
+    projs = (dense("in_a", 0, 1, [[1, 1]]), dense("a_b", 1, 2, [[1, 1], [1, 0]]))
+    net = ChipNetwork("t", pops, projs, 2, DT, True)
+    pl = placement([[-1], [0, 0], [1, 2]], cores_per_chip=4, width=2, height=2, cores_per_tile=1)
+    act = simulate(net, pl, np.array([[1], [0]], np.uint8), traced_samples=1)
+    # packets: a0 two (to cores 1 and 2), a1 one (to core 1): pair 0 -> 1 carries 2, pair 0 -> 2 carries 1
+    pairs = [tuple(act.cores[p].tolist()) for p in act.pairs]
+    step0 = {pair: int(n) for pair, n in zip(pairs, act.pair_packets[0, 0], strict=True) if n}
+    assert step0 == {(0, 1): 2, (0, 2): 1}
+    assert act.pair_packets[0, 1].sum() == 0
+    # hops from core 0: a0 E-W 1 (to core 1) + 0, N-S 0 + 1 (to core 2); a1 E-W 1, N-S 0
+    src = int(np.flatnonzero(act.cores == 0)[0])
+    assert (act.hops_ew[0, 0, src], act.hops_ns[0, 0, src]) == (2, 1)
+    assert act.packets_out[0, 0, src] == 3
+
+
+def test_a_single_step_is_recorded():
+    # a raster and a state trace of one step (the recording is switched on by its steps, not by > 1 step)
+    prm = NeuronParams(model="speck_iaf", threshold=1, state_bits=16)
+    net = ChipNetwork("t", (pop("in", 1, None), pop("a", 2, prm)), (dense("w", 0, 1, [[1, 0]]),), 1, DT, True)
+    act = simulate(net, placement([[-1], [0, 0]]), np.ones((1, 1), np.uint8), record_raster=True,
+                   record_state=True)
+    assert act.raster[1][:, 0].tolist() == [[1, 0]]
+    assert act.raster[0][:, 0].tolist() == [[1]]
+    assert act.state[1][1][:, 0].tolist() == [[0, 0]]  # neuron 0 fired and reset to 0
+
+
+def test_speck_iaf_has_no_leak_whatever_its_decay_register_holds():
+    # speck_iaf: v = v + in + bias (no leak); truenorth_lif subtracts decay_v every step
+    speck = NeuronParams(model="speck_iaf", threshold=100, decay_v=3, state_bits=16)
+    truenorth = NeuronParams(model="truenorth_lif", threshold=100, decay_v=3, state_bits=16)
+    for prm, expected in ((speck, [5, 10, 10]), (truenorth, [2, 4, 1])):
+        pops = (pop("in", 1, None), pop("a", 1, prm))
+        net = ChipNetwork("t", pops, (dense("w", 0, 1, [[5]]),), 1, DT, True)
+        act = simulate(net, placement([[-1], [0]]), np.array([[1], [1], [0]], np.uint8), record_state=True)
+        assert act.state[1][1][:, 0, 0].tolist() == expected, prm.model
