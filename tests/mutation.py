@@ -49,7 +49,8 @@ SCRATCH = ROOT / ".cache" / "mutation"
 # module -> the fast tests that cover it (the smallest set that kills what can be killed)
 MODULES = {
     "chipsim/cost.py": ["tests/test_chipsim_cost.py", "tests/test_hand_counted_cost.py"],
-    "chipsim/quantize.py": ["tests/test_chipsim_quantize.py", "tests/test_chipsim_compile.py"],
+    "chipsim/quantize.py": ["tests/test_chipsim_quantize.py", "tests/test_chipsim_compile.py",
+                            "tests/test_chipsim_weight_formats.py", "tests/test_lava_fixtures.py"],
     "hwprofiles/schema.py": ["tests/test_hwprofiles_loader.py", "tests/test_hwprofiles_schema.py"],
     "chipsim/place.py": ["tests/test_chipsim_place.py", "tests/test_place_limits.py"],
     "chipsim/compile.py": ["tests/test_chipsim_compile.py", "tests/test_chipsim_delay.py",
@@ -68,6 +69,7 @@ MODULES = {
 DESELECT = {
     # the Brian2 twin against Lava's fixtures never calls the engine: it would only slow the clean runs
     "chipsim/engine.py": ["tests/test_lava_fixtures.py::test_brian2_twin_matches_lava_spikes_u_and_v"],
+    "chipsim/quantize.py": ["tests/test_lava_fixtures.py::test_brian2_twin_matches_lava_spikes_u_and_v"],
     "chipsim/place.py": ["tests/test_chipsim_place.py::test_200k_neurons_on_loihi_span_two_chips",
                          "tests/test_chipsim_place.py::test_more_chips_than_the_system_joins_is_a_cores_violation"],
 }
