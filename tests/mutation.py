@@ -130,8 +130,8 @@ def prepare(module: str) -> Path:
         + (f"do_not_mutate_patterns ={patterns}\n" if patterns else "") +
         "use_git_change_detection = false\n"
         "process_isolation = fork\n"
-        "timeout_multiplier = 10.0\n"
-        "timeout_constant = 10.0\n"
+        "timeout_multiplier = 4.0\n"
+        "timeout_constant = 5.0\n"
     )
     return work
 
