@@ -199,21 +199,38 @@ def run(module: str, children: int, recheck: bool = False, sample: int | None = 
 
 
 def mutmut_with_one_session(argv: list[str]) -> int:
-    """``mutmut`` (its command line, ``argv``) with one change: the worker forked for each mutant runs its
+    """``mutmut`` (its command line, ``argv``) with two changes. The worker forked for each mutant runs its
     tests from one pytest session collected in mutmut's process before the first fork, instead of calling
     ``pytest.main`` afresh (configuration, plugins, collection: ~0.5 s a mutant on this machine, more than
-    most mutants' tests). The tests, their order (fastest first), ``-x`` and the exit codes (0 survived,
-    1 killed) are mutmut's; the stats, clean and forced-fail runs are mutmut's own ``pytest.main``."""
+    most mutants' tests). And a test's time includes its fixtures' setup (``SetupTime``). The tests, their
+    order (fastest first), ``-x`` and the exit codes (0 survived, 1 killed) are mutmut's; the stats, clean
+    and forced-fail runs are mutmut's own ``pytest.main``."""
     from _pytest.config import _prepareconfig
     from _pytest.main import Session
     from _pytest.runner import runtestprotocol
     from mutmut.__main__ import cli
     from mutmut.runners.harness import PytestRunner
+    from mutmut.state import state
     from mutmut.utils.file_utils import change_cwd
     from mutmut.workers.isolation import ForkRunner
 
     collected: dict = {}
-    startup, run_tests = ForkRunner.startup, PytestRunner.run_tests
+    startup, run_tests, execute = ForkRunner.startup, PytestRunner.run_tests, PytestRunner.execute_pytest
+
+    class SetupTime:
+        """mutmut times a test by its call alone; its fixtures' setup and teardown count too here (a test
+        whose fixture runs the harness spends its time there), so that the timeouts, (estimate + 5 s) x 4,
+        and the fastest-first order are of the whole test."""
+
+        def pytest_runtest_makereport(self, item, call) -> None:
+            durations = state().duration_by_test
+            if call.when != "call" and item.nodeid in durations:
+                durations[item.nodeid] += call.duration
+
+    def execute_timing_setup(self, params, **kwargs) -> int:
+        if "plugins" in kwargs:  # the stats run (and the listing of tests, where no test runs)
+            kwargs["plugins"] = [*kwargs["plugins"], SetupTime()]
+        return execute(self, params, **kwargs)
 
     def collect_then_start(self) -> None:
         runner = self.test_runner
@@ -241,6 +258,7 @@ def mutmut_with_one_session(argv: list[str]) -> int:
         return 0
 
     ForkRunner.startup, PytestRunner.run_tests = collect_then_start, run_collected
+    PytestRunner.execute_pytest = execute_timing_setup
     return cli.main(argv, prog_name="mutmut", standalone_mode=False) or 0
 
 
