@@ -131,3 +131,91 @@ def test_quantize_synapses_is_the_array_rules_in_one_pass(grid):
     assert rmse == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-12)
     assert max_err == np.max(np.abs(err)) and nonzero == np.count_nonzero(expected)
     assert distinct == np.unique(expected[expected != 0]).size
+
+
+@pytest.mark.parametrize(("w", "expected"), [
+    ([], "excitatory"), ([0, 0], "excitatory"), ([0.0, 0.5], "excitatory"), ([-0.5, 0.0], "inhibitory"),
+    ([-1.0, 1.0], "mixed"), ([-1.0, 0.5], "mixed"),
+])
+def test_sign_mode(w, expected):
+    assert q.sign_mode(np.array(w)) == expected
+
+
+def test_loihi_mantissa_top_is_254_mixed_and_255_for_one_sign():
+    assert [q.loihi_mantissa_top(m) for m in ("mixed", "excitatory", "inhibitory")] == [254, 255, 255]
+
+
+def test_loihi_round_to_the_nearest_mantissa_of_each_sign_mode():
+    # mixed: even values in -256..254 (2 * rint(x / 2)); one sign: integers in 0..255 or -255..0
+    assert q.loihi_round([3.0, 1.2, -300.0, 300.0], "mixed").tolist() == [4, 2, -256, 254]
+    assert q.loihi_round([-3.0, 2.5, 300.0], "excitatory").tolist() == [0, 2, 255]
+    assert q.loihi_round([-300.0, 2.0, -2.5], "inhibitory").tolist() == [-255, 0, -2]
+
+
+def test_loihi_exponent_is_the_finest_that_holds_the_largest_weight():
+    # need = max_abs / scale / top, then the smallest e in exponent_min..exponent_max with need <= 2^e
+    assert q.loihi_exponent(100.0, 1.0, "excitatory", 7) == 0  # 100 / 255 <= 1, from exponent_min 0
+    assert q.loihi_exponent(255.0, 1.0, "mixed", 7) == 1  # 255 / 254 > 1: the mixed top is 254
+    assert q.loihi_exponent(255.0, 1.0, "excitatory", 7) == 0
+    assert q.loihi_exponent(1e6, 1.0, "excitatory", 7) == 7  # 3,922 > 2^7: as far as exponent_max reaches
+    assert q.loihi_exponent(255.0 / 8, 1.0, "excitatory", 7, exponent_min=-8) == -3
+    # no weights, or no scale: exponent 0 whatever the range (not exponent_min)
+    assert q.loihi_exponent(0.0, 1.0, "excitatory", 7, exponent_min=-8) == 0
+    assert q.loihi_exponent(5.0, 0.0, "mixed", 7, exponent_min=1) == 0
+
+
+def test_loihi_scale():
+    assert q.loihi_scale([3.0, 4.0], ["mixed", "mixed"], 7, integer_exact=True) == 1.0
+    assert q.loihi_scale([0.0, 0.0], ["mixed", "excitatory"], 7, integer_exact=False) == 1.0
+    # the smallest weights use their whole mantissa: 2.55 / 255; a zero-weight projection does not count
+    one_sign = ["excitatory", "excitatory"]
+    assert q.loihi_scale([0.0, 2.55], one_sign, 7, False) == pytest.approx(0.01, rel=1e-12)
+    # the largest beyond top * 2^exponent_max sets the scale: 1,000 / (255 * 2^3)
+    assert q.loihi_scale([0.255, 1000.0], one_sign, 3, False) == pytest.approx(1000 / (255 * 8), rel=1e-12)
+    with pytest.raises(ValueError):  # one mode per projection
+        q.loihi_scale([1.0, 2.0], ["mixed"], 7, False)
+
+
+def test_loihi_mantissas_at_a_positive_and_a_negative_exponent():
+    # w / scale = 6, -4; / 2^1 = 3, -2; mixed rounds to even: 4, -2; stored << 1: 8, -4
+    m = q.loihi_mantissas(np.array([3.0, -2.0]), 0.5, "mixed", 1)
+    assert m.dtype == np.int32 and m.tolist() == [8, -4]
+    # e = -2: the mantissa itself (1 / 0.25 = 4), the sum is floored by 2^2 later
+    assert q.loihi_mantissas(np.array([1.0]), 1.0, "excitatory", -2).tolist() == [4]
+
+
+@pytest.mark.parametrize(("w", "exponent_max", "expected"), [
+    ([], 3, True), ([0.5], 3, False), ([255.0], 0, True), ([300.0], 0, False), ([301.0], 1, False),
+    ([1020.0], 2, True), ([2040.0], 2, False), ([-2.0, 4.0], 0, True), ([-3.0, 4.0], 1, False),
+    ([-510.0, 0.0], 1, True),
+])
+def test_on_loihi_grid(w, exponent_max, expected):
+    # integers that are mantissa x 2^e for one e in 0..exponent_max: 1,020 = 255 x 4; 2,040 needs 2^3;
+    # mixed mantissas are even (3 is not, and 1.5 at e = 1 is no integer); -510 = -255 x 2
+    assert q.on_loihi_grid(np.array(w), exponent_max) is expected
+
+
+def test_quantize_synapses_gains_per_target_or_one_for_all_and_no_synapses():
+    w = np.array([1.0, -2.0, 0.5])
+    targets = np.array([0, 1, 1], np.int32)
+    # per target: effective 1, -4, 1 at scale 0.5 -> 2, -8, 2
+    w_int, *stats = q.quantize_synapses(w, np.array([1.0, 2.0]), targets, 0.5, 8, True)
+    assert w_int.tolist() == [2, -8, 2] and stats == [0.0, 0.0, 3, 2]
+    # one gain for every synapse (targets reach past it): effective 2, -4, 1 -> 4, -8, 2
+    w_int, *_ = q.quantize_synapses(w, np.array([2.0]), np.array([0, 1, 2], np.int32), 0.5, 8, True)
+    assert w_int.tolist() == [4, -8, 2]
+    # the inhibitory grid clips to -255..0
+    w_int, *_ = q.quantize_synapses(np.array([0.6, -2.4]), np.array([1.0]), np.zeros(2, np.int32), 1.0, 8,
+                                    True, ("inhibitory", 0))
+    assert w_int.tolist() == [0, -2]
+    w_int, rmse, max_err, nonzero, distinct = q.quantize_synapses(np.zeros(0), np.array([1.0]),
+                                                                  np.zeros(0, np.int32), 0.5, 8, True)
+    assert w_int.size == 0 and (rmse, max_err, nonzero, distinct) == (0.0, 0.0, 0, 0)
+
+
+def test_effective_stats_per_target_or_one_gain_for_all():
+    w = np.array([1.0, -2.0, 0.5])
+    assert q.effective_stats(w, np.array([1.0, 2.0]), np.array([0, 1, 1], np.int32)) == (-4.0, 1.0, True)
+    assert q.effective_stats(w, np.array([1.0, 1.0]), np.array([0, 1, 1], np.int32)) == (-2.0, 1.0, False)
+    assert q.effective_stats(w, np.array([2.0]), np.array([0, 1, 2], np.int32)) == (-4.0, 2.0, True)
+    assert q.effective_stats(np.zeros(0), np.array([1.0]), np.zeros(0, np.int32)) == (0.0, 0.0, True)
