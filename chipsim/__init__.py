@@ -2,3 +2,7 @@
 
 chipsim never imports torch: its input is a NIR graph and a ChipProfile.
 """
+
+from chipsim.numba_start import preload_blas
+
+preload_blas()  # before any Numba function runs: its set-up then skips scipy.linalg's import (0.25 s)
