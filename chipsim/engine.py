@@ -164,10 +164,12 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
         else:
             m = conv_meta_all[ci_conv]
             hin, win, cout, hout, wout, kh, kw = m[1], m[2], m[3], m[4], m[5], m[6], m[7]
-            sy, sx, py, px, w0, cin = m[8], m[9], m[10], m[11], m[12], m[0]
+            sy, sx, py, px, w0 = m[8], m[9], m[10], m[11], m[12]
             ci = i // (hin * win)
             y = (i // win) % hin
             x = i % win
+            plane = hout * wout
+            w_ci = w0 + ci * kh * kw * cout  # the kernel is stored [C_in, kh, kw, C_out] (simulate.prepare)
             for ky in range(kh):
                 oy = conv_tap_out(y, py, ky, sy, hout)
                 if oy < 0:
@@ -177,13 +179,15 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
                     if ox < 0:
                         continue
                     o = post_base + oy * wout + ox
-                    for co in range(cout):
-                        w = conv_w_all[w0 + ((co * cin + ci) * kh + ky) * kw + kx]
-                        if w != 0:
-                            if scaled:
-                                acc[o + co * hout * wout] += w * scale
-                            else:
-                                acc[o + co * hout * wout] += w
+                    w_tap = w_ci + (ky * kw + kx) * cout
+                    if scaled:  # a zero weight adds nothing; skipped so that 0 * inf adds no NaN
+                        for co in range(cout):
+                            w = conv_w_all[w_tap + co]
+                            if w != 0:
+                                acc[o + co * plane] += w * scale
+                    else:  # adding a zero weight leaves the sum as it was: no branch
+                        for co in range(cout):
+                            acc[o + co * plane] += conv_w_all[w_tap + co]
         for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
             synops_row[sc_core[s]] += sc_count[s]
             n_events += sc_count[s]

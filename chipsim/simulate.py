@@ -145,7 +145,7 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
         if pr.conv is not None and pr.targets.size == 0:
             proj_conv[j] = len(conv_rows)
             conv_rows.append(np.append(conv_meta(pr.conv), w_off))
-            conv_ws.append(np.asarray(pr.conv.weight).ravel())
+            conv_ws.append(np.asarray(pr.conv.weight).transpose(1, 2, 3, 0).ravel())  # [C_in, kh, kw, C_out]
             w_off += pr.conv.weight.size
             indptrs.append(np.zeros(net.populations[pr.pre].size + 1, np.int64))
         else:
