@@ -53,11 +53,13 @@ def key(nir_path: str | Path, profile, options: dict, placement_file: str | Path
 
 def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strategy="auto",
                         placement_file=None, use_cache: bool = True, source: str = "auto",
-                        reset: str | None = None):
+                        reset: str | None = None, lap=None):
     """(ChipNetwork, Placement, hit): from the cache where an entry matches, else computed and stored.
 
     The graph is read through its dialect (chipsim.nir_read: ``source``, ``dt_s``, ``reset``);
-    ``integrator`` None is the dialect's."""
+    ``integrator`` None is the dialect's. ``lap(stage)``, where given, is called as each stage ends
+    ("cache_lookup", "read_graph", "compile", "place", "cache_store"), to time them."""
+    lap = lap or (lambda stage: None)
     options = {"dt_s": dt_s, "integrator": integrator, "strategy": None if placement_file else strategy,
                "source": source, "reset": reset}
     path = None
@@ -67,15 +69,18 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strate
         else:
             path = cache_dir() / f"{key(nir_path, profile, options, placement_file)}.pkl"
             found = _load(path)
+            lap("cache_lookup")
             if found is not None:
                 return found[0], found[1], True
     from chipsim import nir_read
     from chipsim.compile import compile_graph
 
     imported = nir_read.for_profile(nir_read.load(nir_path, source, dt_s=dt_s, reset=reset), profile)
+    lap("read_graph")
     net = compile_graph(imported.graph, profile, integrator=integrator or imported.convention.integrator)
     net = dataclasses.replace(net, notes=(f"{nir_path}: {imported.convention.describe()}",
                                           *(f"warning: {w}" for w in imported.warnings), *net.notes))
+    lap("compile")
     if placement_file is not None:
         from chipsim.place import place_given
         from chipsim.placement_file import read_placement
@@ -85,8 +90,10 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strate
         from chipsim.place import place
 
         placement = place(net, profile, strategy)
+    lap("place")
     if path is not None and net.n_synapses <= MAX_CACHED_SYNAPSES:
         _store(path, (net, placement))
+        lap("cache_store")
     return net, placement, False
 
 

@@ -7,11 +7,15 @@ registries, and one of them (``numba.np.arraymath``) checks for BLAS by importin
 ``harness simulate`` on a quiet machine and 0.6 s on a loaded one, for a module of function pointers that
 loads alone in about 10 ms. :func:`preload_blas` loads that one extension module from scipy's folder and
 registers it under its name, so Numba's check finds it; ``scipy.linalg``, imported later by anyone, gets
-the same module as its attribute ``cython_blas`` (:class:`_AttachBlas`), as if it had loaded it itself. Nothing changes in what Numba compiles or runs: the BLAS it links is the same module.
-chipsim's kernels call no BLAS.
+the same module as its attribute ``cython_blas`` (:class:`_AttachBlas`), as if it had loaded it itself.
+Nothing changes in what Numba compiles or runs: the BLAS it links is the same module. chipsim's kernels
+call no BLAS.
 
 Where scipy is missing, laid out differently, or the module cannot load alone, nothing is preloaded and
 Numba imports ``scipy.linalg`` as before.
+
+:func:`set_up` does that first-use set-up at once (it is the same work the first call of a cached kernel
+would do), so a command can time it apart from the stage that would otherwise pay for it.
 """
 
 from __future__ import annotations
@@ -76,3 +80,12 @@ class _AttachBlas(importlib.abc.MetaPathFinder):
 
         spec.loader.exec_module = exec_module
         return spec
+
+
+def set_up() -> None:
+    """Set up Numba's compiler registries now (idempotent: later calls cost microseconds)."""
+    try:
+        from numba.core.registry import cpu_target
+    except ImportError:  # another Numba layout: the first kernel call will do it
+        return
+    cpu_target.target_context.refresh()

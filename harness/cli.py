@@ -37,20 +37,28 @@ class Parser(argparse.ArgumentParser):
         raise CommandLineError(self.prog, message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """The subcommands, one per module of :mod:`harness.commands` (found without importing them)."""
+    return sorted(info.name for info in pkgutil.iter_modules(harness.commands.__path__))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or (``only``) of that one alone: a command line that names its
+    command imports only that command's module (``harness simulate`` does not import ``train``'s)."""
     parser = Parser(
         prog="harness",
         description="chipfit: does this compressed SNN fit this chip, and what does it cost there?",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(harness.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"harness.commands.{info.name}")
-        module.register(subparsers)
+    for name in command_names():
+        if only is None or name == only:
+            importlib.import_module(f"harness.commands.{name}").register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in command_names() else None)
     try:
         args = parser.parse_args(argv)
     except CommandLineError as error:

@@ -1,4 +1,4 @@
-"""chipsim.numba_start: scipy.linalg.cython_blas preloaded without scipy.linalg, the same module throughout."""
+"""chipsim.numba_start: scipy.linalg.cython_blas preloaded without scipy.linalg; one module throughout."""
 
 import subprocess
 import sys
