@@ -45,15 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def compiled_and_placed(args, profile, lap=None):
-    """(ChipNetwork, Placement) of ``args.nir`` on ``profile``: ``--placement`` or ``--strategy``, cached
-    (``lap``: as :func:`chipsim.cache.compiled_and_placed`'s)."""
+def compiled_and_placed(args, profile):
+    """(ChipNetwork, Placement) of ``args.nir`` on ``profile``: ``--placement`` or ``--strategy``, cached."""
     from chipsim.cache import compiled_and_placed as cached
 
     net, placement, _ = cached(args.nir, profile, dt_s=args.dt, integrator=args.integrator,
                                strategy=args.strategy, placement_file=args.placement,
-                               use_cache=not args.no_cache, source=getattr(args, "from"), reset=args.reset,
-                               lap=lap)
+                               use_cache=not args.no_cache, source=getattr(args, "from"), reset=args.reset)
     return net, placement
 
 
