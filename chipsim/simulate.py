@@ -130,9 +130,10 @@ def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
-def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
-    """Flatten ``net`` for the kernels and route it on ``placement``."""
-    routes = route(net, placement)
+def prepare(net: ChipNetwork, placement: Placement, routes: Routes | None = None) -> Prepared:
+    """Flatten ``net`` for the kernels and route it on ``placement`` (``routes``: already routed there, as
+    :func:`chipsim.routing.route` gives, e.g. from ``chipsim.cache``)."""
+    routes = route(net, placement) if routes is None else routes
     fixed = net.fixed_point
     projs = net.projections
     csr = [pr for pr in projs if not (pr.conv is not None and pr.targets.size == 0)]

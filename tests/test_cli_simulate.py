@@ -125,7 +125,7 @@ def test_json_gives_the_wall_seconds_of_every_stage(tmp_path):
     assert code == 0
     timings = json.loads((tmp_path / "cost.json").read_text())["timings_s"]
     assert list(timings) == ["import", "read_input", "numba_set_up", "read_graph", "compile", "place",
-                             "route", "simulate", "cost", "write_out", "print"]
+                             "route", "prepare", "simulate", "cost", "write_out", "print"]
     assert all(isinstance(s, float) and s >= 0 for s in timings.values())
     assert timings["simulate"] > 0
 
@@ -135,7 +135,8 @@ def test_a_cache_hit_times_the_lookup_instead_of_compile_and_place(tmp_path, mon
     run_cli(tmp_path, spikes((5, 2, 8)), extra=("--no-progress",))
     run_cli(tmp_path, spikes((5, 2, 8)), extra=("--no-progress",))
     timings = json.loads((tmp_path / "cost.json").read_text())["timings_s"]
-    assert "cache_lookup" in timings and "compile" not in timings and "place" not in timings
+    assert "cache_lookup" in timings
+    assert not {"read_graph", "compile", "place", "route"} & set(timings)
 
 
 def test_a_command_imports_only_its_own_module():
