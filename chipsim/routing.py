@@ -198,7 +198,8 @@ def route(net: ChipNetwork, placement: Placement) -> Routes:
     syn_indptr, syn_core, syn_count = [], [], []
     by_pre: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in net.populations]
     for proj in net.projections:
-        post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]]
+        # int64, as chipsim.place passes it: one compiled signature of the counting kernels serves both
+        post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]].astype(np.int64)
         if proj.conv is not None and proj.targets.size == 0:
             ptr, core, count = _conv_core_counts(proj.conv.weight, conv_meta(proj.conv), post_core, n_cores)
         else:
