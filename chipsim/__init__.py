@@ -3,6 +3,6 @@
 chipsim never imports torch: its input is a NIR graph and a ChipProfile.
 """
 
-from chipsim.numba_start import preload_blas
+from chipsim.numba_start import install
 
-preload_blas()  # before any Numba function runs: its set-up then skips scipy.linalg's import (0.25 s)
+install()  # BLAS preloaded as Numba is imported: its set-up then skips scipy.linalg's import (0.25 s)

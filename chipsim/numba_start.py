@@ -6,8 +6,10 @@ registries, and one of them (``numba.np.arraymath``) checks for BLAS by importin
 (its ``__init__``: array-API shims, docstring parsing, ``numpy.f2py``), which took 0.25 s of a 2.6 s
 ``harness simulate`` on a quiet machine and 0.6 s on a loaded one, for a module of function pointers that
 loads alone in about 10 ms. :func:`preload_blas` loads that one extension module from scipy's folder and
-registers it under its name, so Numba's check finds it; ``scipy.linalg``, imported later by anyone, gets
-the same module as its attribute ``cython_blas`` (:class:`_AttachBlas`), as if it had loaded it itself.
+registers it under its name, so Numba's check finds it (:func:`install`, run by ``chipsim/__init__``,
+has that done just before Numba is first imported, so importing chipsim alone imports neither);
+``scipy.linalg``, imported later by anyone, gets the same module as its attribute ``cython_blas``
+(:class:`_AttachBlas`), as if it had loaded it itself.
 Nothing changes in what Numba compiles or runs: the BLAS it links is the same module. chipsim's kernels
 call no BLAS.
 
@@ -62,12 +64,15 @@ def preload_blas() -> bool:
 class _AttachBlas(importlib.abc.MetaPathFinder):
     """Finds nothing itself: when ``scipy.linalg`` is first imported, sets the preloaded module as its
     ``cython_blas`` attribute once the package has run (the import system does that only for a submodule it
-    loads), then leaves ``sys.meta_path``."""
+    loads); inert after that (it stays in ``sys.meta_path``: removing a finder while the import system walks
+    the list would skip the next one)."""
+
+    done = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "scipy.linalg":
+        if name != "scipy.linalg" or self.done:
             return None
-        sys.meta_path.remove(self)
+        self.done = True
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
@@ -80,6 +85,27 @@ class _AttachBlas(importlib.abc.MetaPathFinder):
 
         spec.loader.exec_module = exec_module
         return spec
+
+
+class _BeforeNumba(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: runs :func:`preload_blas` when ``numba`` is first imported (so importing
+    chipsim alone, as a cached ``harness map`` does, imports neither Numba nor scipy); inert after that."""
+
+    done = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "numba" and not self.done:
+            self.done = True
+            preload_blas()
+        return None
+
+
+def install() -> None:
+    """Preload BLAS now if Numba is already imported, else just before it is (:class:`_BeforeNumba`)."""
+    if "numba" in sys.modules:
+        preload_blas()
+    elif not any(isinstance(f, _BeforeNumba) for f in sys.meta_path):
+        sys.meta_path.insert(0, _BeforeNumba())
 
 
 def set_up() -> None:

@@ -7,6 +7,8 @@ CHECK = """
 import sys
 import chipsim
 from chipsim.numba_start import BLAS
+assert "scipy" not in sys.modules and "numba" not in sys.modules, "chipsim alone imported them"
+import numba
 preloaded = sys.modules.get(BLAS)
 assert preloaded is not None, "not preloaded"
 assert "scipy.linalg" not in sys.modules, "scipy.linalg imported"
