@@ -65,9 +65,34 @@ def test_a_cached_harness_map_imports_neither_numba_nir_torch_nor_sklearn(tmp_pa
     nir_path = write_mlp(tmp_path / "mlp.nir", sizes=(16, 40, 4))
     code = ("import sys\nfrom harness.cli import main\n"
             f"main(['map', '--nir', {str(nir_path)!r}, '--profile', 'loihi'])\n"
-            "print(sorted(m for m in ('torch', 'sklearn', 'numba', 'nir') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'sklearn', 'numba', 'nir', 'scipy') if m in sys.modules))")
     env = os.environ | {"CHIPFIT_CACHE_DIR": str(tmp_path / "cache")}
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba']"  # the first one compiles and places
+    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba', 'scipy']"  # the first places
     assert second.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_simulate_keeps_the_routes_in_the_entry_and_loads_them_back(tmp_path, cache, monkeypatch):
+    import chipsim.routing
+    from chipsim.cache import compiled_placed_and_routed
+
+    nir_path = write_mlp(tmp_path / "mlp.nir", sizes=(16, 40, 4))
+    compiled_and_placed(nir_path, LOIHI, dt_s=1e-4)  # as harness map leaves it: no routes yet
+    net, placement, routes, hit = compiled_placed_and_routed(nir_path, LOIHI, dt_s=1e-4)
+    assert hit  # compile and place came from the entry; the routes were added to it
+    expected = chipsim.routing.route(net, placement)
+
+    def no_route(*args, **kwargs):
+        raise AssertionError("routed again")
+
+    monkeypatch.setattr(chipsim.routing, "route", no_route)
+    net2, placement2, routes2, hit2 = compiled_placed_and_routed(nir_path, LOIHI, dt_s=1e-4)
+    assert hit2
+    for name in ("cores", "core_of_neuron", "dest_indptr", "dest_core", "dest_pair", "hops_ew", "hops_ns",
+                 "pairs"):
+        np.testing.assert_array_equal(getattr(routes2, name), getattr(expected, name))
+    for a, b in zip(routes2.syn_count, expected.syn_count, strict=True):
+        np.testing.assert_array_equal(a, b)
+    net3, _, hit3 = compiled_and_placed(nir_path, LOIHI, dt_s=1e-4)  # map still reads the same entry
+    assert hit3 and net3.n_synapses == net.n_synapses
