@@ -8,7 +8,9 @@ Numba and NIR for ``map``. The key is a SHA-256 over the NIR file's bytes, the p
 dataclass where it has no file), the options (dt, integrator, strategy, a placement file's bytes) and the
 source of every chipsim module the result depends on, so a code change invalidates every entry. Entries
 are written atomically; an unreadable one is a miss (and is replaced). Networks above
-``MAX_CACHED_SYNAPSES`` are not stored (writing them would cost more than compiling).
+``MAX_CACHED_SYNAPSES`` are not stored (writing them would cost more than compiling). The same bytes under
+another name or folder are the same entry: its notes name the graph file as ``GRAPH_MARK`` in the entry
+and as the file asked for on a hit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ SOURCES = ("compile.py", "expand.py", "representable.py", "network.py", "quantiz
            "insynapses.py", "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py",
            "weight_formats.py")
 """The chipsim modules whose source is part of the key."""
+
+GRAPH_MARK = "\x00graph\x00"
+"""Stands for the NIR file's path in a stored entry's notes (the key is of its bytes, not its name)."""
 
 
 def cache_dir() -> Path:
@@ -64,10 +69,10 @@ def compiled_and_placed(nir_path, profile, *, dt_s=None, integrator=None, strate
     path, found = _lookup(nir_path, profile, dt_s, integrator, strategy, placement_file, use_cache, source,
                           reset, lap)
     if found is not None:
-        return found[0], found[1], True
+        return _named(found[0], GRAPH_MARK, nir_path), found[1], True
     net, placement = _compile_and_place(nir_path, profile, dt_s, integrator, strategy, placement_file,
                                         source, reset, lap)
-    _store_entry(path, net, (net, placement), lap)
+    _store_entry(path, net, (_named(net, nir_path, GRAPH_MARK), placement), lap)
     return net, placement, False
 
 
@@ -82,9 +87,9 @@ def compiled_placed_and_routed(nir_path, profile, *, dt_s=None, integrator=None,
     path, found = _lookup(nir_path, profile, dt_s, integrator, strategy, placement_file, use_cache, source,
                           reset, lap)
     if found is not None and len(found) > 2:
-        return found[0], found[1], found[2], True
+        return _named(found[0], GRAPH_MARK, nir_path), found[1], found[2], True
     if found is not None:
-        net, placement = found[0], found[1]
+        net, placement = _named(found[0], GRAPH_MARK, nir_path), found[1]
     else:
         net, placement = _compile_and_place(nir_path, profile, dt_s, integrator, strategy, placement_file,
                                             source, reset, lap)
@@ -92,7 +97,7 @@ def compiled_placed_and_routed(nir_path, profile, *, dt_s=None, integrator=None,
 
     routes = route(net, placement)
     lap("route")
-    _store_entry(path, net, (net, placement, routes), lap)
+    _store_entry(path, net, (_named(net, nir_path, GRAPH_MARK), placement, routes), lap)
     return net, placement, routes, found is not None
 
 
@@ -133,6 +138,15 @@ def _compile_and_place(nir_path, profile, dt_s, integrator, strategy, placement_
         placement = place(net, profile, strategy)
     lap("place")
     return net, placement
+
+
+def _named(net, old, new):
+    """``net`` with its first note (the graph file's reading, from :func:`_compile_and_place`) naming
+    ``new`` where it named ``old``."""
+    head = f"{old}: "
+    if not net.notes or not net.notes[0].startswith(head):
+        return net
+    return dataclasses.replace(net, notes=(f"{new}: {net.notes[0][len(head):]}", *net.notes[1:]))
 
 
 def _store_entry(path, net, entry: tuple, lap) -> None:

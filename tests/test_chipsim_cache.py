@@ -6,7 +6,7 @@ from test_cli_map import write_mlp
 
 import chipsim.compile
 import hwprofiles
-from chipsim.cache import compiled_and_placed
+from chipsim.cache import compiled_and_placed, compiled_placed_and_routed
 
 LOIHI = hwprofiles.load("loihi")
 
@@ -30,6 +30,22 @@ def test_a_second_call_loads_the_first_result_without_compiling(tmp_path, cache,
     assert hit2 and net2.n_synapses == net.n_synapses
     for a, b in zip(placement.core_of_neuron, placement2.core_of_neuron, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_hit_on_a_copy_of_the_graph_names_the_copy_in_its_notes(tmp_path, cache):
+    (tmp_path / "a").mkdir()
+    first = write_mlp(tmp_path / "a" / "mlp.nir", sizes=(16, 40, 4))
+    copy = tmp_path / "b" / "other.nir"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    net, _, hit = compiled_and_placed(first, LOIHI, dt_s=1e-4)
+    assert not hit and net.notes[0].startswith(f"{first}: ")
+    for call in (compiled_and_placed, compiled_placed_and_routed, compiled_placed_and_routed):
+        net2, *_, hit = call(copy, LOIHI, dt_s=1e-4)  # a hit; the second one finds the routes stored
+        assert hit and net2.notes[0] == f"{copy}: {net.notes[0][len(f'{first}: '):]}"
+        assert str(first) not in " ".join(net2.notes)
+    net3, *_ = compiled_placed_and_routed(first, LOIHI, dt_s=1e-4)
+    assert net3.notes == net.notes
 
 
 @pytest.mark.parametrize(
