@@ -28,7 +28,7 @@ DEFAULT_DIR = Path(".cache/chipfit/placed")
 MAX_CACHED_SYNAPSES = 20_000_000
 SOURCES = ("compile.py", "expand.py", "representable.py", "network.py", "quantize.py", "constraints.py",
            "insynapses.py", "partition.py", "place.py", "placement_file.py", "fit.py", "routing.py",
-           "weight_formats.py")
+           "weight_formats.py", "cache.py")
 """The chipsim modules whose source is part of the key."""
 
 GRAPH_MARK = "\x00graph\x00"
