@@ -50,13 +50,14 @@ def test_float_counters_per_core_refractory_and_the_strict_threshold():
 
 
 def test_float_multi_spikes_count_floor_v_over_threshold_and_deliver_that_many_times_their_weight():
-    # in -> a (2 IF neurons, multi-spike, threshold 0.5, subtractive reset) -> b (1 IF neuron, one spike,
-    # threshold 0.9); weights in -> a 1.25, 0.5; a -> b 0.25, 0.5; input spikes in steps 0 and 1.
+    # in -> a (2 IF neurons, multi-spike, threshold 0.5, subtractive reset) -> b (2 IF neurons, one spike,
+    # threshold 0.9); weights in -> a 1.25, 0.5; a -> b0 0.25, 0.5 (b1 gets nothing); input spikes in steps
+    # 0 and 1; a0 and b0 on core 0, a1 and b1 on core 1.
     a = pop("a", 2, float_if(threshold=0.5, spike="multi", reset="subtract"))
-    b = pop("b", 1, float_if(threshold=0.9))
-    projs = (dense("in_a", 0, 1, [[1.25, 0.5]]), dense("a_b", 1, 2, [[0.25], [0.5]]))
+    b = pop("b", 2, float_if(threshold=0.9))
+    projs = (dense("in_a", 0, 1, [[1.25, 0.5]]), dense("a_b", 1, 2, [[0.25, 0.0], [0.5, 0.0]]))
     net = ChipNetwork("t", (pop("in", 1, None), a, b), projs, 1, DT, False)
-    act = simulate(net, placement([[-1], [0, 0], [0]]), np.array([[1], [1], [0]], np.uint8),
+    act = simulate(net, placement([[-1], [0, 1], [0, 1]]), np.array([[1], [1], [0]], np.uint8),
                    record_raster=True)
     # a0: v = 1.25 -> floor(1.25 / 0.5) = 2 spikes, v = 1.25 - 2 * 0.5 = 0.25; then v = 1.5 -> 3 spikes, v = 0
     # a1: v = 0.5 (>= 0.5: multi-spike fires at the threshold) -> 1 spike, v = 0; the same in step 1
@@ -65,7 +66,13 @@ def test_float_multi_spikes_count_floor_v_over_threshold_and_deliver_that_many_t
     # b: step 0 gets 2 * 0.25 + 1 * 0.5 = 1.0 > 0.9, fires (one spike a step), v = 0; step 1 gets
     # 3 * 0.25 + 0.5 = 1.25, fires again. Weighted by 1 a spike, step 0 would bring 0.75 and no spike.
     assert act.raster[2][:, 0, 0].tolist() == [1, 1, 0]
-    assert act.spike_counts[2][0].tolist() == [2]
+    assert act.spike_counts[2][0].tolist() == [2, 0]
+    # every neuron but b1 (no input, no bias) is active in all 3 steps (step 2: u falls from its last input
+    # to 0); each core adds up the updates of both populations' neurons on it
+    assert act.neuron_updates_active[0, :, 0].tolist() == [2, 2, 2]
+    assert act.neuron_updates_idle[0, :, 0].tolist() == [0, 0, 0]
+    assert act.neuron_updates_active[0, :, 1].tolist() == [1, 1, 1]
+    assert act.neuron_updates_idle[0, :, 1].tolist() == [1, 1, 1]
 
 
 def test_loihi_current_at_exactly_its_wrap_bounds_is_kept():
@@ -122,6 +129,7 @@ def test_analog_input_into_a_kept_kernel_of_unequal_height_and_width_matches_the
     assert np.array_equal(a.state[1][1], b.state[1][1])
     assert np.array_equal(a.output_spikes, b.output_spikes)
     assert np.array_equal(a.macs, b.macs)
+    assert np.array_equal(a.population["macs"], b.population["macs"])
 
 
 def test_pair_packets_and_hops_of_two_neurons_firing_on_one_core_in_one_step():
@@ -132,16 +140,16 @@ def test_pair_packets_and_hops_of_two_neurons_firing_on_one_core_in_one_step():
     projs = (dense("in_a", 0, 1, [[1, 1]]), dense("a_b", 1, 2, [[1, 1], [1, 0]]))
     net = ChipNetwork("t", pops, projs, 2, DT, True)
     pl = placement([[-1], [0, 0], [1, 2]], cores_per_chip=4, width=2, height=2, cores_per_tile=1)
-    act = simulate(net, pl, np.array([[1], [0]], np.uint8), traced_samples=1)
-    # packets: a0 two (to cores 1 and 2), a1 one (to core 1): pair 0 -> 1 carries 2, pair 0 -> 2 carries 1
+    act = simulate(net, pl, np.array([[0], [1]], np.uint8), traced_samples=1)
+    # in step 1, packets: a0 two (to cores 1 and 2), a1 one (to core 1): pair 0 -> 1 carries 2, 0 -> 2 one
     pairs = [tuple(act.cores[p].tolist()) for p in act.pairs]
-    step0 = {pair: int(n) for pair, n in zip(pairs, act.pair_packets[0, 0], strict=True) if n}
-    assert step0 == {(0, 1): 2, (0, 2): 1}
-    assert act.pair_packets[0, 1].sum() == 0
+    step1 = {pair: int(n) for pair, n in zip(pairs, act.pair_packets[0, 1], strict=True) if n}
+    assert step1 == {(0, 1): 2, (0, 2): 1}
+    assert act.pair_packets[0, 0].sum() == 0
     # hops from core 0: a0 E-W 1 (to core 1) + 0, N-S 0 + 1 (to core 2); a1 E-W 1, N-S 0
     src = int(np.flatnonzero(act.cores == 0)[0])
-    assert (act.hops_ew[0, 0, src], act.hops_ns[0, 0, src]) == (2, 1)
-    assert act.packets_out[0, 0, src] == 3
+    assert (act.hops_ew[0, 1, src], act.hops_ns[0, 1, src]) == (2, 1)
+    assert act.packets_out[0, 1, src] == 3
 
 
 def test_a_single_step_is_recorded():
