@@ -172,3 +172,35 @@ def test_speck_iaf_has_no_leak_whatever_its_decay_register_holds():
         net = ChipNetwork("t", pops, (dense("w", 0, 1, [[5]]),), 1, DT, True)
         act = simulate(net, placement([[-1], [0]]), np.array([[1], [1], [0]], np.uint8), record_state=True)
         assert act.state[1][1][:, 0, 0].tolist() == expected, prm.model
+
+
+def test_a_shift_of_one_floors_its_own_sum_and_leaves_the_other_projections_alone():
+    # speck_iaf (v += input) fed by two projections: a plain one (weight 5 from input 0) and one with
+    # input_shift 1 (weights 3, -3 from inputs 1, 2): its summed input of a step is floored by 2 on its own.
+    prm = NeuronParams(model="speck_iaf", threshold=1000, state_bits=16)
+    plain = dense("plain", 0, 1, [[5], [0], [0]])
+    shifted = dense("shifted", 0, 1, [[0], [3], [-3]])
+    shifted = Projection(shifted.name, 0, 1, "dense", shifted.indptr, shifted.targets, shifted.weights,
+                         input_shift=1)
+    net = ChipNetwork("t", (pop("in", 3, None), pop("a", 1, prm)), (plain, shifted), 1, DT, True)
+    x = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], np.uint8)
+    act = simulate(net, placement([[-1] * 3, [0]]), x, record_state=True)
+    # steps: 5 + floor(3 / 2) = 6; floor(3 / 2) = 1; floor(-3 / 2) = -2; 5 + floor(0 / 2) = 5
+    assert act.state[1][1][:, 0, 0].tolist() == [6, 7, 5, 10]
+
+
+def test_a_batch_traces_only_its_first_samples_pair_packets():
+    # the 2x2 mesh of the test above; 3 samples, only the first traced: its pair packets are those of the
+    # sample run alone, the others' are not added to them
+    params = NeuronParams(model="speck_iaf", threshold=1, state_bits=16)
+    pops = (pop("in", 1, None), pop("a", 2, params), pop("b", 2, params))
+    projs = (dense("in_a", 0, 1, [[1, 1]]), dense("a_b", 1, 2, [[1, 1], [1, 0]]))
+    net = ChipNetwork("t", pops, projs, 2, DT, True)
+    pl = placement([[-1], [0, 0], [1, 2]], cores_per_chip=4, width=2, height=2, cores_per_tile=1)
+    x = np.array([[[0, 1, 1]], [[1, 1, 0]]], np.uint8)  # [steps, 1, batch]: sample 0 fires in step 1 only
+    x = np.moveaxis(x, 2, 1)  # [steps, batch, 1]
+    act = simulate(net, pl, x, traced_samples=1)
+    alone = simulate(net, pl, x[:, :1], traced_samples=1)
+    assert act.pair_packets.shape[0] == 1
+    assert act.pair_packets.tolist() == alone.pair_packets.tolist()
+    assert alone.pair_packets[0, 0].sum() == 0 and alone.pair_packets[0, 1].sum() == 3
