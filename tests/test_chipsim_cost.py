@@ -95,6 +95,13 @@ def test_null_figure_makes_component_and_total_unknown():
     assert any("energy.hop_ns_j" in n for n in c.notes)
 
 
+def test_two_null_figures_are_named_in_one_note():
+    energy = dataclasses.replace(LOIHI.energy, hop_ns_j=None, static_power_w=None)
+    _, c = run_one_spike(dataclasses.replace(LOIHI, energy=energy))
+    assert c.unknown == ("routing", "static")
+    assert "unknown (null in the profile): energy.hop_ns_j, energy.static_power_w" in c.notes
+
+
 def test_null_figure_with_nothing_to_price_costs_zero():
     energy = dataclasses.replace(LOIHI.energy, mac_j=None)
     _, c = run_one_spike(dataclasses.replace(LOIHI, energy=energy))
