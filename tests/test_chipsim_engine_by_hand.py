@@ -122,6 +122,8 @@ def test_analog_input_into_a_kept_kernel_of_unequal_height_and_width_matches_the
     expanded = ChipNetwork("t", pops, (dense("conv", 0, 1, dense_w),), 1, DT, False)
     pl = placement([[-1] * 12, np.repeat([0, 1], 4)])
     x = rng.integers(0, 4, (6, 12)) * 0.5
+    x[0] = 0.0
+    x[0, 5] = 1.5  # a step with one pixel alone
     a = simulate(kept, pl, x, record_state=True)
     b = simulate(expanded, pl, x, record_state=True)
     assert a.output_spikes.sum() > 0
@@ -204,3 +206,15 @@ def test_a_batch_traces_only_its_first_samples_pair_packets():
     assert act.pair_packets.shape[0] == 1
     assert act.pair_packets.tolist() == alone.pair_packets.tolist()
     assert alone.pair_packets[0, 0].sum() == 0 and alone.pair_packets[0, 1].sum() == 3
+
+
+def test_a_single_spike_subtractive_reset_takes_the_threshold_once_and_a_held_voltage_is_active():
+    # one IF neuron, threshold 1, subtractive reset, one spike a step, refractory 1; input 2.5 in step 0:
+    # v = 2.5 fires, v = 1.5 (the threshold once, not floor(2.5) times); step 1 held (u falls to 0: active);
+    # step 2 v = 1.5 > 1 fires again, v = 0.5; step 3 held at 0.5, no input and u = 0, but v != 0: active
+    net = ChipNetwork("t", (pop("in", 1, None), pop("a", 1, float_if(reset="subtract", refractory_steps=1))),
+                      (dense("w", 0, 1, [[2.5]]),), 1, DT, False)
+    act = simulate(net, placement([[-1], [0]]), np.array([[1], [0], [0], [0]], np.uint8), record_state=True)
+    assert act.output_spikes[:, 0, 0].tolist() == [1, 0, 1, 0]
+    assert act.state[1][1][:, 0, 0].tolist() == [1.5, 1.5, 0.5, 0.5]
+    assert act.neuron_updates_active[0, :, 0].tolist() == [1, 1, 1, 1]
