@@ -219,3 +219,13 @@ def test_effective_stats_per_target_or_one_gain_for_all():
     assert q.effective_stats(w, np.array([1.0, 1.0]), np.array([0, 1, 1], np.int32)) == (-2.0, 1.0, False)
     assert q.effective_stats(w, np.array([2.0]), np.array([0, 1, 2], np.int32)) == (-4.0, 2.0, True)
     assert q.effective_stats(np.zeros(0), np.array([1.0]), np.zeros(0, np.int32)) == (0.0, 0.0, True)
+
+
+@pytest.mark.parametrize(("w", "bits", "expected"), [
+    ([0, 5], 8, [0, 5]),  # all >= 0, a zero included: excitatory, 0..255, no bit dropped
+    ([-3, 0], 8, [-3, 0]),  # all <= 0: inhibitory, -255..0
+    ([-3, 1], 8, [-4, 0]),  # mixed: -256..255, one low bit dropped (floor): -3 -> -4, 1 -> 0
+    ([7, 300], 6, [4, 252]),  # 6 bits: 8 - 6 low bits dropped; 300 clips to 255 first
+])
+def test_loihi_weights_as_lava_stores_them(w, bits, expected):
+    assert q.loihi_weights(np.array(w), bits).tolist() == expected
