@@ -640,3 +640,91 @@ def test_a_conv_kernel_on_a_fixed_point_chip_by_hand():
     assert quant.max_abs_error == pytest.approx(0.5 / 127)
     assert quant.rmse == pytest.approx(math.sqrt((0.5**2 + 0.25**2) / 3) / 127)
     assert (quant.distinct_values, quant.bits, quant.scale) == (3, 8, pytest.approx(1 / 127))
+
+
+def test_a_float_conv_kernel_takes_the_neurons_common_factor_and_keeps_its_geometry():
+    # thresholds 1, 2, 1, 2 (reference 2: factors 2, 1, 2, 1) and r 1, 2, 1, 2 (reference 1: 1, 2, 1, 2):
+    # every neuron's factor k is 2, one value, so the kernel stays a kernel, times 2
+    w = np.array([[[[1.0, 0.0], [2.0, -1.0]]]])
+    c = nir.Conv2d(input_shape=(3, 3), weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    n = nir.IF(r=np.array([1.0, 2.0, 1.0, 2.0]).reshape(1, 2, 2),
+               v_threshold=np.array([1.0, 2.0, 1.0, 2.0]).reshape(1, 2, 2))
+    spinnaker = with_core(SPINNAKER, synapse_encoding_bits={"sparse": 32, "conv": 8})
+    net = compile_graph(line(c, n, n_in=[1, 3, 3]), spinnaker, dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert proj.conv.weight.tolist() == (2 * w).tolist()
+    assert (proj.conv.stride, proj.conv.padding) == ((1, 1), (0, 0))
+    assert (proj.conv.in_shape, proj.conv.out_shape) == ((1, 3, 3), (1, 2, 2))
+    assert (proj.name, proj.pre, proj.post, proj.kind, proj.kernel_shape) == ("input->b", 0, 1, "conv",
+                                                                              (1, 1, 2, 2))
+    assert proj.indptr.tolist() == [0] * 10 and proj.indptr.dtype == np.int64  # 9 inputs + 1
+    assert (proj.targets.size, proj.targets.dtype, proj.weights.size) == (0, np.int32, 0)
+    assert proj.n_synapses == 3 * 4  # three nonzero taps, each output pixel
+    assert quant == dataclasses.replace(quant, projection="input->b", bits=None, scale=1.0, distinct_values=3,
+                                        rmse=0.0, max_abs_error=0.0, exponent=None)
+    assert net.populations[1].params.threshold == 2.0
+
+
+def test_a_float_dense_projection_takes_each_neurons_factor():
+    # thresholds 1, 2: factors 2, 1; weights [[1], [1]] -> 2, 1; float distinct values 2; nothing lost
+    n = if_(2)
+    n.v_threshold = np.array([1.0, 2.0])
+    net = compile_graph(line(dense([[1.0], [1.0]]), n, n_in=1, n_out=2), SPINNAKER, dt_s=1.0)
+    assert by_post(net.projections[0]) == [[2.0], [1.0]]
+    q0 = net.quantization[0]
+    assert (q0.projection, q0.bits, q0.scale, q0.distinct_values, q0.rmse, q0.max_abs_error) == (
+        "input->b", None, 1.0, 2, 0.0, 0.0)
+
+
+def test_scalar_and_uneven_conv_and_pool_geometry():
+    # stride (1, 2), padding (1, 0) on a 3 x 4 input, 2 x 2 kernel: out ((3 + 2 - 2) // 1 + 1,
+    # (4 + 0 - 2) // 2 + 1) = (4, 2)
+    c = nir.Conv2d(input_shape=(3, 4), weight=np.ones((1, 1, 2, 2)), stride=(1, 2), padding=(1, 0),
+                   dilation=1, groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 4, 2), threshold=10.0), n_in=[1, 3, 4]), SPECK, dt_s=1.0)
+    kernel = net.projections[0].conv
+    assert (kernel.stride, kernel.padding, kernel.out_shape) == ((1, 2), (1, 0), (1, 4, 2))
+    # the same conv as a file may hold it: stride and padding as plain numbers
+    c.stride, c.padding, c.dilation, c.groups = 2, 1, 1, 1
+    # out ((3 + 2 - 2) // 2 + 1, (4 + 2 - 2) // 2 + 1) = (2, 3)
+    net = compile_graph(line(c, if_((1, 2, 3), threshold=10.0), n_in=[1, 3, 4]), SPECK, dt_s=1.0)
+    assert (net.projections[0].conv.stride, net.projections[0].conv.padding) == ((2, 2), (1, 1))
+    assert net.populations[1].shape == (1, 2, 3)
+    # a pool of window (1, 2), stride (1, 2), padding (0, 1) on 3 x 4: ((3 - 1) + 1, (4 + 2 - 2) // 2 + 1)
+    p = nir.SumPool2d(kernel_size=np.array([1, 2]), stride=np.array([1, 2]), padding=np.array([0, 1]))
+    net = compile_graph(line(p, if_((1, 3, 3), threshold=10.0), n_in=[1, 3, 4]), SPECK, dt_s=1.0)
+    assert net.populations[1].shape == (1, 3, 3)
+    # input row 0 = pixels 0..3; output column j sums input columns 2j - 1 and 2j: pixel 0 -> out 0,
+    # 1 -> out 1, 2 -> out 1, 3 -> out 2 (each 1, so the same integer)
+    proj = net.projections[0]
+    assert proj.targets[:4].tolist() == [0, 1, 1, 2] and proj.indptr[:5].tolist() == [0, 1, 2, 3, 4]
+    p = nir.SumPool2d(kernel_size=2, stride=2, padding=0)  # plain numbers
+    net = compile_graph(line(p, if_((1, 1, 2), threshold=10.0), n_in=[1, 3, 4]), SPECK, dt_s=1.0)
+    assert net.populations[1].shape == (1, 1, 2) and net.projections[0].kind == "sumpool"
+
+
+def test_truenorth_chooses_axon_types_over_both_projections_into_a_population():
+    # n2 hears the input (3 axons, weights 1, 2, 3) and n1 (2 axons, 3 and 5): five axons numbered on, 0..4,
+    # weights 1, 2, 3, 3, 5 into one neuron. Four types: the three widest gaps (2 between 3 and 5, 1 and
+    # 1) split them into {1} {2} {3, 3} {5}, so every axon keeps its weight. 9-bit signed, scale 5/255:
+    # 51, 102, 153, 153, 255.
+    g = graph({"input": nir.Input(np.array([3])), "w1": dense(np.ones((2, 3))), "n1": if_(2, threshold=10.0),
+               "w2": dense([[3.0, 5.0]]), "w3": dense([[1.0, 2.0, 3.0]]), "n2": if_(threshold=10.0),
+               "output": nir.Output(np.array([1]))},
+              [("input", "w1"), ("w1", "n1"), ("n1", "w2"), ("w2", "n2"), ("input", "w3"), ("w3", "n2"),
+               ("n2", "output")])
+    net = compile_graph(g, TRUENORTH, dt_s=1.0)
+    into = {p.name: p for p in net.projections if p.post == 2}
+    assert into["input->n2"].weights.tolist() == [51, 102, 153]
+    assert into["n1->n2"].weights.tolist() == [153, 255]
+    for p in into.values():
+        assert p.weight_table_scope == "neuron"
+        assert p.weight_table[p.targets, p.weight_index].tolist() == p.weights.tolist()
+        assert p.weight_index.dtype == np.uint16
+    # one table for the population: its row holds the four type values
+    assert sorted(into["n1->n2"].weight_table[0].tolist()) == [51, 102, 153, 255]
+    # the two projections' axons of weight 3 share a type
+    assert into["input->n2"].weight_index[2] == into["n1->n2"].weight_index[0]
+    quants = {q.projection: q for q in net.quantization if q.projection in into}
+    assert {k: (q.rmse, q.max_abs_error, q.distinct_values) for k, q in quants.items()} == {
+        "input->n2": (0.0, 0.0, 3), "n1->n2": (0.0, 0.0, 2)}
