@@ -728,3 +728,57 @@ def test_truenorth_chooses_axon_types_over_both_projections_into_a_population():
     quants = {q.projection: q for q in net.quantization if q.projection in into}
     assert {k: (q.rmse, q.max_abs_error, q.distinct_values) for k, q in quants.items()} == {
         "input->n2": (0.0, 0.0, 3), "n1->n2": (0.0, 0.0, 2)}
+
+
+def test_per_neuron_gains_on_a_fixed_point_chip_scale_each_neurons_weights():
+    # thresholds 1, 2 (reference 2: factors 2, 1), IF r 1 at dt 1: effective weights 1 x 2 = 2 and 1 x 1 = 1;
+    # scale 2 / 127: 127 and 63.5 -> 64; threshold 2 / scale = 127, >= : 128
+    n = if_(2)
+    n.v_threshold = np.array([1.0, 2.0])
+    net = compile_graph(line(dense([[1.0], [1.0]]), n, n_in=1, n_out=2), XYLO, dt_s=1.0)
+    assert by_post(net.projections[0]) == [[127], [64]]
+    assert net.populations[1].params.threshold == 128
+    # the rounding error in NIR units (divided back by each neuron's gain): neuron 1: 64 x 2/127 - 1
+    err = 64 * 2 / 127 - 1
+    assert net.quantization[0].max_abs_error == pytest.approx(err)
+    assert net.quantization[0].rmse == pytest.approx(err / math.sqrt(2))
+
+
+def test_a_pool_over_two_channels_keeps_each_channel_to_itself():
+    # (2, 2, 2) input, a 2 x 2 pool of stride 2: channel c's four pixels all go to output c
+    p = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+    net = compile_graph(line(p, if_((2, 1, 1), threshold=10.0), n_in=[2, 2, 2]), SPECK, dt_s=1.0)
+    proj = net.projections[0]
+    assert proj.indptr.tolist() == list(range(9))
+    assert proj.targets.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert proj.weights.tolist() == [127] * 8  # every tap 1: the top integer
+    assert proj.kind == "sumpool" and proj.kernel_shape is None
+
+
+def test_an_all_zero_kernel_compiles_to_no_synapse_and_no_error():
+    c = nir.Conv2d(input_shape=(3, 3), weight=np.zeros((1, 1, 2, 2)), stride=1, padding=0, dilation=1,
+                   groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2)), n_in=[1, 3, 3]), SPECK, dt_s=1.0)
+    quant = net.quantization[0]
+    assert (quant.rmse, quant.max_abs_error, quant.distinct_values, quant.scale) == (0.0, 0.0, 0, 1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[0, 0], [0, 0]]]]
+    assert net.projections[0].n_synapses == 0
+
+
+def test_loihi_sign_modes_by_hand():
+    # all negative: inhibitory, mantissas -255..0: -1 -> -255, -0.5 -> -127.5 -> -128 (half to even)
+    net = compile_graph(line(dense([[-1.0, -0.5]]), if_(threshold=10.0), n_in=2), LOIHI, dt_s=1.0)
+    assert by_post(net.projections[0]) == [[-255, -128]]
+    assert net.quantization[0].scale == pytest.approx(1 / 255)
+    # a kept kernel whose taps are >= 0 with a zero among them: excitatory (0..255): 1 -> 255, 0.5 -> 128,
+    # 0.25 -> 63.75 -> 64 (mixed would give even values up to 254)
+    w = np.array([[[[1.0, 0.5], [0.0, 0.25]]]])
+    c = nir.Conv2d(input_shape=(3, 3), weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2), threshold=10.0), n_in=[1, 3, 3]), LOIHI, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[255, 128], [0, 64]]]]
+    # a kept kernel of both signs: mixed, even values: 1 -> 254, -0.5 -> -127 -> -128, 0.25 -> 63.5 -> 64
+    w = np.array([[[[1.0, -0.5], [0.0, 0.25]]]])
+    c.weight = w
+    net = compile_graph(line(c, if_((1, 2, 2), threshold=10.0), n_in=[1, 3, 3]), LOIHI, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[254, -128], [0, 64]]]]
+    assert net.quantization[0].scale == pytest.approx(1 / 254)
