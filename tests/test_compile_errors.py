@@ -514,3 +514,30 @@ def test_a_delay_beyond_the_chips_range_says_its_limit():
         "projection 'input' -> 'c': a delay of 1 steps; xylo-audio2 allows only 0 (no programmable delay)"
         " (latency.synapse_delay_max_steps)")
     assert compile_graph(delayed([0.0]), XYLO, dt_s=1.0).projections[0].delay_steps == 0
+
+
+def test_a_missing_file_is_a_compile_error_with_readers_message(tmp_path):
+    from chipsim.compile import load_graph
+
+    with pytest.raises(CompileError) as caught:
+        load_graph(tmp_path / "none.nir")
+    assert str(caught.value) == f"NIR file not found: {tmp_path / 'none.nir'}"
+    assert caught.value.exit_code == 2
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # one line, no chain
+
+
+def test_nested_subgraphs_name_their_nodes_outer_dot_inner():
+    inner = graph({"in": nir.Input(np.array([1])), "w": nir.Linear(np.array([[2.0]])), "n": if_(1, 10.0),
+                   "out": nir.Output(np.array([1]))}, [("in", "w"), ("w", "n"), ("n", "out")])
+    outer = graph({"in": nir.Input(np.array([1])), "inner": inner, "out": nir.Output(np.array([1]))},
+                  [("in", "inner"), ("inner", "out")])
+    g = graph({"input": nir.Input(np.array([1])), "outer": outer, "output": nir.Output(np.array([1]))},
+              [("input", "outer"), ("outer", "output")])
+    net = compile_graph(g, LOIHI, dt_s=1.0)
+    assert [p.name for p in net.populations] == ["input", "outer.inner.n"]
+    assert [p.name for p in net.projections] == ["input->outer.inner.n"]
+    inner.nodes["w"] = nir.Threshold(np.ones(1))
+    assert refused(g) == "node 'outer.inner.w' has kind Threshold, which chipsim does not compile"
+    inner.edges.append(("w", "ghost"))
+    assert refused(g) == ("edge ('outer.inner.w', 'outer.inner.ghost') names a node the graph does not have: "
+                          "'outer.inner.ghost'")

@@ -782,3 +782,23 @@ def test_loihi_sign_modes_by_hand():
     net = compile_graph(line(c, if_((1, 2, 2), threshold=10.0), n_in=[1, 3, 3]), LOIHI, dt_s=1.0)
     assert net.projections[0].conv.weight.tolist() == [[[[254, -128], [0, 64]]]]
     assert net.quantization[0].scale == pytest.approx(1 / 254)
+
+
+def test_speck_compares_at_or_above_its_threshold():
+    # IF r 1, dt 1: weight 1 -> 127 at scale 1/127; threshold 1 = 127 LSBs; v >= th: 128
+    net = compile_graph(line(dense([[1.0]]), if_(threshold=1.0), n_in=1), SPECK, dt_s=1.0)
+    assert net.populations[1].params.threshold == 128
+    assert net.populations[1].params.model == "speck_iaf"
+
+
+def test_neurons_with_r_zero_take_no_input_and_lose_nothing():
+    # r 0: gain dt * r = 0, every effective weight 0: scale 1, no stored synapse, no error
+    net = compile_graph(line(dense([[1.0, 0.5]]), if_(r=0.0), n_in=2), XYLO, dt_s=1.0)
+    assert net.projections[0].n_synapses == 0
+    q0 = net.quantization[0]
+    assert (q0.scale, q0.rmse, q0.max_abs_error, q0.distinct_values) == (1.0, 0.0, 0.0, 0)
+    c = nir.Conv2d(input_shape=(3, 3), weight=np.ones((1, 1, 2, 2)), stride=1, padding=0, dilation=1,
+                   groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2), r=0.0), n_in=[1, 3, 3]), SPECK, dt_s=1.0)
+    q0 = net.quantization[0]
+    assert (q0.scale, q0.rmse, q0.max_abs_error, q0.distinct_values) == (1.0, 0.0, 0.0, 0)
