@@ -802,3 +802,98 @@ def test_neurons_with_r_zero_take_no_input_and_lose_nothing():
     net = compile_graph(line(c, if_((1, 2, 2), r=0.0), n_in=[1, 3, 3]), SPECK, dt_s=1.0)
     q0 = net.quantization[0]
     assert (q0.scale, q0.rmse, q0.max_abs_error, q0.distinct_values) == (1.0, 0.0, 0.0, 0)
+
+
+def test_a_kept_kernel_on_loihi_is_a_projection_of_integer_arrays_with_its_name_and_exponent():
+    # IF r 2 at dt 1: gain 2; kernel [[2, 1], [0, -0.5]] -> effective 4, 2, 0, -1; mixed: scale 4 / 254;
+    # mantissas 254, 127 -> 128 (even), 0, -63.5 -> -64 (2 x rint(-31.75) = -64)
+    w = np.array([[[[2.0, 1.0], [0.0, -0.5]]]])
+    c = nir.Conv2d(input_shape=(3, 3), weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2), r=2.0, threshold=100.0), n_in=[1, 3, 3]), LOIHI, dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert proj.conv.weight.tolist() == [[[[254, 128], [0, -64]]]]
+    assert (proj.indptr.dtype, proj.targets.dtype, proj.weights.dtype) == (np.int64, np.int32, np.int32)
+    assert proj.indptr.tolist() == [0] * 10 and proj.input_shift == 0
+    assert (quant.projection, quant.exponent, quant.bits, quant.distinct_values) == ("input->b", 0, 8, 3)
+    # errors in NIR units over the three nonzero taps: back = mantissa x scale / gain 2
+    lsb = 4 / 254
+    errs = [254 * lsb / 2 - 2, 128 * lsb / 2 - 1, -64 * lsb / 2 + 0.5]
+    assert quant.max_abs_error == pytest.approx(max(abs(e) for e in errs))
+    assert quant.rmse == pytest.approx(math.sqrt(sum(e * e for e in errs) / 3))
+
+
+def test_loihi_exact_cubalif_current_decay():
+    # exact: du register = round(4096 * (1 - exp(-1/2))) - 1 = round(1611.7) - 1 = 1611
+    g = line(dense([[1.0]]), cuba(tau_syn=2.0, tau_mem=4.0), n_in=1)
+    assert compile_graph(g, LOIHI, dt_s=1.0, integrator="exact").populations[1].params.decay_u == 1611
+
+
+def test_a_voltage_decay_of_exactly_the_registers_top_is_no_clip():
+    # euler, tau = 4096/4095 dt: retention 1 - 4095/4096 = 1/4096, dv = round(4096 x 4095/4096) = 4095
+    net = compile_graph(line(dense([[1.0]]), lif(tau=4096 / 4095), n_in=1), LOIHI, dt_s=1.0)
+    assert (net.populations[1].params.decay_v, net.notes) == (4095, ())
+
+
+def test_truenorth_with_per_neuron_gains_and_a_weight_that_rounds_to_zero():
+    # thresholds 1, 2 (reference 2: factors 2, 1); weights [post][pre] [[1, 0.001], [1, 1]]: effective
+    # [[2, 0.002], [1, 1]]; 9-bit signed: scale 2/255; 2 -> 255, 0.002 -> 0.255 -> 0 (no synapse), 1 -> 127.5.
+    # Axon types (4 > 2 axons: each axon its own type): the type value of axon 0 for neuron 1 is 127.5 ->
+    # 128 (half to even); axon 1 for neuron 1: 128.
+    n = if_(2, threshold=10.0)
+    n.v_threshold = np.array([1.0, 2.0])
+    net = compile_graph(line(dense([[1.0, 0.001], [1.0, 1.0]]), n, n_in=2, n_out=2), TRUENORTH, dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert by_post(proj) == [[255, 0], [128, 128]]
+    assert proj.indptr.tolist() == [0, 2, 3] and proj.targets.tolist() == [0, 1, 1]
+    assert proj.weight_table[proj.targets, proj.weight_index].tolist() == proj.weights.tolist()
+    assert proj.weight_index.dtype == np.uint16 and proj.weight_index.size == 3
+    # errors in NIR units (divided back by each neuron's gain 2, 1): 0.001 lost; 128 x 2/255 - 1 twice
+    errs = [0.0, 0.001, 128 * 2 / 255 - 1, 128 * 2 / 255 - 1]
+    assert quant.max_abs_error == pytest.approx(max(errs))
+    assert quant.rmse == pytest.approx(math.sqrt(sum(e * e for e in errs) / 4))
+    assert quant.distinct_values == 2  # 255, 128
+
+
+def test_a_table_needs_a_unique_weights_limit_as_well_as_a_scope():
+    chip = with_core(XYLO, unique_weights=None, unique_weights_scope="neuron")
+    g = line(dense([[1.0, 0.5]]), if_(threshold=10.0), n_in=2)
+    proj = compile_graph(g, chip, dt_s=1.0).projections[0]
+    assert (proj.weight_table, proj.weight_index, proj.weight_table_scope) == (None, None, None)
+    assert proj.kernel_shape == (1, 2, 1, 1) and proj.kind == "dense"
+    chip = with_core(XYLO, unique_weights=4, unique_weights_scope="network")  # a scope with no table
+    g = line(dense([[1.0, 0.5]]), if_(threshold=10.0), n_in=2)
+    proj = compile_graph(g, chip, dt_s=1.0).projections[0]
+    assert proj.weight_table is None
+
+
+def test_loihi_integers_off_its_grid_are_rescaled_and_noted():
+    # 257 is odd and past 255: no exponent holds it exactly, so the weights are not kept as integers: the
+    # scale is 257/255 (one sign, top 255), mantissas 257 -> 255 and 1 / (257/255) = 0.992 -> 1
+    net = compile_graph(line(dense([[257.0, 1.0]]), if_(threshold=1000.0), n_in=2), LOIHI, dt_s=1.0)
+    assert net.quantization[0].scale == pytest.approx(257 / 255)
+    assert by_post(net.projections[0]) == [[255, 1]] and net.quantization[0].exponent == 0
+    # the largest error is the 1: 1 x 257/255 - 1 = 2/255 = 0.007843
+    assert net.notes == ("b: the graph's integer weights (up to 257) are not kept exactly by loihi's 8-bit "
+                         "mantissas x 2^e (e up to 7; mixed-sign mantissas even); rescaled, max error "
+                         "0.007843",)
+
+
+def test_loihi_mixed_weights_take_the_mixed_mantissa_top_for_their_exponent():
+    # threshold 4 x 131071 floors the scale at 4; mixed weights 127.5 and -1: need 127.5 / 4 / 254 =
+    # 0.12549 > 2^-3, so exponent -2 (with the single-sign top 255 it would be exactly 2^-3: -3).
+    # Mantissas at -2: 127.5 / 4 x 4 = 127.5 -> 2 x rint(63.75) = 128; -1 -> 2 x rint(-0.5) = 0, dropped
+    g = line(dense([[127.5, -1.0]]), if_(threshold=4 * 131071.0), n_in=2)
+    net = compile_graph(g, LOIHI, dt_s=1.0)
+    assert (net.quantization[0].scale, net.quantization[0].exponent) == (4.0, -2)
+    assert net.projections[0].weights.tolist() == [128] and net.projections[0].input_shift == 2
+
+
+def test_a_strict_threshold_at_the_states_top_could_never_fire():
+    # Loihi compares v > th; with an 18-bit state (top 2^17 - 1 = 131071) and no weight shift, a threshold
+    # mantissa of 131071 can never be passed. 131070 can.
+    chip = with_neuron(LOIHI, weight_shift=0, state_bits=18)
+    with pytest.raises(RepresentationError, match=r"^node 'b': threshold 131071 is mantissa 131071 "
+                       r"\(x 2\^0\), beyond the 18-bit state's top 131071 on loihi: the neuron could never fire$"):
+        compile_graph(line(dense([[1.0]]), if_(threshold=131071.0), n_in=1), chip, dt_s=1.0)
+    net = compile_graph(line(dense([[1.0]]), if_(threshold=131070.0), n_in=1), chip, dt_s=1.0)
+    assert net.populations[1].params.threshold == 131070
