@@ -893,7 +893,8 @@ def test_a_strict_threshold_at_the_states_top_could_never_fire():
     # mantissa of 131071 can never be passed. 131070 can.
     chip = with_neuron(LOIHI, weight_shift=0, state_bits=18)
     with pytest.raises(RepresentationError, match=r"^node 'b': threshold 131071 is mantissa 131071 "
-                       r"\(x 2\^0\), beyond the 18-bit state's top 131071 on loihi: the neuron could never fire$"):
+                       r"\(x 2\^0\), beyond the 18-bit state's top 131071 on loihi: the neuron could never "
+                       r"fire$"):
         compile_graph(line(dense([[1.0]]), if_(threshold=131071.0), n_in=1), chip, dt_s=1.0)
     net = compile_graph(line(dense([[1.0]]), if_(threshold=131070.0), n_in=1), chip, dt_s=1.0)
     assert net.populations[1].params.threshold == 131070
