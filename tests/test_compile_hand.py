@@ -898,3 +898,20 @@ def test_a_strict_threshold_at_the_states_top_could_never_fire():
         compile_graph(line(dense([[1.0]]), if_(threshold=131071.0), n_in=1), chip, dt_s=1.0)
     net = compile_graph(line(dense([[1.0]]), if_(threshold=131070.0), n_in=1), chip, dt_s=1.0)
     assert net.populations[1].params.threshold == 131070
+
+
+@pytest.mark.parametrize("profile, dtype", [(XYLO, np.int64), (SPINNAKER, np.float64)])
+def test_the_network_names_its_chip_step_and_populations(profile, dtype):
+    g = line(dense([[1.0, 0.5], [0.25, 1.0], [1.0, 1.0]]), if_(3, threshold=10.0), n_in=2, n_out=3)
+    net = compile_graph(g, profile, dt_s=0.5)
+    assert (net.profile_name, net.dt_s, net.output) == (profile.name, 0.5, 1)
+    assert net.fixed_point == profile.fixed_point
+    source, layer = net.populations
+    assert (source.name, source.size, source.shape, source.params) == ("input", 2, (2,), None)
+    assert source.bias.tolist() == [0, 0] and source.bias.dtype == dtype
+    assert (layer.name, layer.size, layer.shape) == ("b", 3, (3,))
+    assert layer.bias.tolist() == [0, 0, 0] and layer.bias.dtype == dtype
+    [proj] = net.projections
+    assert (proj.name, proj.pre, proj.post, proj.kind, proj.delay_steps) == ("input->b", 0, 1, "dense",
+                                                                             profile.latency.synapse_delay_steps)
+    assert [q.projection for q in net.quantization] == ["input->b"]
