@@ -541,3 +541,38 @@ def test_nested_subgraphs_name_their_nodes_outer_dot_inner():
     inner.edges.append(("w", "ghost"))
     assert refused(g) == ("edge ('outer.inner.w', 'outer.inner.ghost') names a node the graph does not have: "
                           "'outer.inner.ghost'")
+
+
+@pytest.mark.parametrize("field", ["r", "v_threshold", "tau", "v_leak", "v_reset"])
+def test_a_lif_parameter_with_too_few_values_names_it(field):
+    n = nir.LIF(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3))
+    setattr(n, field, np.ones(2) if field != "v_leak" else np.zeros(2))
+    assert refused(dense_if(1, 3, n)) == f"node 'b' (LIF): {field} has 2 values for 3 neurons"
+
+
+def test_a_cubalif_tau_syn_with_the_wrong_count_names_it():
+    c = nir.CubaLIF(tau_syn=np.ones(2), tau_mem=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
+                    v_threshold=np.ones(2))
+    c.tau_syn = np.ones(3)  # not among the fields that size a layer
+    assert refused(dense_if(1, 2, c)) == "node 'b' (CubaLIF): tau_syn has 3 values for 2 neurons"
+    assert refused(dense_if(1, 2, c), SPINNAKER) == "node 'b' (CubaLIF): tau_syn has 3 values for 2 neurons"
+
+
+def test_taus_a_billionth_apart_differ():
+    # rtol 1e-9 and no absolute tolerance: 1 and 1 + 5e-9 are two values (numpy's defaults would merge them)
+    n = nir.LIF(tau=np.array([1.0, 1.0 + 5e-9]), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2))
+    assert refused(dense_if(1, 2, n)) == (
+        "node 'b' (LIF): tau differs between neurons (1..1); chipsim needs one value per node")
+    p = compile_graph(dense_if(1, 2, n), SPINNAKER, dt_s=1.0).populations[1].params
+    assert p.tau_mem_per_neuron_s.tolist() == [1.0, 1.0 + 5e-9]
+    n.tau = np.array([1.0, 1.0 + 1e-10])  # within 1e-9: one value
+    p = compile_graph(dense_if(1, 2, n), SPINNAKER, dt_s=1.0).populations[1].params
+    assert p.tau_mem_per_neuron_s is None
+
+
+def test_a_delay_a_millionth_of_a_step_is_zero_steps():
+    # |d - rint(d)| = 1e-6 is within the tolerance (> 1e-6 is refused)
+    g = line(nir.Linear(np.ones((1, 1))), nir.Delay(np.array([1e-6])), if_(1), n_in=1)
+    assert compile_graph(g, TRUENORTH, dt_s=1.0).projections[0].delay_steps == 1
+    g.nodes["b"] = nir.Delay(np.array([2e-6]))
+    assert refused(g, TRUENORTH).startswith("node 'b' (Delay): needs one delay, a whole number of steps")

@@ -915,3 +915,54 @@ def test_the_network_names_its_chip_step_and_populations(profile, dtype):
     assert (proj.name, proj.pre, proj.post, proj.kind, proj.delay_steps) == ("input->b", 0, 1, "dense",
                                                                              profile.latency.synapse_delay_steps)
     assert [q.projection for q in net.quantization] == ["input->b"]
+
+
+def test_thresholds_a_billionth_apart_are_folded_into_the_weights():
+    # rtol 1e-9, no absolute tolerance: thresholds 1 and 1 + 5e-9 differ, so neuron 0's weight takes the
+    # factor (1 + 5e-9) / 1; 1 + 1e-7 likewise (numpy's default rtol 1e-5 would call both equal)
+    for other in (1.0 + 5e-9, 1.0 + 1e-7):
+        n = if_(2)
+        n.v_threshold = np.array([1.0, other])
+        net = compile_graph(line(dense([[1.0], [1.0]]), n, n_in=1, n_out=2), SPINNAKER, dt_s=1.0)
+        assert by_post(net.projections[0]) == [[other], [1.0]]
+
+
+def test_node_metadata_that_is_not_a_mapping_is_none():
+    n = if_(metadata={"reset": "subtract"})
+    n.metadata = None
+    net = compile_graph(line(dense([[1.0]]), n, n_in=1), LOIHI, dt_s=1.0)
+    assert (net.populations[1].params.reset, net.violations) == ("zero", ())
+
+
+def test_an_li_on_a_float_chip_resets_to_zero_and_never_fires():
+    li = nir.LI(tau=np.full(1, 0.5), r=np.ones(1), v_leak=np.zeros(1))
+    p = compile_graph(line(dense([[1.0]]), li, n_in=1), SPINNAKER, dt_s=1.0).populations[1].params
+    assert (p.v_reset, p.threshold, p.tau_mem_s, p.tau_syn_s) == (0.0, np.inf, 0.5, 0.0)
+
+
+def test_a_one_tap_kernel_on_loihi():
+    # a 1 x 1 kernel of 0.5 (one tap, one sign): scale 0.5 / 255, mantissa 255
+    c = nir.Conv2d(input_shape=(2, 2), weight=np.full((1, 1, 1, 1), 0.5), stride=1, padding=0, dilation=1,
+                   groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2), threshold=10.0), n_in=[1, 2, 2]), LOIHI, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[255]]]]
+    assert net.quantization[0].scale == pytest.approx(0.5 / 255)
+
+
+def test_a_kernel_below_one_times_its_gain_sets_the_scale():
+    # Speck, IF r 2 at dt 1: gain 2; kernel taps 0.5, 0.25 -> 1, 0.5: scale 1/127; 127, 63.5 -> 64;
+    # threshold 1 -> 127 LSBs, >= : 128
+    w = np.array([[[[0.5, 0.25]]]])
+    c = nir.Conv2d(input_shape=(1, 2), weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 1, 1), r=2.0), n_in=[1, 1, 2]), SPECK, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[127, 64]]]]
+    assert net.quantization[0].scale == pytest.approx(1 / 127)
+    assert net.populations[1].params.threshold == 128
+
+
+def test_loihi_with_three_neurons_of_one_gain():
+    # weights [post][pre] [[1], [0.5], [-1]]: mixed, scale 1 / 254: 254, 127 -> 128, -254
+    g = line(dense([[1.0], [0.5], [-1.0]]), if_(3, threshold=10.0), n_in=1, n_out=3)
+    net = compile_graph(g, LOIHI, dt_s=1.0)
+    assert by_post(net.projections[0]) == [[254], [128], [-254]]
+    assert net.quantization[0].scale == pytest.approx(1 / 254)
