@@ -966,3 +966,23 @@ def test_loihi_with_three_neurons_of_one_gain():
     net = compile_graph(g, LOIHI, dt_s=1.0)
     assert by_post(net.projections[0]) == [[254], [128], [-254]]
     assert net.quantization[0].scale == pytest.approx(1 / 254)
+
+
+def test_biases_of_two_projections_into_one_population_add_up():
+    # input -> A (bias 1) -> n2 and input -> n1 -> B (bias 2) -> n2: n2's bias is 1 + 2 = 3
+    g = graph({"input": nir.Input(np.array([1])), "w1": dense([[1.0]]), "n1": if_(),
+               "a": dense([[1.0]], [1.0]), "b": dense([[1.0]], [2.0]), "n2": if_(),
+               "output": nir.Output(np.array([1]))},
+              [("input", "w1"), ("w1", "n1"), ("input", "a"), ("a", "n2"), ("n1", "b"), ("b", "n2"),
+               ("n2", "output")])
+    net = compile_graph(g, SPINNAKER, dt_s=1.0)
+    assert net.populations[2].name == "n2" and net.populations[2].bias.tolist() == [3.0]
+
+
+def test_a_scalar_bias_passes_through_the_next_weights_to_every_neuron():
+    # A: weight [[1], [1]], bias 0.5 for both outputs; L [[1, 2], [3, 0]]: bias into n = 0.5 x (1 + 2),
+    # 0.5 x 3
+    a = dense([[1.0], [1.0]], [0.0, 0.0])
+    a.bias = np.array([0.5])
+    g = line(a, dense([[1.0, 2.0], [3.0, 0.0]]), if_(2), n_in=1, n_out=2)
+    assert compile_graph(g, SPINNAKER, dt_s=1.0).populations[1].bias.tolist() == [1.5, 1.5]
