@@ -576,3 +576,31 @@ def test_a_delay_a_millionth_of_a_step_is_zero_steps():
     assert compile_graph(g, TRUENORTH, dt_s=1.0).projections[0].delay_steps == 1
     g.nodes["b"] = nir.Delay(np.array([2e-6]))
     assert refused(g, TRUENORTH).startswith("node 'b' (Delay): needs one delay, a whole number of steps")
+
+
+def test_two_subgraphs_in_a_row_keep_both_their_edges():
+    def sub(w):
+        return graph({"in": nir.Input(np.array([1])), "w": nir.Linear(np.array([[w]])), "n": if_(1, 10.0),
+                      "out": nir.Output(np.array([1]))}, [("in", "w"), ("w", "n"), ("n", "out")])
+
+    g = graph({"input": nir.Input(np.array([1])), "s1": sub(2.0), "s2": sub(3.0),
+               "output": nir.Output(np.array([1]))}, [("input", "s1"), ("s1", "s2"), ("s2", "output")])
+    net = compile_graph(g, LOIHI, dt_s=1.0)
+    assert [p.name for p in net.projections] == ["input->s1.n", "s1.n->s2.n"]
+    assert [p.weights.tolist() for p in net.projections] == [[2], [3]]
+
+
+def test_nodes_listed_before_their_inputs_still_get_shapes():
+    # the neuron comes before its weight node in the graph's dict: shapes take a second pass
+    g = graph({"input": nir.Input(np.array([2])), "n": if_(1, 10.0), "w": nir.Linear(np.array([[1.0, 2.0]])),
+               "output": nir.Output(np.array([1]))}, [("input", "w"), ("w", "n"), ("n", "output")])
+    net = compile_graph(g, LOIHI, dt_s=1.0)
+    assert net.populations[1].shape == (1,) and net.projections[0].weights.tolist() == [1, 2]
+
+
+def test_an_identity_node_is_named_identity_in_a_message():
+    identity = nir.ir.graph.Identity(np.array([1]))
+    g = graph({"input": nir.Input(np.array([2])), "w1": nir.Linear(np.ones((1, 2))),
+               "id": identity, "n": if_(1), "output": nir.Output(np.array([1]))},
+              [("input", "w1"), ("input", "id"), ("w1", "id"), ("id", "n"), ("n", "output")])
+    assert refused(g) == "node 'id' (Identity) receives inputs of different sizes {1, 2}"

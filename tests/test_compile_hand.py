@@ -596,6 +596,7 @@ def test_weight_table_per_neuron_and_per_layer_by_hand():
     assert table.tolist() == [[3, 5, 7]] and index.tolist() == [1, 0, 1, 2, 0]
     index, table = weight_table(np.array([], np.int32), np.array([], np.int32), per_target=True)
     assert index.shape == (0,) and table.shape == (0, 0)
+    assert (index.dtype, table.dtype) == (np.uint16, np.int32)
     index, table = weight_table(np.array([2]), np.array([-4]), per_target=True)
     assert table.tolist() == [[0], [0], [-4]] and index.tolist() == [0]
 
@@ -986,3 +987,72 @@ def test_a_scalar_bias_passes_through_the_next_weights_to_every_neuron():
     a.bias = np.array([0.5])
     g = line(a, dense([[1.0, 2.0], [3.0, 0.0]]), if_(2), n_in=1, n_out=2)
     assert compile_graph(g, SPINNAKER, dt_s=1.0).populations[1].bias.tolist() == [1.5, 1.5]
+
+
+def test_loihi_sign_stats_take_each_neurons_own_gain():
+    # thresholds 2, 1 (reference 2: factors 1, 2): effective weights 0.5 and 1; one sign, scale 1 / 255:
+    # 127.5 -> 128 and 255 (with neuron 0's gain for both, the scale would be 0.5 / 255 and 1 would clip)
+    n = if_(2)
+    n.v_threshold = np.array([2.0, 1.0])
+    net = compile_graph(line(dense([[0.5], [0.5]]), n, n_in=1, n_out=2), LOIHI, dt_s=1.0)
+    assert by_post(net.projections[0]) == [[128], [255]]
+    assert net.quantization[0].scale == pytest.approx(1 / 255)
+
+
+def test_a_fixed_point_bias_takes_each_neurons_factor():
+    # thresholds 1, 2: factors 2, 1; weights 1 -> effective 2, 1: scale 2 / 127; biases 0.5 x factor = 1,
+    # 0.5 -> 1 / scale = 63.5 -> 64, 0.5 / scale = 31.75 -> 32
+    n = if_(2)
+    n.v_threshold = np.array([1.0, 2.0])
+    net = compile_graph(line(dense([[1.0], [1.0]], [0.5, 0.5]), n, n_in=1, n_out=2), XYLO, dt_s=1.0)
+    assert net.populations[1].bias.tolist() == [64, 32]
+
+
+def test_truenorth_weights_are_int32_and_a_neuron_of_gain_zero_loses_nothing():
+    # r 1, 0 (reference 1: factors 1, 0): effective weights 1, 0: neuron 1 takes no synapse and its
+    # weight counts as kept exactly (no division by its zero gain)
+    n = if_(2, threshold=10.0)
+    n.r = np.array([1.0, 0.0])
+    net = compile_graph(line(dense([[1.0], [1.0]]), n, n_in=1, n_out=2), TRUENORTH, dt_s=1.0)
+    proj, quant = net.projections[0], net.quantization[0]
+    assert proj.weights.tolist() == [255] and proj.targets.tolist() == [0] and proj.weights.dtype == np.int32
+    assert (quant.rmse, quant.max_abs_error) == (0.0, 0.0)
+
+
+def test_loihi_kernel_of_non_positive_taps_is_inhibitory():
+    # taps -1, -0.5, 0, -0.25 (none > 0): inhibitory, -255..0: -255, -127.5 -> -128, 0, -63.75 -> -64
+    w = np.array([[[[-1.0, -0.5], [0.0, -0.25]]]])
+    c = nir.Conv2d(input_shape=(3, 3), weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    net = compile_graph(line(c, if_((1, 2, 2), threshold=10.0), n_in=[1, 3, 3]), LOIHI, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[-255, -128], [0, -64]]]]
+
+
+def test_a_float_dense_projection_has_no_kernel_and_a_one_output_conv_keeps_one():
+    net = compile_graph(line(dense([[1.0]]), if_(), n_in=1), SPINNAKER, dt_s=1.0)
+    assert net.projections[0].conv is None
+    c = nir.Conv2d(input_shape=(2, 2), weight=np.full((1, 1, 2, 2), 0.5), stride=1, padding=0, dilation=1,
+                   groups=1, bias=np.zeros(1))
+    spinnaker = with_core(SPINNAKER, synapse_encoding_bits={"sparse": 32, "conv": 8})
+    net = compile_graph(line(c, if_((1, 1, 1)), n_in=[1, 2, 2]), spinnaker, dt_s=1.0)
+    assert net.projections[0].conv.weight.tolist() == [[[[0.5, 0.5], [0.5, 0.5]]]]
+
+
+def test_a_conv_into_neurons_of_different_gains_is_expanded_per_neuron():
+    # thresholds 1, 2, 1, 2 (reference 2: factors 2, 1, 2, 1): no common factor, so the kernel is expanded:
+    # every output sums its 2 x 2 window with weights x its factor; 1 x 1 kernel of 1 on a (1, 2, 2) input:
+    # input pixel i -> output i, effective 2, 1, 2, 1; Speck: scale 2/127: 127, 64 (63.5), 127, 64
+    c = nir.Conv2d(input_shape=(2, 2), weight=np.ones((1, 1, 1, 1)), stride=1, padding=0, dilation=1,
+                   groups=1, bias=np.zeros(1))
+    n = if_((1, 2, 2), threshold=10.0)
+    n.v_threshold = np.array([1.0, 2.0, 1.0, 2.0]).reshape(1, 2, 2)
+    net = compile_graph(line(c, n, n_in=[1, 2, 2]), SPECK, dt_s=1.0)
+    proj = net.projections[0]
+    assert proj.conv is None and proj.kind == "conv"
+    assert by_post(proj) == [[127, 0, 0, 0], [0, 64, 0, 0], [0, 0, 127, 0], [0, 0, 0, 64]]
+
+
+def test_two_biases_on_one_path_both_count():
+    # A (w 1, b 1) -> B (w 2, b 3) -> n: bias into n = 3 + 2 x 1 = 5
+    g = line(dense([[1.0]], [1.0]), dense([[2.0]], [3.0]), if_(), n_in=1)
+    net = compile_graph(g, SPINNAKER, dt_s=1.0)
+    assert net.populations[1].bias.tolist() == [5.0] and by_post(net.projections[0]) == [[2.0]]
