@@ -222,6 +222,10 @@ def test_a_valid_padding_string_pads_nothing():
     g = conv_if(np.ones((1, 1, 2, 2)), (1, 2, 2), padding="valid")
     net = compile_graph(g, SPECK, dt_s=1.0)
     assert (net.projections[0].conv.padding, net.populations[1].shape) == ((0, 0), (1, 2, 2))
+    # a 3 x 3 kernel 'valid' on 3 x 3: one output, no padding (a 'same' padding would be 1)
+    g = conv_if(np.ones((1, 1, 3, 3)), (1, 1, 1), padding="valid")
+    net = compile_graph(g, SPECK, dt_s=1.0)
+    assert (net.projections[0].conv.padding, net.populations[1].shape) == ((0, 0), (1, 1, 1))
 
 
 def test_a_same_padding_of_an_even_kernel_pads_its_floor_half():
