@@ -1056,3 +1056,20 @@ def test_two_biases_on_one_path_both_count():
     g = line(dense([[1.0]], [1.0]), dense([[2.0]], [3.0]), if_(), n_in=1)
     net = compile_graph(g, SPINNAKER, dt_s=1.0)
     assert net.populations[1].bias.tolist() == [5.0] and by_post(net.projections[0]) == [[2.0]]
+
+
+def test_truenorth_takes_an_all_zero_projection_and_a_one_axon_one_beside_another():
+    # all-zero weights: no synapse, no axon type to choose, nothing lost
+    net = compile_graph(line(dense([[0.0, 0.0]]), if_(threshold=10.0), n_in=2), TRUENORTH, dt_s=1.0)
+    assert net.projections[0].n_synapses == 0 and net.quantization[0].rmse == 0.0
+    # n2 hears the input on one axon (weight 1) and n1 on four (2, 3, 3.2, 5): five axons, four types; the
+    # three widest gaps (1.8, 1, 1) split them {1} {2} {3, 3.2} {5}; the third type is their mean 3.1.
+    # Scale 5/255: 51, 102, 3.1 x 51 = 158.1 -> 158 (twice), 255
+    g = graph({"input": nir.Input(np.array([1])), "w1": dense(np.ones((4, 1))), "n1": if_(4, threshold=10.0),
+               "w2": dense([[2.0, 3.0, 3.2, 5.0]]), "w3": dense([[1.0]]), "n2": if_(threshold=10.0),
+               "output": nir.Output(np.array([1]))},
+              [("input", "w1"), ("w1", "n1"), ("n1", "w2"), ("w2", "n2"), ("input", "w3"), ("w3", "n2"),
+               ("n2", "output")])
+    net = compile_graph(g, TRUENORTH, dt_s=1.0)
+    into = {p.name: p.weights.tolist() for p in net.projections if p.post == 2}
+    assert into == {"input->n2": [51], "n1->n2": [102, 158, 158, 255]}
