@@ -246,6 +246,9 @@ def _out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
         return _pool_geometry(name, node, shape).out_shape
     if isinstance(node, NEURON_TYPES):
         size = _param_size(node)
+        if n_in == 0:  # e.g. a conv of 0 output channels before it: a layer of no neurons
+            raise CompileError(f"node '{name}' ({_kind(node)}) receives 0 inputs; expected at least one "
+                               "neuron")
         if size not in (1, n_in):
             raise CompileError(f"node '{name}' ({_kind(node)}) has {size} neurons but receives {n_in} inputs")
     return shape

@@ -608,3 +608,14 @@ def test_an_identity_node_is_named_identity_in_a_message():
                "id": identity, "n": if_(1), "output": nir.Output(np.array([1]))},
               [("input", "w1"), ("input", "id"), ("w1", "id"), ("id", "n"), ("n", "output")])
     assert refused(g) == "node 'id' (Identity) receives inputs of different sizes {1, 2}"
+
+
+def test_a_layer_that_receives_no_inputs_is_one_line():
+    # a conv of 0 output channels, or a Linear of 0 rows, feeds a layer of no neurons
+    c = conv(np.ones((1, 1, 1, 1)))
+    c.weight = np.ones((0, 1, 1, 1))
+    g = line(c, if_(1), n_in=[1, 3, 3])
+    assert refused(g, SPECK) == "node 'b' (IF) receives 0 inputs; expected at least one neuron"
+    w = nir.Linear(np.ones((1, 2)))
+    w.weight = np.ones((0, 2))
+    assert refused(line(w, if_(1), n_in=2)) == "node 'b' (IF) receives 0 inputs; expected at least one neuron"
