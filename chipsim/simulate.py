@@ -13,6 +13,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from chipsim import engine
@@ -37,6 +38,7 @@ class Prepared:
     net: ChipNetwork
     routes: Routes
     arrays: dict  # the kernel's arguments from pop_off to out_pop, by name
+    acc_dtype: type = np.int32  # the synaptic input sums' dtype (:func:`accumulator_dtype`)
 
 
 def _int_range(bits: int | None) -> tuple[int, int]:
@@ -123,6 +125,40 @@ def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
     raise ValueError(f"weights span {lo}..{hi}, wider than int32")
 
 
+ACC16_MIN_NEURONS = 1 << 17
+"""Neurons from which a fixed-point network's input sums are kept in int16 where they provably fit: there an
+int32 accumulator (512 KB) no longer fits this machine's L2, and halving it is 1.2-1.6x on the delivery's
+random adds at 10^6 neurons (docs/benchmarks.md). Smaller networks keep int32 (one kernel signature)."""
+
+
+@nb.njit(cache=True)
+def _abs_fan_in(targets, weights, post_base, bound):
+    """Add every synapse's |weight| to its post neuron's ``bound`` (global index ``post_base + target``)."""
+    for s in range(targets.size):
+        bound[post_base + targets[s]] += abs(np.int64(weights[s]))
+
+
+def accumulator_dtype(net: ChipNetwork) -> type:
+    """The dtype of the engine's per-neuron input sums: float64 for a float network; for a fixed-point one,
+    int16 where the network has at least ``ACC16_MIN_NEURONS`` neurons and no neuron's summed |weights| over
+    all its projections (a kept conv kernel: its output channel's) exceeds 32767, so that no partial sum
+    in any delivery order can leave int16 (the result is then the int32 one, bit for bit); int32 otherwise."""
+    if not net.fixed_point:
+        return np.float64
+    off = net.offsets()
+    if int(off[-1]) < ACC16_MIN_NEURONS:
+        return np.int32
+    bound = np.zeros(int(off[-1]), np.int64)
+    for pr in net.projections:
+        lo, hi = int(off[pr.post]), int(off[pr.post + 1])
+        if pr.conv is not None and pr.targets.size == 0:
+            w = np.abs(np.asarray(pr.conv.weight, np.int64)).reshape(pr.conv.weight.shape[0], -1)
+            bound[lo:hi] += int(w.sum(axis=1).max(initial=0))
+        else:
+            _abs_fan_in(np.asarray(pr.targets), np.asarray(pr.weights), lo, bound)
+    return np.int16 if int(bound.max(initial=0)) <= np.iinfo(np.int16).max else np.int32
+
+
 def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     """Concatenation that does not copy a single array (100M targets are 400 MB)."""
     if len(arrays) == 1:
@@ -182,7 +218,7 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
         core_of=routes.core_of_neuron, dest_indptr=routes.dest_indptr, dest_core=routes.dest_core,
         dest_pair=routes.dest_pair, hops_ew=routes.hops_ew, hops_ns=routes.hops_ns, out_pop=int(net.output),
     )
-    return Prepared(net=net, routes=routes, arrays=arrays)
+    return Prepared(net=net, routes=routes, arrays=arrays, acc_dtype=accumulator_dtype(net))
 
 
 def _check_input(net: ChipNetwork, input_spikes, steps: int | None,
@@ -263,7 +299,7 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
     fixed = net.fixed_point
     call = lambda: engine.run_batch(  # noqa: E731
         fixed, not binary, x, *a.values(), *out.values(),
-        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
+        np.zeros(0, prep.acc_dtype), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
     if per_population:
