@@ -125,10 +125,11 @@ def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
     raise ValueError(f"weights span {lo}..{hi}, wider than int32")
 
 
-ACC16_MIN_NEURONS = 1 << 17
+ACC16_MIN_NEURONS = 1 << 16
 """Neurons from which a fixed-point network's input sums are kept in int16 where they provably fit: there an
-int32 accumulator (512 KB) no longer fits this machine's L2, and halving it is 1.2-1.6x on the delivery's
-random adds at 10^6 neurons (docs/benchmarks.md). Smaller networks keep int32 (one kernel signature)."""
+int32 accumulator takes half or more of this machine's L2 (256 KB of 512 KB a core), and the halved one
+gave 1.16x at 10^5 neurons and 1.12-1.2x at 10^6, same process (docs/benchmarks.md); at 3 * 10^4 it gave
+1.00x. Smaller networks keep int32 sums: one kernel signature for the common case (``chipsim.warm``)."""
 
 
 @nb.njit(cache=True)
