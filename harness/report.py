@@ -39,7 +39,9 @@ def summary_rows(report: dict) -> list[tuple[str, str]]:
     rows = [
         (
             "accuracy: float / exported / on chip",
-            f"{acc['float']:.4f} / {acc['exported']:.4f} / {acc['on_chip']:.4f}",
+            " / ".join("unknown" if acc[k] is None else f"{acc[k]:.4f}"
+                       for k in ("float", "exported", "on_chip"))
+            + (f" ({acc['unknown']})" if acc.get("unknown") else ""),
         ),
         ("fits", "yes" if fit["fits"] else f"NO ({len(fit['violations'])} violations)"),
         ("cores used / total", f"{fit['cores_used']} / {fit['cores_total']} ({fit['chips_needed']} chip(s))"),

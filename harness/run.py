@@ -241,42 +241,30 @@ def counters_report(activity, net) -> dict:
     return {"per_population": rows, "neurobench": neurobench_totals(rows, activity.steps)}
 
 
-def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True,
-        compress_with=None, extra: dict | None = None) -> dict:
-    """Run one cell and write report.json, report.md and the plots into ``out``; return the report.
+@dataclass(frozen=True)
+class OnChip:
+    """The chip's side of a report: what simulating ``spikes`` on the placed network measured."""
 
-    ``compress_with(budget) -> (folder, metrics)`` replaces the compression of chipfit's own dense model
-    (harness.user_model: a user's NIR model); ``extra`` is merged into the report (its ``accuracy`` too).
-    """
-    import hwprofiles
-    from chipsim.cache import compiled_and_placed
+    activity: object  # chipsim.simulate's Activity over the whole input
+    pipeline: int  # steps the chip's synaptic delays add (simulated as silence after the input)
+    report: dict  # report.json's fit, latency, spikes, synops, energy, counters, quantization, notes
+    raster: dict  # population -> [steps, neurons] spikes of input sample 0 (the raster plot)
+
+
+def on_chip(net, placement, profile, spikes: np.ndarray) -> OnChip:
+    """Simulate uint8 input ``spikes`` [T, samples, inputs] on the placed network for T + the pipeline's
+    steps, price it on ``profile`` and give the report's chip figures (per inference = per sample)."""
     from chipsim.cost import cost
     from chipsim.network import pipeline_steps
     from chipsim.simulate import simulate
-    from compress import methods
-    from harness import report as reports
     from harness.commands.map import map_report
 
-    began = time.perf_counter()
-    profile = hwprofiles.load(spec.profile)
-    methods.require(spec.method)
-    budget = budget_for(spec, profile)
-    if compress_with is None:
-        folder, metrics = compressed_model(spec, budget, cache, progress)
-    else:
-        folder, metrics = compress_with(budget)
-    compressed_s = time.perf_counter() - began
-
-    net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
-    steps = int(metrics["train"]["steps"])
-    spikes, labels = chip_inputs(spec, steps)
+    steps = int(spikes.shape[0])
     # the chip's synaptic delays put the output pipeline_steps behind the input: run that much longer
     # (silence after the input), so the output sees all T input steps, as the float model does
     pipeline = pipeline_steps(net)
     activity = simulate(net, placement, spikes, steps=steps + pipeline)
     priced = cost(activity, placement, profile, net)
-    counts = activity.output_spikes.sum(axis=0)  # [samples, classes]
-    on_chip = float((counts.argmax(axis=1) == labels).mean())
     raster = simulate(net, placement, spikes[:, :1], steps=steps + pipeline, record_raster=True).raster
 
     samples = activity.batch
@@ -290,20 +278,6 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     for resource in fit["resources"].values():
         resource.pop("per_core")
     report = {
-        "schema": REPORT_SCHEMA,
-        "version": REPORT_VERSION,
-        "spec": spec.to_dict(),
-        "profile": {"name": profile.name, "path": profile.path, "fixed_point": profile.fixed_point},
-        "budget": dataclasses.asdict(budget),
-        "accuracy": {
-            "float": metrics["accuracy_dense"],
-            "exported": metrics["accuracy"],
-            "on_chip": on_chip,
-            "samples": samples,
-            "steps": steps,
-            "pipeline_steps": pipeline,
-            "steps_on_chip": steps + pipeline,
-        },
         "fit": fit | {"nearest_budget": None if placement.fit.fits else nearest_budget(placement.fit)},
         "latency": {
             "per_inference_s": priced.latency_s,
@@ -320,7 +294,6 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
         },
         "synops": {
             "per_inference_on_chip": activity.total("synops") / samples,
-            "per_inference_torch": metrics["synops_per_sample"],
             "packets_per_inference": activity.total("packets_out") / samples,
             "hops_per_inference": (activity.total("hops_ew") + activity.total("hops_ns")) / samples,
         },
@@ -335,8 +308,59 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
             "unknown": list(priced.unknown),
         },
         "counters": counters_report(activity, net),
-        "model": model_size(metrics, budget),
         "quantization": [dataclasses.asdict(q) for q in net.quantization],
+        "notes": list(priced.notes) + pipeline_note(steps, pipeline),
+    }
+    raster_of = {name: r[:, 0] for name, r in zip(populations[1:], raster[1:], strict=True)}
+    return OnChip(activity=activity, pipeline=pipeline, report=report, raster=raster_of)
+
+
+def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool = True,
+        compress_with=None, extra: dict | None = None) -> dict:
+    """Run one cell and write report.json, report.md and the plots into ``out``; return the report.
+
+    ``compress_with(budget) -> (folder, metrics)`` replaces the compression of chipfit's own dense model
+    (harness.user_model: a user's NIR model); ``extra`` is merged into the report (its ``accuracy`` too).
+    """
+    import hwprofiles
+    from chipsim.cache import compiled_and_placed
+    from compress import methods
+    from harness import report as reports
+
+    began = time.perf_counter()
+    profile = hwprofiles.load(spec.profile)
+    methods.require(spec.method)
+    budget = budget_for(spec, profile)
+    if compress_with is None:
+        folder, metrics = compressed_model(spec, budget, cache, progress)
+    else:
+        folder, metrics = compress_with(budget)
+    compressed_s = time.perf_counter() - began
+
+    net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
+    steps = int(metrics["train"]["steps"])
+    spikes, labels = chip_inputs(spec, steps)
+    chip = on_chip(net, placement, profile, spikes)
+    counts = chip.activity.output_spikes.sum(axis=0)  # [samples, classes]
+    samples = chip.activity.batch
+    report = {
+        "schema": REPORT_SCHEMA,
+        "version": REPORT_VERSION,
+        "spec": spec.to_dict(),
+        "profile": {"name": profile.name, "path": profile.path, "fixed_point": profile.fixed_point},
+        "budget": dataclasses.asdict(budget),
+        "accuracy": {
+            "float": metrics["accuracy_dense"],
+            "exported": metrics["accuracy"],
+            "on_chip": float((counts.argmax(axis=1) == labels).mean()),
+            "samples": samples,
+            "steps": steps,
+            "pipeline_steps": chip.pipeline,
+            "steps_on_chip": steps + chip.pipeline,
+        },
+        **chip.report,
+        "synops": chip.report["synops"] | {"per_inference_torch": metrics["synops_per_sample"]},
+        "model": model_size(metrics, budget),
         "compression": {
             "method": metrics["method"],
             "epochs": metrics["epochs"],
@@ -345,17 +369,11 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
             "budget_met": metrics["budget_met"] | on_chip_budget(placement.fit, spec.cores),
             "cached_in": str(folder),
         },
-        "notes": list(priced.notes) + pipeline_note(steps, pipeline),
         "timing_s": {"compress": compressed_s, "total": time.perf_counter() - began},
     }
     for key, value in (extra or {}).items():
         report[key] = report[key] | value if isinstance(report.get(key), dict) else value
     report = to_jsonable(report)
-    reports.write(
-        report,
-        out,
-        placement=placement,
-        utilization=core_utilization(placement.fit),
-        raster={name: r[:, 0] for name, r in zip(populations[1:], raster[1:], strict=True)},
-    )
+    reports.write(report, out, placement=placement, utilization=core_utilization(placement.fit),
+                  raster=chip.raster)
     return report

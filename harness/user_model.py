@@ -157,18 +157,21 @@ def read_input(path, n_inputs: int) -> np.ndarray:
 def run_no_data(nir_path, profile_name: str, method: str, input_path, out: Path, *, source: str = "auto",
                 seed: int = 0, bits=None, unique=None, sparsity=None, options=None,
                 strategy: str = "greedy") -> dict:
-    """--dataset none: compress to the chip's budget without data; fit, spikes and energy on the input."""
+    """--dataset none: compress to the chip's budget without data; fit, spikes and energy on the input.
+
+    The report has run's keys (harness.run.on_chip: the same simulation, pipeline steps included, the same
+    pricing and counters), with the accuracies None and ``accuracy.unknown`` saying why."""
     import hwprofiles
     from chipsim.compile import compile_graph
-    from chipsim.cost import cost
     from chipsim.place import place
-    from chipsim.simulate import simulate
     from compress import methods
-    from compress.files import to_jsonable, write_json_atomic
+    from compress.files import to_jsonable
     from compress.nir_io import to_nir
+    from compress.pipeline import weight_stats
     from compress.train import TrainConfig, seed_everything
-    from harness.commands.map import map_report
-    from harness.run import RunSpec, budget_for
+    from harness import report as reports
+    from harness.run import REPORT_SCHEMA, REPORT_VERSION, RunSpec, budget_for, core_utilization, model_size
+    from harness.run import on_chip as measure_on_chip
 
     if method not in NO_DATA_METHODS:
         raise UserModelError(f"--dataset none takes a post-training method ({', '.join(NO_DATA_METHODS)}), "
@@ -189,51 +192,22 @@ def run_no_data(nir_path, profile_name: str, method: str, input_path, out: Path,
     except (AttributeError, TypeError) as error:
         raise UserModelError(f"--dataset none: method {method} needs data with these options "
                              f"({type(error).__name__}: {error})") from None
-    graph = to_nir(result.model)
-    net = compile_graph(graph, profile)
+    net = compile_graph(to_nir(result.model), profile)
     placement = place(net, profile, strategy)
-    activity = simulate(net, placement, spikes)
-    priced = cost(activity, placement, profile, net)
-    fit = map_report(net, placement)
-    fit.pop("quantization", None)
-    for resource in fit["resources"].values():
-        resource.pop("per_core", None)
-    samples = activity.batch
-    populations = [p.name for p in net.populations]
-    by_layer = {n: float(c.sum() / samples) for n, c in zip(populations, activity.spike_counts, strict=True)}
-    by_layer[populations[0]] = float(spikes.sum() / samples)
+    chip = measure_on_chip(net, placement, profile, spikes)
+    steps = int(spikes.shape[0])
     report = to_jsonable({
-        "schema": "chipfit.run_report", "version": 1, "spec": spec.to_dict(),
+        "schema": REPORT_SCHEMA, "version": REPORT_VERSION, "spec": spec.to_dict(),
         "profile": {"name": profile.name, "path": profile.path, "fixed_point": profile.fixed_point},
         "budget": dataclasses.asdict(budget),
-        "accuracy": {"float": None, "exported": None, "on_chip": None, "samples": samples,
-                     "steps": int(spikes.shape[0]), "unknown": "--dataset none: no labels"},
+        "accuracy": {"float": None, "exported": None, "on_chip": None, "samples": chip.activity.batch,
+                     "steps": steps, "pipeline_steps": chip.pipeline, "steps_on_chip": steps + chip.pipeline,
+                     "unknown": "--dataset none: no labels"},
         "input": {"nir": str(nir_path), "read_as": imported.convention.describe(), "encoding": "events",
-                  "steps": int(spikes.shape[0]), "file": str(input_path),
-                  "warnings": list(imported.warnings)},
-        "fit": fit,
-        "spikes": {"per_inference_by_layer": by_layer,
-                   "per_inference": float(sum(v for k, v in by_layer.items() if k != populations[0]))},
-        "synops": {"per_inference_on_chip": activity.total("synops") / samples},
-        "energy": {"per_inference_j": priced.energy_j, "total_j": priced.total_j,
-                   "total_known_j": priced.total_known_j, "unknown": list(priced.unknown)},
-        "latency": {"per_inference_s": priced.latency_s},
-        "notes": list(priced.notes),
+                  "steps": steps, "file": str(input_path), "warnings": list(imported.warnings)},
+        **chip.report,
+        "model": model_size(weight_stats(result.model, budget), budget),
     })
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "report.json", report)
+    reports.write(report, out, placement=placement, utilization=core_utilization(placement.fit),
+                  raster=chip.raster)
     return report
-
-
-def print_no_data(report: dict) -> None:
-    """The figures of a --dataset none report, one per line."""
-    fit, energy = report["fit"], report["energy"]
-    total = energy["total_j"]
-    print(f"{report['spec']['method']} on {report['profile']['name']} (no dataset: accuracy unknown)")
-    print(f"  fits: {'yes' if fit['fits'] else 'NO'} ({fit['cores_used']} cores, {len(fit['violations'])} "
-          "violations)")
-    for v in fit["violations"][:10]:
-        print(f"  violation {v['message']}")
-    print(f"  spikes per inference: {report['spikes']['per_inference']:.1f}")
-    print(f"  energy per inference: {'unknown' if total is None else f'{total:.4g} J'}"
-          f" (known parts {energy['total_known_j']:.4g} J)")

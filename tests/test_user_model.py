@@ -88,7 +88,19 @@ def test_dataset_none_post_training_reports_fit_spikes_energy(tmp_path, capsys):
                                                                                 ("reset_mode", "lif2")]
     assert_priced_counts(report)
     assert report["input"]["steps"] == 20
-    assert "accuracy unknown" in capsys.readouterr().out
+    # loihi's one-step synaptic delay per projection: 2 projections, so 20 + 2 steps simulated (as `run`)
+    acc = report["accuracy"]
+    assert (acc["pipeline_steps"], acc["steps_on_chip"]) == (2, 22)
+    assert any("2 steps behind" in n for n in report["notes"])
+    # the same report as a run with data: counters per population, dynamic and static energy, model size
+    rows = {r["population"]: r for r in report["counters"]["per_population"]}
+    assert list(rows) == ["input", "lif1", "lif2"]
+    for row in (rows["lif1"], rows["lif2"]):  # every neuron is updated in each of the 22 steps, active or idle
+        assert row["neuron_updates_active"] + row["neuron_updates_idle"] == row["neurons"] * 22
+    assert report["energy"]["static_model"]["chips_powered"] == 1
+    assert report["model"]["weight_bits"] == 8 and report["model"]["parameters"] > 0
+    assert (out / "report.md").is_file() and "unknown / unknown / unknown" in (out / "report.md").read_text()
+    assert "unknown" in capsys.readouterr().out
 
 
 def test_dataset_none_refuses_a_training_method(tmp_path, capsys):

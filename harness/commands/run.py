@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 bits=args.bits, unique=args.unique, sparsity=args.sparsity,
                 options=opts.method_options([args.method], args.option), strategy=args.strategy)
-            user_model.print_no_data(result)
-            print(f"wrote {out / 'report.json'}")
+            report.print_table(result)
+            print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
             return 0
         spec = spec_from(args, args.profile, args.method, args.seed)
         result = user_model.run(spec, args.nir, out, source=nir_input.source_of(args), encoding=args.encoding,
