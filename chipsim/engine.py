@@ -431,15 +431,19 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
     for j in range(proj_pre.size):
         ring = max(ring, proj_delay[j] + 1)
     ref = np.zeros(n_total, np.int64)
-    held = np.zeros(n_total, acc.dtype)  # the other projections' sum while a shifted one is delivered
-    spk = np.zeros((ring, n_total), np.int64)
+    # the other projections' sum while a shifted one is delivered (only a network with a shift needs it)
+    held = np.zeros(n_total if np.any(proj_shift > 0) else 0, acc.dtype)
+    # spike lists of the ring's slots: only the first cnt[slot, p] entries of a population's part are read,
+    # each written before (unzeroed: at 10^6 neurons, zeroing it was a tenth of a run's fixed cost)
+    spk = np.empty((ring, n_total), np.int64)
     cnt = np.zeros((ring, n_pops), np.int64)
     in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)
     no_values = np.zeros(0, np.float64)
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
-    mult = np.ones((ring, n_total), np.float64)  # spikes per firing neuron, per ring slot (float multi-spike)
+    # spikes per firing neuron, per ring slot (float only: multi-spike); fixed point reads none
+    mult = np.ones((ring, 0 if fixed else n_total), np.float64)
     any_multi = not fixed and np.any(pop_int[:, P_MULTI] != 0)
     for t in range(steps):
         cur = t % ring
