@@ -10,9 +10,10 @@ the events/s of the sizes compare as ratios measured in the same process: ``rati
 events per CPU second over the first (smallest) point's. ``events_per_s`` is over wall time,
 ``events_per_cpu_s`` over this process's CPU time (``time.process_time``: on a shared machine, the time
 the run had a core, which wall time overstates when other jobs take it). ``--parts`` also times, in the
-same process, the run with int32 input sums (``speedup_over_int32``: what ``simulate.accumulator_dtype``'s
-int16 sums give) and a run on silent input (the per-step cost without spikes), whose difference to the
-real run gives ``delivery_events_per_cpu_s``. Prints one JSON object per point. Run:
+same process, the run with int32 input sums, alternating with the real one (``speedup_over_int32``: what
+``simulate.accumulator_dtype``'s int16 sums give), and a run on silent input (the per-step cost without
+spikes), whose difference to the real run gives ``delivery_events_per_cpu_s``. Prints one JSON object
+per point. Run:
 
     NUMBA_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_engine_scale.py \
         [--neurons 10000 100000 1000000] [--steps 50] [--repeats 3] [--per-core 0] [--bare] [--parts]
@@ -100,28 +101,33 @@ def bare_scatter(net, spike_rate: float, steps: int, repeats: int, seed: int) ->
     return out
 
 
-def timed(prep, x, repeats: int):
-    """(activity, best wall s, best CPU s) of ``repeats`` simulate calls, after a 2-step warm-up."""
+def timed(preps, x, repeats: int) -> list:
+    """(activity, best wall s, best CPU s) of each prepared network in ``preps``: a 2-step warm-up each,
+    then ``repeats`` rounds that run them one after the other (alternating, so that a change in the
+    machine's load falls on all of them alike)."""
     from chipsim.simulate import simulate
 
-    simulate(prep, None, x[:2])  # compile or load the cache
-    best, best_cpu = np.inf, np.inf
+    for prep in preps:
+        simulate(prep, None, x[:2])  # compile or load the cache
+    best = [[None, np.inf, np.inf] for _ in preps]
     for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        activity = simulate(prep, None, x)
-        best = min(best, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
-    return activity, best, best_cpu
+        for prep, row in zip(preps, best, strict=True):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            row[0] = simulate(prep, None, x)
+            row[1] = min(row[1], time.perf_counter() - start)
+            row[2] = min(row[2], time.process_time() - start_cpu)
+    return [tuple(row) for row in best]
 
 
-def parts(prep, x, activity, best_cpu: float, repeats: int) -> dict:
-    """The same network with int32 input sums (the engine before it chose int16; outputs must be equal)
-    and on silent input (no spike anywhere: the neuron updates and per-step costs alone), timed in this
-    process; ``delivery_events_per_cpu_s`` is the events over the CPU time the spikes added."""
-    int32, _, int32_cpu = timed(dataclasses.replace(prep, acc_dtype=np.int32), x, repeats)
+def parts(prep, x, activity, best_cpu: float, int32, repeats: int) -> dict:
+    """What the ``--parts`` run adds: the int32 run's (``int32``: (activity, wall s, CPU s), timed
+    alternating with the real one; outputs must be equal) and a run on silent input (no spike anywhere:
+    the neuron updates and per-step costs alone); ``delivery_events_per_cpu_s`` is the events over the
+    CPU time the spikes added."""
+    int32_activity, _, int32_cpu = int32
     fields = ("synops", "spikes_out", "packets_in", "output_spikes")
-    same = all(np.array_equal(getattr(activity, f), getattr(int32, f)) for f in fields)
-    _, _, silent_cpu = timed(prep, np.zeros_like(x), repeats)
+    same = all(np.array_equal(getattr(activity, f), getattr(int32_activity, f)) for f in fields)
+    ((_, _, silent_cpu),) = timed([prep], np.zeros_like(x), repeats)
     events = activity.total("synops")
     steps = x.shape[0]
     return {"acc_dtype": np.dtype(prep.acc_dtype).name, "int32_events_per_cpu_s": events / int32_cpu,
@@ -138,12 +144,13 @@ def point(n: int, steps: int, repeats: int, per_core: int, seed: int, bare: bool
     x = poisson(steps, net.populations[0].size, seed)
     prep = prepare(net, placed(net, per_core) if per_core else single_core(net))
     build_s = time.perf_counter() - build
-    activity, best, best_cpu = timed(prep, x, repeats)
+    runs = timed([prep, dataclasses.replace(prep, acc_dtype=np.int32)] if ab else [prep], x, repeats)
+    activity, best, best_cpu = runs[0]
     events = activity.total("synops")
     rate = float(activity.total("spikes_out") / (n * steps))
     extra = bare_scatter(net, rate, steps, repeats, seed) if bare else {}
     if ab:
-        extra.update(parts(prep, x, activity, best_cpu, repeats))
+        extra.update(parts(prep, x, activity, best_cpu, runs[1], repeats))
     return {**extra, "neurons": net.n_neurons, "synapses": net.n_synapses, "steps": steps,
             "cores": int(prep.routes.cores.size), "build_s": round(build_s, 2),
             "s_per_step": best / steps, "cpu_s_per_step": best_cpu / steps, "synaptic_events": int(events),
