@@ -521,15 +521,30 @@ def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
     """Per-population totals, int64 [batch, n_pops]: the engine's events and updates, and the spikes,
     packets and hops of each population (fixed per neuron, so spike count x the neuron's routes; the input
     population's spikes are the host's, ``input_count`` [batch, n_in])."""
-    dests = np.diff(routes.dest_indptr).astype(np.int64)
-    hops = routes.hops_ew.astype(np.int64) + routes.hops_ns.astype(np.int64)
-    counts = spike_count.astype(np.int64)
-    counts[:, split[0]] = input_count
+    off = np.array([s.start for s in split] + [split[-1].stop], np.int64)
+    spikes, packets, hops = _route_totals(spike_count, np.ascontiguousarray(input_count), off,
+                                          routes.dest_indptr, routes.hops_ew, routes.hops_ns)
     return {
         "synops": pop_counters[:, :, engine.PC_SYNOPS], "macs": pop_counters[:, :, engine.PC_MACS],
         "neuron_updates_active": pop_counters[:, :, engine.PC_ACTIVE],
         "neuron_updates_idle": pop_counters[:, :, engine.PC_IDLE],
-        "spikes": np.stack([counts[:, s].sum(axis=1) for s in split], axis=1),
-        "packets": np.stack([(counts[:, s] * dests[s]).sum(axis=1) for s in split], axis=1),
-        "hops": np.stack([(counts[:, s] * hops[s]).sum(axis=1) for s in split], axis=1),
+        "spikes": spikes, "packets": packets, "hops": hops,
     }
+
+
+@nb.njit(cache=True)
+def _route_totals(spike_count, input_count, off, dest_indptr, hops_ew, hops_ns):
+    """(spikes, packets, hops) int64 [batch, n_pops] of :func:`_population_counters` in one pass: each
+    neuron's count (the input population's from ``input_count``) times 1, its destinations and its hops."""
+    batch, n_pops = spike_count.shape[0], off.size - 1
+    spikes = np.zeros((batch, n_pops), np.int64)
+    packets = np.zeros((batch, n_pops), np.int64)
+    hops = np.zeros((batch, n_pops), np.int64)
+    for b in range(batch):
+        for p in range(n_pops):
+            for g in range(off[p], off[p + 1]):
+                c = np.int64(input_count[b, g - off[0]]) if p == 0 else np.int64(spike_count[b, g])
+                spikes[b, p] += c
+                packets[b, p] += c * (dest_indptr[g + 1] - dest_indptr[g])
+                hops[b, p] += c * (np.int64(hops_ew[g]) + np.int64(hops_ns[g]))
+    return spikes, packets, hops
