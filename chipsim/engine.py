@@ -14,7 +14,9 @@ wait on memory once per spike; prefetching changes no value.
 
 Fixed point: state in int64, clipped to the state's range every update, except loihi_cuba's current,
 which wraps once into (-2^23, 2^23] as Lava's bit-accurate model does; input sums in int32 (a fan-in of
-2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout. Models, as in
+2^15 synapses at 16-bit weights still fits), or int16 in a large network where no neuron's summed
+|weights| can leave it (``simulate.accumulator_dtype``: the same sums, half the cache). Float
+(``float_lif``): float64 throughout. Models, as in
 Davies et al. IEEE Micro 2018 / Lava 0.10.0 ``PyLifModelBitAcc`` (loihi_cuba: bit for bit against Lava's
 fixtures in tests/fixtures/lava), Cassidy et al. IJCNN 2013 (truenorth_lif), Rockpool Xylo (xylo_shift),
 sinabs IAF (speck_iaf).
