@@ -321,11 +321,10 @@ def _update_linear(prm, acc, v, ref, bias, fired):
 
 
 @nb.njit(cache=True)
-def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct, pc, sparse):
+def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct, pc):
     """Bit-exact update of the population whose same-core runs are ``runs[r0..r1]`` (neurons
     runs[r]..runs[r+1] sit on core run_core[r]); returns how many fired (listed in fired_list, which
-    ``flag`` [n_total] helps build). ``pc``: the population's counter row (active/idle added).
-    ``sparse``: few are expected to fire (then the list is built by :func:`_compact_sparse`; same list)."""
+    ``flag`` [n_total] helps build). ``pc``: the population's counter row (active/idle added)."""
     model = prm[P_MODEL]
     for r in range(r0, r1):
         a, b = runs[r], runs[r + 1]
@@ -341,8 +340,6 @@ def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired
         pc[PC_ACTIVE] += n_active
         pc[PC_IDLE] += (b - a) - n_active
     lo = runs[r0]
-    if sparse:
-        return _compact_sparse(flag[lo:runs[r1]], lo, fired_list)
     return _compact(flag[lo:runs[r1]], lo, fired_list)
 
 
@@ -352,29 +349,6 @@ def _compact(flag, lo, fired_list):
     n = 0
     for i in range(flag.size):
         fired_list[n] = lo + i  # kept only where the flag is set
-        n += flag[i]
-    return n
-
-
-COMPACT_SPARSE_BELOW = 20
-"""A population whose previous step fired fewer than 1/``COMPACT_SPARSE_BELOW`` of its neurons has its
-fired list built by :func:`_compact_sparse`: at 2.7% firing 0.34 ms instead of 0.75 for 10^6 flags, at
-10% and more slower (0.81 vs 0.58; scratch micro-benchmark, docs/benchmarks.md)."""
-
-
-@nb.njit(cache=True)
-def _compact_sparse(flag, lo, fired_list):
-    """:func:`_compact` that skips every 8 flags read as one zero 64-bit word (the same list)."""
-    n = 0
-    w = flag.size // 8
-    words = flag[: w * 8].view(np.uint64)
-    for j in range(w):
-        if words[j] != 0:
-            for i in range(8 * j, 8 * j + 8):
-                fired_list[n] = lo + i
-                n += flag[i]
-    for i in range(w * 8, flag.size):
-        fired_list[n] = lo + i
         n += flag[i]
     return n
 
@@ -548,9 +522,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
                 pop_counters[p, PC_MACS if is_mac else PC_SYNOPS] += n_events
             fired = spk[cur, lo:hi]
             if fixed:
-                sparse = cnt[(t + ring - 1) % ring, p] * COMPACT_SPARSE_BELOW < hi - lo  # last step's
                 n = _update_fixed(pop_int[p], runs, run_core, pop_runs[p], pop_runs[p + 1], acc, u, v, ref,
-                                  bias, flag, fired, ct, pop_counters[p], sparse)
+                                  bias, flag, fired, ct, pop_counters[p])
             else:
                 n = _update_float(lo, hi, pop_int[p], pop_float[p], coef, acc, u, v, ref, bias, fired,
                                   core_of, ct, pop_counters[p], mult[cur])
