@@ -33,7 +33,9 @@ def run_simulate(nir_path: Path, inp: Path, out: Path, profile: str, workers: in
     cmd = ["/usr/bin/time", "-v", str(harness), "simulate", "--nir", str(nir_path), "--profile", profile,
            "--input", str(inp), "--out", str(out), "--json", str(out.with_suffix(".json")), "--no-progress",
            "--workers", str(workers)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    env = os.environ.copy()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed chipfit has its bytecode cached
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"harness simulate failed ({done.returncode}): {done.stderr[-2000:]}")
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
@@ -41,7 +43,9 @@ def run_simulate(nir_path: Path, inp: Path, out: Path, profile: str, workers: in
     seconds = sum(float(p) * 60**i for i, p in enumerate(reversed(wall.split(":"))))
     report = json.loads(out.with_suffix(".json").read_text())
     return {"peak_rss_mb": round(rss_kb / 1024, 1), "wall_s": round(seconds, 2), "samples": report["samples"],
-            "steps": report["steps"], "cores": report["cores_used"]}
+            "steps": report["steps"], "cores": report["cores_used"],
+            "stages_s": {"start_up_and_exit": round(seconds - sum(report["timings_s"].values()), 2),
+                         **report["timings_s"]}}
 
 
 def main() -> None:

@@ -3,8 +3,10 @@
 Writes bench_pipeline's network as NIR and a Bernoulli input (np.savez) of ``--samples`` samples, warms the
 compile/place cache and Numba's with one run, then runs ``harness simulate --workers 1`` and ``--workers 2``
 alternately, ``--pairs`` times, each a whole process (``NUMBA_NUM_THREADS`` set to the worker count), and
-prints each pair's wall times, their ratio and the load average before it. The ratio is only meaningful
-when the machine has two idle cores: the load average is printed so a reader can tell.
+prints each pair's wall times, their ratio and the load average before it, and each run's stages (the
+command's own ``timings_s``, wall s; "start_up_and_exit" is the rest of its wall time): everything but
+"simulate" is serial. The ratio is only meaningful when the machine has two idle cores: the load average
+is printed so a reader can tell.
 
     NUMBA_CACHE_DIR=$PWD/.cache/numba .venv/bin/python benchmarks/bench_simulate_threads.py \\
         --network conv_82k --samples 1024 --steps 4 --pairs 3
@@ -60,7 +62,9 @@ def main() -> None:
             print(json.dumps({"network": args.network, "samples": args.samples, "steps": args.steps,
                               "load_avg_1min": round(load, 2), "wall_1_thread_s": one["wall_s"],
                               "wall_2_threads_s": two["wall_s"],
-                              "speedup": round(one["wall_s"] / two["wall_s"], 3)}), flush=True)
+                              "speedup": round(one["wall_s"] / two["wall_s"], 3),
+                              "stages_1_thread_s": one["stages_s"], "stages_2_threads_s": two["stages_s"]}),
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -60,11 +60,27 @@ def stages(r: dict) -> str:
     return " / ".join(f"{st[k]:.2f}" for k in names) + " s"
 
 
+COMMAND_STAGES = (("start_up_and_exit",), ("import",), ("numba_set_up",),
+                  ("read_input", "read_graph", "compile", "place", "route", "prepare", "cache_lookup",
+                   "cache_store"),
+                  ("simulate",), ("cost", "write_out", "print"))
+"""The command's own ``timings_s`` (bench_sanafe_speed's ``harness_simulate_stages_s``), summed per column."""
+
+
+def command_stages(r: dict) -> str:
+    st = r.get("harness_simulate_stages_s")
+    if not st:
+        return "-"
+    return " / ".join(f"{sum(st.get(k, 0.0) for k in names):.2f}" for names in COMMAND_STAGES) + " s"
+
+
 def speed_table(runs: list[dict]) -> str:
     head = ("| network | neurons | cores | steps | `harness simulate` (whole command) | "
             "placement alone (`chipsim.place`) | SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | "
-            "spikes identical | load | in-process stages: start-up / compile / place / simulate / cost |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|")
+            "spikes identical | load | in-process stages: start-up / compile / place / simulate / cost | "
+            "the command's stages: start-up and exit / imports / Numba set-up / input, graph, compile, "
+            "place, route / simulate / cost, write, print |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for r in runs:
         rows.append(
@@ -72,7 +88,8 @@ def speed_table(runs: list[dict]) -> str:
             f"{r['harness_simulate_s']:.1f} s"
             f" | {r['place_s']:.2f} s | {r['sanafe_build_s'] + r['sanafe_sim_s']:.1f} s | "
             f"{r['sanafe_sim_s']:.1f} s | {r['speedup_sim_only']:.1f}x | {r['spike_counts_identical']} | "
-            f"{r['load_average_before']:.1f} -> {r['load_average_after']:.1f} | {stages(r)} |")
+            f"{r['load_average_before']:.1f} -> {r['load_average_after']:.1f} | {stages(r)} | "
+            f"{command_stages(r)} |")
     return "\n".join([head, *rows])
 
 

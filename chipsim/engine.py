@@ -127,69 +127,99 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     ip = proj_ip_off[proj]
     sc = proj_sc_off[proj]
     ci_conv = proj_conv[proj]
+    n_events = 0
+    if ci_conv >= 0:
+        if n_spk > 0:
+            _deliver_conv(spk[pre_base:pre_base + n_spk], pre_base, post_base, conv_meta_all[ci_conv],
+                          conv_w_all, acc, values)
+        for k in range(n_spk):
+            i = spk[pre_base + k] - pre_base
+            for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
+                synops_row[sc_core[s]] += sc_count[s]
+                n_events += sc_count[s]
+        return n_events
     scaled = values.size > 0
     acc_post = acc[post_base:pop_off[p + 1]]
-    n_events = 0
     w_line = max(1, 64 // weights_all.itemsize)  # weights per 64-byte cache line
     # rows ahead to prefetch: one for long rows, more for short ones (each row's adds must outlast a miss)
     n_pre = pop_off[pre + 1] - pre_base
     mean_row = (indptr_all[ip + n_pre] - indptr_all[ip]) // max(n_pre, 1)
     ahead = min(PREFETCH_ROWS_MAX, max(1, PREFETCH_EVENTS_AHEAD // max(mean_row, 1)))
-    if ci_conv < 0:
-        for k in range(min(ahead, n_spk)):
-            _prefetch_row(spk[pre_base + k] - pre_base, ip, sc, indptr_all, targets_all, weights_all, w_line,
-                          sc_ptr_all, sc_core, sc_count)
+    for k in range(min(ahead, n_spk)):
+        _prefetch_row(spk[pre_base + k] - pre_base, ip, sc, indptr_all, targets_all, weights_all, w_line,
+                      sc_ptr_all, sc_core, sc_count)
     for k in range(n_spk):
         g = spk[pre_base + k]
         i = g - pre_base
         scale = values[i] if scaled else 1.0
-        if ci_conv < 0:
-            if k + ahead + PREFETCH_INDEX_AHEAD < n_spk:  # a later spike's row bounds, read below
-                far = spk[pre_base + k + ahead + PREFETCH_INDEX_AHEAD] - pre_base
-                prefetch(indptr_all, ip + far)
-                prefetch(sc_ptr_all, sc + far)
-            if k + ahead < n_spk:
-                _prefetch_row(spk[pre_base + k + ahead] - pre_base, ip, sc, indptr_all, targets_all,
-                              weights_all, w_line, sc_ptr_all, sc_core, sc_count)
-        if ci_conv < 0:
-            a = indptr_all[ip + i]
-            b = indptr_all[ip + i + 1]
-            tgt = targets_all[a:b]
-            wgt = weights_all[a:b]
-            # targets are >= 0: an unsigned index spares Numba's negative-index wraparound
-            if scaled:
-                for s in range(tgt.size):
-                    acc_post[np.uint32(tgt[s])] += wgt[s] * scale
-            else:
-                for s in range(tgt.size):
-                    acc_post[np.uint32(tgt[s])] += wgt[s]
+        if k + ahead + PREFETCH_INDEX_AHEAD < n_spk:  # a later spike's row bounds, read below
+            far = spk[pre_base + k + ahead + PREFETCH_INDEX_AHEAD] - pre_base
+            prefetch(indptr_all, ip + far)
+            prefetch(sc_ptr_all, sc + far)
+        if k + ahead < n_spk:
+            _prefetch_row(spk[pre_base + k + ahead] - pre_base, ip, sc, indptr_all, targets_all,
+                          weights_all, w_line, sc_ptr_all, sc_core, sc_count)
+        a = indptr_all[ip + i]
+        b = indptr_all[ip + i + 1]
+        tgt = targets_all[a:b]
+        wgt = weights_all[a:b]
+        # targets are >= 0: an unsigned index spares Numba's negative-index wraparound
+        if scaled:
+            for s in range(tgt.size):
+                acc_post[np.uint32(tgt[s])] += wgt[s] * scale
         else:
-            m = conv_meta_all[ci_conv]
-            hin, win, cout, hout, wout, kh, kw = m[1], m[2], m[3], m[4], m[5], m[6], m[7]
-            sy, sx, py, px, w0, cin = m[8], m[9], m[10], m[11], m[12], m[0]
-            ci = i // (hin * win)
-            y = (i // win) % hin
-            x = i % win
-            for ky in range(kh):
-                oy = conv_tap_out(y, py, ky, sy, hout)
-                if oy < 0:
-                    continue
-                for kx in range(kw):
-                    ox = conv_tap_out(x, px, kx, sx, wout)
-                    if ox < 0:
-                        continue
-                    o = post_base + oy * wout + ox
-                    for co in range(cout):
-                        w = conv_w_all[w0 + ((co * cin + ci) * kh + ky) * kw + kx]
-                        if w != 0:
-                            if scaled:
-                                acc[o + co * hout * wout] += w * scale
-                            else:
-                                acc[o + co * hout * wout] += w
+            for s in range(tgt.size):
+                acc_post[np.uint32(tgt[s])] += wgt[s]
         for s in range(sc_ptr_all[sc + i], sc_ptr_all[sc + i + 1]):
             synops_row[sc_core[s]] += sc_count[s]
             n_events += sc_count[s]
     return n_events
+
+
+@nb.njit(cache=True)
+def _deliver_conv(spikes, pre_base, post_base, m, conv_w_all, acc, values):
+    """A kept kernel's receptive fields: every spiking input neuron ``spikes`` (global ids, pre population
+    starting at ``pre_base``) adds its taps' weights into the post population at ``post_base``. ``m``: the
+    kernel's row of ``conv_meta_all`` (``routing.conv_meta`` and the kernel's offset in ``conv_w_all``,
+    stored [C_in, kh, kw, C_out] by ``simulate.prepare``). The output coordinate of every (input
+    coordinate, tap) comes from a per-axis table built once per call, not a division per tap."""
+    hin, win, cout, hout, wout, kh, kw = m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+    sy, sx, py, px, w0 = m[8], m[9], m[10], m[11], m[12]
+    scaled = values.size > 0
+    oy_of = np.empty((hin, kh), np.int64)
+    for y in range(hin):
+        for ky in range(kh):
+            oy_of[y, ky] = conv_tap_out(y, py, ky, sy, hout)
+    ox_of = np.empty((win, kw), np.int64)
+    for x in range(win):
+        for kx in range(kw):
+            ox_of[x, kx] = conv_tap_out(x, px, kx, sx, wout)
+    plane = hout * wout
+    for k in range(spikes.size):
+        i = spikes[k] - pre_base
+        scale = values[i] if scaled else 1.0
+        ci = i // (hin * win)
+        y = (i // win) % hin
+        x = i % win
+        w_ci = w0 + ci * kh * kw * cout
+        for ky in range(kh):
+            oy = oy_of[y, ky]
+            if oy < 0:
+                continue
+            for kx in range(kw):
+                ox = ox_of[x, kx]
+                if ox < 0:
+                    continue
+                o = post_base + oy * wout + ox
+                w_tap = w_ci + (ky * kw + kx) * cout
+                if scaled:  # a zero weight adds nothing; skipped so that 0 * inf adds no NaN
+                    for co in range(cout):
+                        w = conv_w_all[w_tap + co]
+                        if w != 0:
+                            acc[o + co * plane] += w * scale
+                else:  # adding a zero weight leaves the sum as it was: no branch
+                    for co in range(cout):
+                        acc[o + co * plane] += conv_w_all[w_tap + co]
 
 
 @nb.njit(cache=True)

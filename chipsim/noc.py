@@ -21,7 +21,6 @@ model estimates the same contention analytically from link densities; here it is
 from __future__ import annotations
 
 import numpy as np
-import simpy
 
 
 def xy_path(src_xy: tuple[int, int], dst_xy: tuple[int, int]) -> list[tuple[int, int, int, int]]:
@@ -57,6 +56,8 @@ def network_time_s(src_xy: np.ndarray, dst_xy: np.ndarray, packets: np.ndarray,
     """
     if bandwidth_packets_per_s is None or bandwidth_packets_per_s <= 0:
         raise ValueError(f"link bandwidth must be > 0 packets/s, got {bandwidth_packets_per_s}")
+    import simpy  # here, not at start-up: most profiles publish no link bandwidth and never get here
+
     env = simpy.Environment()
     links: dict[tuple[int, int, int, int], simpy.Resource] = {}
     arrivals = [0.0]

@@ -104,10 +104,44 @@ def conv_tap_out(coord, pad, tap, stride, n_out):
 
 
 @nb.njit(cache=True)
+def _tap_table(n_in, pad, taps, stride, n_out):
+    """int64 [n_in, taps]: :func:`conv_tap_out` of every input coordinate and tap along one axis."""
+    table = np.empty((n_in, taps), np.int64)
+    for c in range(n_in):
+        for t in range(taps):
+            table[c, t] = conv_tap_out(c, pad, t, stride, n_out)
+    return table
+
+
+@nb.njit(cache=True)
+def _nonzero_out_channels(w):
+    """(ptr, co): the output channels with a nonzero weight at each (in channel, ky, kx), ascending: the
+    channels of tap ``(ci * kh + ky) * kw + kx`` are ``co[ptr[tap]:ptr[tap + 1]]``."""
+    cout, cin, kh, kw = w.shape
+    ptr = np.zeros(cin * kh * kw + 1, np.int64)
+    co = np.empty(w.size, np.int64)
+    n = 0
+    for ci in range(cin):
+        for ky in range(kh):
+            for kx in range(kw):
+                for o in range(cout):
+                    if w[o, ci, ky, kx] != 0:
+                        co[n] = o
+                        n += 1
+                ptr[(ci * kh + ky) * kw + kx + 1] = n
+    return ptr, co[:n]
+
+
+@nb.njit(cache=True)
 def _conv_core_counts(w, meta, post_core, n_cores):
-    """As :func:`_csr_core_counts` for a kept kernel (``meta`` as ``engine.conv_meta``), without expanding."""
+    """As :func:`_csr_core_counts` for a kept kernel (``meta`` as ``engine.conv_meta``), without expanding.
+    Targets are visited in the order of the kernel's taps, then output channels (zero weights skipped)."""
     cin, hin, win, cout, hout, wout, kh, kw, sy, sx, py, px = meta[:12]
     n_pre = cin * hin * win
+    oy_of = _tap_table(hin, py, kh, sy, hout)
+    ox_of = _tap_table(win, px, kw, sx, wout)
+    nz_ptr, nz_co = _nonzero_out_channels(w)
+    plane = hout * wout
     seen = np.full(n_cores, -1, np.int64)
     slot = np.full(n_cores, -1, np.int64)
     ptr = np.zeros(n_pre + 1, np.int64)
@@ -119,27 +153,27 @@ def _conv_core_counts(w, meta, post_core, n_cores):
         ci = i // (hin * win)
         y = (i // win) % hin
         x = i % win
+        if n + cout * kh * kw > cap:  # room for every target this neuron can have
+            cap = max(2 * cap, n + cout * kh * kw)
+            core2 = np.empty(cap, np.int32)
+            count2 = np.zeros(cap, np.int32)
+            core2[:n] = core[:n]
+            count2[:n] = count[:n]
+            core, count = core2, count2
         for ky in range(kh):
-            oy = conv_tap_out(y, py, ky, sy, hout)
+            oy = oy_of[y, ky]
             if oy < 0:
                 continue
             for kx in range(kw):
-                ox = conv_tap_out(x, px, kx, sx, wout)
+                ox = ox_of[x, kx]
                 if ox < 0:
                     continue
-                for co in range(cout):
-                    if w[co, ci, ky, kx] == 0:
-                        continue
-                    c = post_core[(co * hout + oy) * wout + ox]
+                tap = (ci * kh + ky) * kw + kx
+                base = oy * wout + ox
+                for k in range(nz_ptr[tap], nz_ptr[tap + 1]):
+                    c = post_core[nz_co[k] * plane + base]
                     if seen[c] != i:
                         seen[c] = i
-                        if n == cap:
-                            cap *= 2
-                            core2 = np.empty(cap, np.int32)
-                            count2 = np.zeros(cap, np.int32)
-                            core2[:n] = core[:n]
-                            count2[:n] = count[:n]
-                            core, count = core2, count2
                         slot[c] = n
                         core[n] = c
                         n += 1
@@ -164,7 +198,8 @@ def route(net: ChipNetwork, placement: Placement) -> Routes:
     syn_indptr, syn_core, syn_count = [], [], []
     by_pre: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in net.populations]
     for proj in net.projections:
-        post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]]
+        # int64, as chipsim.place passes it: one compiled signature of the counting kernels serves both
+        post_core = core_of[offsets[proj.post] : offsets[proj.post + 1]].astype(np.int64)
         if proj.conv is not None and proj.targets.size == 0:
             ptr, core, count = _conv_core_counts(proj.conv.weight, conv_meta(proj.conv), post_core, n_cores)
         else:

@@ -167,9 +167,10 @@ def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
-def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
-    """Flatten ``net`` for the kernels and route it on ``placement``."""
-    routes = route(net, placement)
+def prepare(net: ChipNetwork, placement: Placement, routes: Routes | None = None) -> Prepared:
+    """Flatten ``net`` for the kernels and route it on ``placement`` (``routes``: already routed there, as
+    :func:`chipsim.routing.route` gives, e.g. from ``chipsim.cache``)."""
+    routes = route(net, placement) if routes is None else routes
     fixed = net.fixed_point
     projs = net.projections
     csr = [pr for pr in projs if not (pr.conv is not None and pr.targets.size == 0)]
@@ -182,7 +183,7 @@ def prepare(net: ChipNetwork, placement: Placement) -> Prepared:
         if pr.conv is not None and pr.targets.size == 0:
             proj_conv[j] = len(conv_rows)
             conv_rows.append(np.append(conv_meta(pr.conv), w_off))
-            conv_ws.append(np.asarray(pr.conv.weight).ravel())
+            conv_ws.append(np.asarray(pr.conv.weight).transpose(1, 2, 3, 0).ravel())  # [C_in, kh, kw, C_out]
             w_off += pr.conv.weight.size
             indptrs.append(np.zeros(net.populations[pr.pre].size + 1, np.int64))
         else:

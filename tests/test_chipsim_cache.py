@@ -6,7 +6,7 @@ from test_cli_map import write_mlp
 
 import chipsim.compile
 import hwprofiles
-from chipsim.cache import compiled_and_placed
+from chipsim.cache import compiled_and_placed, compiled_placed_and_routed
 
 LOIHI = hwprofiles.load("loihi")
 
@@ -30,6 +30,22 @@ def test_a_second_call_loads_the_first_result_without_compiling(tmp_path, cache,
     assert hit2 and net2.n_synapses == net.n_synapses
     for a, b in zip(placement.core_of_neuron, placement2.core_of_neuron, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_hit_on_a_copy_of_the_graph_names_the_copy_in_its_notes(tmp_path, cache):
+    (tmp_path / "a").mkdir()
+    first = write_mlp(tmp_path / "a" / "mlp.nir", sizes=(16, 40, 4))
+    copy = tmp_path / "b" / "other.nir"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    net, _, hit = compiled_and_placed(first, LOIHI, dt_s=1e-4)
+    assert not hit and net.notes[0].startswith(f"{first}: ")
+    for call in (compiled_and_placed, compiled_placed_and_routed, compiled_placed_and_routed):
+        net2, *_, hit = call(copy, LOIHI, dt_s=1e-4)  # a hit; the second one finds the routes stored
+        assert hit and net2.notes[0] == f"{copy}: {net.notes[0][len(f'{first}: '):]}"
+        assert str(first) not in " ".join(net2.notes)
+    net3, *_ = compiled_placed_and_routed(first, LOIHI, dt_s=1e-4)
+    assert net3.notes == net.notes
 
 
 @pytest.mark.parametrize(
@@ -65,9 +81,34 @@ def test_a_cached_harness_map_imports_neither_numba_nir_torch_nor_sklearn(tmp_pa
     nir_path = write_mlp(tmp_path / "mlp.nir", sizes=(16, 40, 4))
     code = ("import sys\nfrom harness.cli import main\n"
             f"main(['map', '--nir', {str(nir_path)!r}, '--profile', 'loihi'])\n"
-            "print(sorted(m for m in ('torch', 'sklearn', 'numba', 'nir') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'sklearn', 'numba', 'nir', 'scipy') if m in sys.modules))")
     env = os.environ | {"CHIPFIT_CACHE_DIR": str(tmp_path / "cache")}
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba']"  # the first one compiles and places
+    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba', 'scipy']"  # the first places
     assert second.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_simulate_keeps_the_routes_in_the_entry_and_loads_them_back(tmp_path, cache, monkeypatch):
+    import chipsim.routing
+    from chipsim.cache import compiled_placed_and_routed
+
+    nir_path = write_mlp(tmp_path / "mlp.nir", sizes=(16, 40, 4))
+    compiled_and_placed(nir_path, LOIHI, dt_s=1e-4)  # as harness map leaves it: no routes yet
+    net, placement, routes, hit = compiled_placed_and_routed(nir_path, LOIHI, dt_s=1e-4)
+    assert hit  # compile and place came from the entry; the routes were added to it
+    expected = chipsim.routing.route(net, placement)
+
+    def no_route(*args, **kwargs):
+        raise AssertionError("routed again")
+
+    monkeypatch.setattr(chipsim.routing, "route", no_route)
+    net2, placement2, routes2, hit2 = compiled_placed_and_routed(nir_path, LOIHI, dt_s=1e-4)
+    assert hit2
+    for name in ("cores", "core_of_neuron", "dest_indptr", "dest_core", "dest_pair", "hops_ew", "hops_ns",
+                 "pairs"):
+        np.testing.assert_array_equal(getattr(routes2, name), getattr(expected, name))
+    for a, b in zip(routes2.syn_count, expected.syn_count, strict=True):
+        np.testing.assert_array_equal(a, b)
+    net3, _, hit3 = compiled_and_placed(nir_path, LOIHI, dt_s=1e-4)  # map still reads the same entry
+    assert hit3 and net3.n_synapses == net.n_synapses

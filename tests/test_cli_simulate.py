@@ -118,3 +118,34 @@ def test_missing_input_file_is_exit_2(tmp_path, capsys):
                  "--input", str(tmp_path / "no.npz"), "--out", str(tmp_path / "out.npz")])
     assert code == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_json_gives_the_wall_seconds_of_every_stage(tmp_path):
+    code, _ = run_cli(tmp_path, spikes((5, 2, 8)), extra=("--no-progress", "--no-cache"))
+    assert code == 0
+    timings = json.loads((tmp_path / "cost.json").read_text())["timings_s"]
+    assert list(timings) == ["import", "read_input", "numba_set_up", "read_graph", "compile", "place",
+                             "route", "prepare", "simulate", "cost", "write_out", "print"]
+    assert all(isinstance(s, float) and s >= 0 for s in timings.values())
+    assert timings["simulate"] > 0
+
+
+def test_a_cache_hit_times_the_lookup_instead_of_compile_and_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(tmp_path / "cache"))
+    run_cli(tmp_path, spikes((5, 2, 8)), extra=("--no-progress",))
+    run_cli(tmp_path, spikes((5, 2, 8)), extra=("--no-progress",))
+    timings = json.loads((tmp_path / "cost.json").read_text())["timings_s"]
+    assert "cache_lookup" in timings
+    assert not {"read_graph", "compile", "place", "route"} & set(timings)
+
+
+def test_a_command_imports_only_its_own_module():
+    import subprocess
+    import sys
+
+    probe = ("import contextlib, io, sys\nfrom harness.cli import main\n"
+             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+             "    main(['simulate', '--help'])\n"
+             "print(sorted(m for m in sys.modules if m.startswith('harness.commands.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['harness.commands.map', 'harness.commands.simulate']"

@@ -95,7 +95,7 @@ def test_dataset_none_post_training_reports_fit_spikes_energy(tmp_path, capsys):
     # the same report as a run with data: counters per population, dynamic and static energy, model size
     rows = {r["population"]: r for r in report["counters"]["per_population"]}
     assert list(rows) == ["input", "lif1", "lif2"]
-    for row in (rows["lif1"], rows["lif2"]):  # every neuron is updated in each of the 22 steps, active or idle
+    for row in (rows["lif1"], rows["lif2"]):  # every neuron is updated in each of the 22 steps
         assert row["neuron_updates_active"] + row["neuron_updates_idle"] == row["neurons"] * 22
     assert report["energy"]["static_model"]["chips_powered"] == 1
     assert report["model"]["weight_bits"] == 8 and report["model"]["parameters"] > 0

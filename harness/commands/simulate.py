@@ -19,6 +19,11 @@ simulates the first N samples only. Where the input .npz also holds ``labels`` [
 sample; the predicted class is the output neuron with the most spikes), the accuracy is reported with its
 95% Wilson confidence interval, and ``--ci W`` stops as soon as that interval is within +-W (at least 30
 samples).
+
+``--json`` also gives ``timings_s``: this run's wall seconds per stage (imports, reading the input,
+Numba's set-up, reading the graph, compile, place, routing, or the cache lookup in their stead, flattening
+for the engine, the simulation, pricing, writing OUT, printing), so a user can see where a slow command
+spends its time.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ import numpy as np
 
 from harness import nir_input
 from harness import options as opts
-from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY, compiled_and_placed
+from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY
+from harness.gc_pause import paused
 from harness.npz_stream import CountSpool, StoredArray, write_npz
 from harness.paths import describe_file
+from harness.stopwatch import Stopwatch
 from hwprofiles.errors import UserError
 
 MIN_CI_SAMPLES = 30
@@ -129,12 +136,16 @@ def load_labels(path: str, spikes: np.ndarray) -> np.ndarray | None:
     return labels
 
 
-def run(args: argparse.Namespace) -> int:
-    from chipsim.activity import neurobench_totals, population_counters
-    from chipsim.cost import cost
-    from chipsim.simulate import simulate_stream
+def _start(args: argparse.Namespace, watch: Stopwatch):
+    """(input spikes, labels or None, profile, ChipNetwork, Placement, Prepared): everything before the
+    simulation, each stage timed on ``watch``."""
+    import chipsim.activity  # noqa: F401 -- imported here to be timed as "import" (used by run)
+    import chipsim.cost  # noqa: F401
+    from chipsim.numba_start import set_up
+    from chipsim.simulate import prepare
     from hwprofiles import load
 
+    watch.lap("import")
     spikes = load_input(args.input)
     labels = load_labels(args.input, spikes)
     if args.ci is not None and labels is None:
@@ -144,10 +155,38 @@ def run(args: argparse.Namespace) -> int:
         spikes = spikes.samples(args.samples) if lazy else spikes[:, : args.samples]
         labels = None if labels is None else labels[: args.samples]
     profile = load(args.profile)
-    net, placement = compiled_and_placed(args, profile)
+    watch.lap("read_input")
+    set_up()  # Numba's one-time set-up, which the first kernel would otherwise pay inside its stage
+    watch.lap("numba_set_up")
+    net, placement, routes = _compiled_placed_and_routed(args, profile, watch.lap)
     for note in net.notes:  # the convention the import assumed, and its warnings (chipsim.cache)
         if note.startswith("warning: ") or ": read as " in note:
             print(note)
+    prepared = prepare(net, placement, routes)  # flattened for the engine
+    watch.lap("prepare")
+    return spikes, labels, profile, net, placement, prepared
+
+
+def _compiled_placed_and_routed(args, profile, lap):
+    """(ChipNetwork, Placement, Routes) of ``args.nir`` on ``profile``, through the compile/place cache
+    (``--no-cache``: computed afresh), which keeps the routes beside the placement."""
+    from chipsim.cache import compiled_placed_and_routed
+
+    net, placement, routes, _ = compiled_placed_and_routed(
+        args.nir, profile, dt_s=args.dt, integrator=args.integrator, strategy=args.strategy,
+        placement_file=args.placement, use_cache=not args.no_cache, source=getattr(args, "from"),
+        reset=args.reset, lap=lap)
+    return net, placement, routes
+
+
+def run(args: argparse.Namespace) -> int:
+    watch = Stopwatch()
+    with paused():  # start-up: long-lived objects only (harness.gc_pause)
+        spikes, labels, profile, net, placement, prepared = _start(args, watch)
+    from chipsim.activity import neurobench_totals, population_counters
+    from chipsim.cost import cost
+    from chipsim.simulate import simulate_stream
+
     stop = None
     if args.ci is not None:
         def stop(counts):
@@ -162,10 +201,12 @@ def run(args: argparse.Namespace) -> int:
             spool.add([counts[:, off[i]:off[i + 1]] for i in range(len(net.populations))])
 
         with _progress(not args.no_progress) as progress:
-            activity = simulate_stream(net, placement, spikes, steps=args.steps, workers=args.workers,
+            activity = simulate_stream(prepared, None, spikes, steps=args.steps, workers=args.workers,
                                        progress=progress, stop=stop, per_sample_counts=False,
                                        on_counts=keep_counts)
+        watch.lap("simulate")
         priced = cost(activity, placement, profile, net)
+        watch.lap("cost")
         out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
         arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
         spooled = {f"spike_counts_{i}": (file, shape, np.int32)
@@ -176,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(args.out, lambda tmp: write_npz(tmp, arrays, spooled))
     finally:
         spool.close()
+    watch.lap("write_out")
     rows = population_counters(activity, net)
     report = {"profile": profile.name, "fits": placement.fit.fits, "cores_used": int(activity.n_cores),
               "steps": activity.steps, "samples": activity.batch, "cost": priced.to_dict(),
@@ -187,7 +229,9 @@ def run(args: argparse.Namespace) -> int:
         report["accuracy"] = {"value": correct / n, "ci95": list(wilson_interval(correct, n)), "samples": n,
                               "stopped_early": n < labels.shape[0]}
     print_cost(report, placement.fit.violations)
+    watch.lap("print")
     if args.json:
+        report["timings_s"] = watch.as_dict()  # this run's wall seconds per stage (harness.stopwatch)
         write_json_atomic(args.json, report)
     return 0
 
@@ -227,7 +271,7 @@ def print_cost(report: dict, violations) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(highlight=False)  # no repr highlighting: its regexes cost 0.03 s to compile
     c = report["cost"]
     if not report["fits"]:
         console.print(f"[yellow]warning[/yellow]: does not fit {report['profile']} ({len(violations)} "
