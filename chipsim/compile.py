@@ -788,7 +788,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         for i in incoming:
             projections[i], quant[i] = _fixed_projection(
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
-                grids.get(i),
+                grids.get(i), keep_raw=stated,
             )
         if stated:
             broken, said = wf.unheld_integers(tgt, [raws[i] for i in incoming], [quant[i] for i in incoming],
@@ -924,8 +924,11 @@ def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection,
 
 def _fixed_projection(
     raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
-    grid=None,
+    grid=None, keep_raw: bool = False,
 ) -> tuple[Projection, LayerQuantization]:
+    """The chip's projection of ``raw`` and its quantization. Weights that round to 0 are dropped by
+    compacting ``raw``'s own synapse arrays (no copy of 10^8 synapses) unless ``keep_raw``: the graph's
+    synapses are read again after (chipsim.weight_formats.unheld_integers pairs targets with values)."""
     typed = grid if isinstance(grid, wf.AxonTyped) else None
     grid = None if typed is not None else grid
     exponent = None if grid is None else grid[1]
@@ -969,7 +972,7 @@ def _fixed_projection(
         indptr, targets, weights = m.indptr, m.targets, w_int
     else:
         indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero,
-                                                       in_place=typed is None)
+                                                       in_place=typed is None and not keep_raw)
     index = table = scope = None
     if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
         index = typed.index.astype(np.uint16) if keep is None else typed.index[keep].astype(np.uint16)
