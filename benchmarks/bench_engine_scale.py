@@ -9,11 +9,14 @@ one after the other (each network freed before the next), 2-step warm-up, best o
 the events/s of the sizes compare as ratios measured in the same process: ``ratio_to_first`` is a point's
 events per CPU second over the first (smallest) point's. ``events_per_s`` is over wall time,
 ``events_per_cpu_s`` over this process's CPU time (``time.process_time``: on a shared machine, the time
-the run had a core, which wall time overstates when other jobs take it). Prints one JSON object per
-point. Run:
+the run had a core, which wall time overstates when other jobs take it). ``--parts`` also times, in the
+same process, the run with int32 input sums, alternating with the real one (``speedup_over_int32``: what
+``simulate.accumulator_dtype``'s int16 sums give), and a run on silent input (the per-step cost without
+spikes), whose difference to the real run gives ``delivery_events_per_cpu_s``. Prints one JSON object
+per point. Run:
 
     NUMBA_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_engine_scale.py \
-        [--neurons 10000 100000 1000000] [--steps 50] [--repeats 3] [--per-core 0] [--bare]
+        [--neurons 10000 100000 1000000] [--steps 50] [--repeats 3] [--per-core 0] [--bare] [--parts]
 
 Peak RSS is this process's (VmHWM), so the last point's includes the earlier ones' high-water mark.
 """
@@ -21,6 +24,7 @@ Peak RSS is this process's (VmHWM), so the last point's includes the earlier one
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -71,18 +75,21 @@ def _scatter_kernel():
 def bare_scatter(net, spike_rate: float, steps: int, repeats: int, seed: int) -> dict:
     """The engine's inner loop alone, on the recurrent projection's CSR: ``steps`` random spike lists at
     ``spike_rate``, each spike adding its row's weights into an int32 accumulator, without and with the
-    next row prefetched (``chipsim.prefetch``): the ceiling the engine's delivery works under, in this
-    process. Returns events per CPU second of each."""
+    next row prefetched (``chipsim.prefetch``), and prefetched into an int16 one (what the engine uses
+    where the sums fit, ``simulate.accumulator_dtype``): the ceiling the engine's delivery works under,
+    in this process. Returns events per CPU second of each."""
     scatter = _scatter_kernel()
     rec = net.projections[1]
     n = net.populations[1].size
     rng = np.random.default_rng(seed)
     lists = [np.flatnonzero(rng.random(n) < spike_rate) for _ in range(steps)]
     events = sum(int((rec.indptr[sp + 1] - rec.indptr[sp]).sum()) for sp in lists)
-    acc = np.zeros(n, np.int32)
     weights = rec.weights
     out = {}
-    for name, ahead in (("bare_scatter_events_per_cpu_s", False), ("bare_prefetch_events_per_cpu_s", True)):
+    for name, ahead, dtype in (("bare_scatter_events_per_cpu_s", False, np.int32),
+                               ("bare_prefetch_events_per_cpu_s", True, np.int32),
+                               ("bare_prefetch_int16_events_per_cpu_s", True, np.int16)):
+        acc = np.zeros(n, dtype)
         scatter(acc, rec.indptr, rec.targets, weights, lists[0], ahead)
         best = np.inf
         for _ in range(repeats):
@@ -94,24 +101,56 @@ def bare_scatter(net, spike_rate: float, steps: int, repeats: int, seed: int) ->
     return out
 
 
-def point(n: int, steps: int, repeats: int, per_core: int, seed: int, bare: bool) -> dict:
-    from chipsim.simulate import prepare, simulate
+def timed(preps, x, repeats: int) -> list:
+    """(activity, best wall s, best CPU s) of each prepared network in ``preps``: a 2-step warm-up each,
+    then ``repeats`` rounds that run them one after the other (alternating, so that a change in the
+    machine's load falls on all of them alike)."""
+    from chipsim.simulate import simulate
+
+    for prep in preps:
+        simulate(prep, None, x[:2])  # compile or load the cache
+    best = [[None, np.inf, np.inf] for _ in preps]
+    for _ in range(repeats):
+        for prep, row in zip(preps, best, strict=True):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            row[0] = simulate(prep, None, x)
+            row[1] = min(row[1], time.perf_counter() - start)
+            row[2] = min(row[2], time.process_time() - start_cpu)
+    return [tuple(row) for row in best]
+
+
+def parts(prep, x, activity, best_cpu: float, int32, repeats: int) -> dict:
+    """What the ``--parts`` run adds: the int32 run's (``int32``: (activity, wall s, CPU s), timed
+    alternating with the real one; outputs must be equal) and a run on silent input (no spike anywhere:
+    the neuron updates and per-step costs alone); ``delivery_events_per_cpu_s`` is the events over the
+    CPU time the spikes added."""
+    int32_activity, _, int32_cpu = int32
+    fields = ("synops", "spikes_out", "packets_in", "output_spikes")
+    same = all(np.array_equal(getattr(activity, f), getattr(int32_activity, f)) for f in fields)
+    ((_, _, silent_cpu),) = timed([prep], np.zeros_like(x), repeats)
+    events = activity.total("synops")
+    steps = x.shape[0]
+    return {"acc_dtype": np.dtype(prep.acc_dtype).name, "int32_events_per_cpu_s": events / int32_cpu,
+            "int32_equal": bool(same), "speedup_over_int32": int32_cpu / best_cpu,
+            "silent_cpu_s_per_step": silent_cpu / steps,
+            "delivery_events_per_cpu_s": events / max(best_cpu - silent_cpu, 1e-12)}
+
+
+def point(n: int, steps: int, repeats: int, per_core: int, seed: int, bare: bool, ab: bool) -> dict:
+    from chipsim.simulate import prepare
 
     build = time.perf_counter()
     net = recurrent_network(n, seed=seed)
     x = poisson(steps, net.populations[0].size, seed)
     prep = prepare(net, placed(net, per_core) if per_core else single_core(net))
     build_s = time.perf_counter() - build
-    simulate(prep, None, x[:2])  # compile or load the cache
-    best, best_cpu = np.inf, np.inf
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        activity = simulate(prep, None, x)
-        best = min(best, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    runs = timed([prep, dataclasses.replace(prep, acc_dtype=np.int32)] if ab else [prep], x, repeats)
+    activity, best, best_cpu = runs[0]
     events = activity.total("synops")
     rate = float(activity.total("spikes_out") / (n * steps))
     extra = bare_scatter(net, rate, steps, repeats, seed) if bare else {}
+    if ab:
+        extra.update(parts(prep, x, activity, best_cpu, runs[1], repeats))
     return {**extra, "neurons": net.n_neurons, "synapses": net.n_synapses, "steps": steps,
             "cores": int(prep.routes.cores.size), "build_s": round(build_s, 2),
             "s_per_step": best / steps, "cpu_s_per_step": best_cpu / steps, "synaptic_events": int(events),
@@ -127,10 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-core", type=int, default=0, help="neurons per core (0: all on one core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bare", action="store_true", help="also time the bare CSR scatter (bare_scatter)")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time int32 input sums and a silent run in this process (parts)")
     args = parser.parse_args(argv)
     first = None
     for n in args.neurons:
-        row = point(n, args.steps, args.repeats, args.per_core, args.seed, args.bare)
+        row = point(n, args.steps, args.repeats, args.per_core, args.seed, args.bare, args.parts)
         first = first or row["events_per_cpu_s"]
         row["ratio_to_first"] = row["events_per_cpu_s"] / first
         row["numba_threads"] = int(os.environ["NUMBA_NUM_THREADS"])

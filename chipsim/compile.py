@@ -246,6 +246,9 @@ def _out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
         return _pool_geometry(name, node, shape).out_shape
     if isinstance(node, NEURON_TYPES):
         size = _param_size(node)
+        if n_in == 0:  # e.g. a conv of 0 output channels before it: a layer of no neurons
+            raise CompileError(f"node '{name}' ({_kind(node)}) receives 0 inputs; expected at least one "
+                               "neuron")
         if size not in (1, n_in):
             raise CompileError(f"node '{name}' ({_kind(node)}) has {size} neurons but receives {n_in} inputs")
     return shape
@@ -296,9 +299,9 @@ def _chains_into(target: str, preds: dict, nodes: dict, sources: set) -> list[tu
             else:
                 walk(p, (p, *suffix), seen | {p})
 
+    # never empty: _infer_shapes has refused every node the Input does not reach, and walking back from a
+    # reached node along the inputs its shape came from ends at a source
     walk(target, (), frozenset({target}))
-    if not found:
-        raise CompileError(f"node '{target}' ({_kind(nodes[target])}) receives no input")
     return found
 
 
@@ -321,10 +324,7 @@ def _population_order(input_name: str, chains: dict) -> list[str]:
         else:
             seen.add(nxt)
             stack.append((nxt, iter(succ[nxt])))
-    unreached = sorted(set(chains) - seen)
-    if unreached:
-        raise CompileError(f"neuron node '{unreached[0]}' cannot be reached from the Input")
-    return post[::-1]
+    return post[::-1]  # every neuron is in it: each has a chain from a source shaped before it (_chains_into)
 
 
 def _output_source(output_name: str, preds: dict, nodes: dict) -> str:
@@ -412,7 +412,7 @@ def _per_neuron(name: str, node, field: str, default: float, n: int) -> np.ndarr
 
 
 def _uniform(name: str, node, field: str, a: np.ndarray) -> float:
-    if not np.allclose(a, a[0], rtol=1e-9, atol=0) and not (np.all(np.isinf(a)) and np.all(a > 0)):
+    if not np.allclose(a, a[0], rtol=1e-9, atol=0):  # equal infinities count as close
         raise CompileError(
             f"node '{name}' ({_kind(node)}): {field} differs between neurons ({a.min():g}..{a.max():g}); "
             "chipsim needs one value per node"
@@ -684,9 +684,7 @@ def _raw_projection(src, tgt, paths, nodes, shapes, preds, order, profile) -> tu
     ):
         op = weight_ops[0]
         in_name = preds[op][0]
-        conv = _conv_geometry(op, nodes[op], shapes[in_name])
-        if math.prod(conv.in_shape) != n_pre:
-            conv = None
+        conv = _conv_geometry(op, nodes[op], shapes[in_name])  # its input is src's, through pass nodes
     csr, bias, seen, mats = None, np.zeros(n_post), set(), {}
     for _, ops in paths:
         if conv is None:
@@ -790,7 +788,7 @@ def _build(nodes, shapes, preds, chains, order, output_pop, profile, dt_s, integ
         for i in incoming:
             projections[i], quant[i] = _fixed_projection(
                 raws[i], gain, scale, bits, signed, profile, math.prod(shapes[order[raws[i].pre]]),
-                grids.get(i),
+                grids.get(i), keep_raw=stated,
             )
         if stated:
             broken, said = wf.unheld_integers(tgt, [raws[i] for i in incoming], [quant[i] for i in incoming],
@@ -926,8 +924,11 @@ def _float_projection(raw: _Raw, k: np.ndarray, n_pre: int) -> tuple[Projection,
 
 def _fixed_projection(
     raw: _Raw, gain: np.ndarray, scale: float, bits: int, signed: bool, profile: ChipProfile, n_pre: int,
-    grid=None,
+    grid=None, keep_raw: bool = False,
 ) -> tuple[Projection, LayerQuantization]:
+    """The chip's projection of ``raw`` and its quantization. Weights that round to 0 are dropped by
+    compacting ``raw``'s own synapse arrays (no copy of 10^8 synapses) unless ``keep_raw``: the graph's
+    synapses are read again after (chipsim.weight_formats.unheld_integers pairs targets with values)."""
     typed = grid if isinstance(grid, wf.AxonTyped) else None
     grid = None if typed is not None else grid
     exponent = None if grid is None else grid[1]
@@ -971,7 +972,7 @@ def _fixed_projection(
         indptr, targets, weights = m.indptr, m.targets, w_int
     else:
         indptr, targets, weights = expand.keep_nonzero(m.indptr, m.targets, w_int, nonzero,
-                                                       in_place=typed is None)
+                                                       in_place=typed is None and not keep_raw)
     index = table = scope = None
     if typed is not None:  # TrueNorth: each synapse's axon type into its neuron's row of type weights
         index = typed.index.astype(np.uint16) if keep is None else typed.index[keep].astype(np.uint16)

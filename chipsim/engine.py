@@ -14,7 +14,9 @@ wait on memory once per spike; prefetching changes no value.
 
 Fixed point: state in int64, clipped to the state's range every update, except loihi_cuba's current,
 which wraps once into (-2^23, 2^23] as Lava's bit-accurate model does; input sums in int32 (a fan-in of
-2^15 synapses at 16-bit weights still fits). Float (``float_lif``): float64 throughout. Models, as in
+2^15 synapses at 16-bit weights still fits), or int16 in a large network where no neuron's summed
+|weights| can leave it (``simulate.accumulator_dtype``: the same sums, half the cache). Float
+(``float_lif``): float64 throughout. Models, as in
 Davies et al. IEEE Micro 2018 / Lava 0.10.0 ``PyLifModelBitAcc`` (loihi_cuba: bit for bit against Lava's
 fixtures in tests/fixtures/lava), Cassidy et al. IJCNN 2013 (truenorth_lif), Rockpool Xylo (xylo_shift),
 sinabs IAF (speck_iaf).
@@ -261,17 +263,46 @@ def _wrap(x, lo, hi):
     return x - span * (x > hi) + span * (x < lo)
 
 
+I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+
+
 @nb.njit(cache=True)
 def _update_loihi(prm, acc, u, v, ref, bias, fired):
     """loihi_cuba over one run of neurons (slices of the state arrays); sets ``fired`` [n] to 0/1 and
     returns how many updates were active. The current decays by ``decay_u + 1`` (Lava's ``du`` plus its
-    ``ds_offset``), the voltage by ``decay_v``; u wraps into [u_lo, u_hi], v saturates."""
+    ``ds_offset``), the voltage by ``decay_v``; u wraps into [u_lo, u_hi], v saturates. Where u, v and the
+    decay factors all lie in int32 (every shipped profile: 24-bit state, 12-bit decay), the two decay
+    products are taken as 32 x 32 -> 64-bit multiplies, which AVX2 has (``vpmuldq``; a full 64-bit one
+    it has not): the same products, 1.2x on the update at 10^6 neurons (docs/benchmarks.md)."""
+    dbits = prm[P_DECAY_BITS]
+    mask = (np.int64(1) << dbits) - 1
+    keep_u, keep_v = mask - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]
+    narrow = (min(prm[P_U_LO], prm[P_V_LO], keep_u, keep_v) >= I32_MIN
+              and max(prm[P_U_HI], prm[P_V_HI], keep_u, keep_v) <= I32_MAX)
+    return _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow)
+
+
+@nb.njit(cache=True)
+def _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow):
+    """The loop of :func:`_update_loihi`; ``narrow``: every u, v and decay factor fits int32 (then the
+    products read their operands' low 32 bits, exactly)."""
     dbits, shift = prm[P_DECAY_BITS], prm[P_SHIFT]
     mask = (np.int64(1) << dbits) - 1
     keep_u, keep_v = mask - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]
+    ku, kv = np.int64(np.int32(keep_u)), np.int64(np.int32(keep_v))
     thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
     u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
     n_active = 0
+    if narrow:
+        for i in range(acc.size):
+            x = np.int64(acc[i])
+            uo, vo, bi, r = np.int64(u[i]), np.int64(v[i]), np.int64(bias[i]), ref[i]
+            un = _wrap(_shift0(np.int64(np.int32(uo)) * ku, dbits, mask) + (x << shift), u_lo, u_hi)
+            vc = _sat(_shift0(np.int64(np.int32(vo)) * kv, dbits, mask) + un + bi, v_lo, v_hi)
+            vn, rn, f = _settle(vc, vo, r, thr, thr, subtract, v_lo, v_hi, refr)
+            u[i], v[i], ref[i], fired[i] = un, vn, rn, f
+            n_active += ((x | uo | vo | bi) != 0) | f
+        return n_active
     for i in range(acc.size):
         x = np.int64(acc[i])
         uo, vo, bi, r = np.int64(u[i]), np.int64(v[i]), np.int64(bias[i]), ref[i]  # typable for float too
@@ -461,15 +492,19 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
     for j in range(proj_pre.size):
         ring = max(ring, proj_delay[j] + 1)
     ref = np.zeros(n_total, np.int64)
-    held = np.zeros(n_total, acc.dtype)  # the other projections' sum while a shifted one is delivered
-    spk = np.zeros((ring, n_total), np.int64)
+    # the other projections' sum while a shifted one is delivered (only a network with a shift needs it)
+    held = np.zeros(n_total if np.any(proj_shift > 0) else 0, acc.dtype)
+    # spike lists of the ring's slots: only the first cnt[slot, p] entries of a population's part are read,
+    # each written before (unzeroed: at 10^6 neurons, zeroing it was a tenth of a run's fixed cost)
+    spk = np.empty((ring, n_total), np.int64)
     cnt = np.zeros((ring, n_pops), np.int64)
     in_values = np.zeros((ring if analog else 1, pop_off[1]), np.float64)
     no_values = np.zeros(0, np.float64)
     out_lo = pop_off[out_pop]
     runs, run_core, pop_runs = _core_runs(pop_off, core_of)
     flag = np.zeros(n_total, np.uint8)
-    mult = np.ones((ring, n_total), np.float64)  # spikes per firing neuron, per ring slot (float multi-spike)
+    # spikes per firing neuron, per ring slot (float only: multi-spike); fixed point reads none
+    mult = np.ones((ring, 0 if fixed else n_total), np.float64)
     any_multi = not fixed and np.any(pop_int[:, P_MULTI] != 0)
     for t in range(steps):
         cur = t % ring

@@ -13,6 +13,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from chipsim import engine
@@ -37,6 +38,7 @@ class Prepared:
     net: ChipNetwork
     routes: Routes
     arrays: dict  # the kernel's arguments from pop_off to out_pop, by name
+    acc_dtype: type = np.int32  # the synaptic input sums' dtype (:func:`accumulator_dtype`)
 
 
 def _int_range(bits: int | None) -> tuple[int, int]:
@@ -123,6 +125,41 @@ def _weight_dtype(arrays: list[np.ndarray], fixed: bool):
     raise ValueError(f"weights span {lo}..{hi}, wider than int32")
 
 
+ACC16_MIN_NEURONS = 1 << 16
+"""Neurons from which a fixed-point network's input sums are kept in int16 where they provably fit: there an
+int32 accumulator takes half or more of this machine's L2 (256 KB of 512 KB a core), and the halved one
+gave 1.16x at 10^5 neurons and 1.12-1.2x at 10^6, same process (docs/benchmarks.md); at 3 * 10^4 it gave
+1.00x. Smaller networks keep int32 sums: one kernel signature for the common case (``chipsim.warm``)."""
+
+
+@nb.njit(cache=True)
+def _abs_fan_in(targets, weights, post_base, bound):
+    """Add every synapse's |weight| to its post neuron's ``bound`` (global index ``post_base + target``)."""
+    for s in range(targets.size):
+        bound[post_base + targets[s]] += abs(np.int64(weights[s]))
+
+
+def accumulator_dtype(net: ChipNetwork) -> type:
+    """The dtype of the engine's per-neuron input sums: float64 for a float network; for a fixed-point one,
+    int16 where the network has at least ``ACC16_MIN_NEURONS`` neurons and no neuron's summed |weights| over
+    all its projections (a kept conv kernel: its output channel's) exceeds 32767, so that no partial sum
+    in any delivery order can leave int16 (the result is then the int32 one, bit for bit); int32 otherwise."""
+    if not net.fixed_point:
+        return np.float64
+    off = net.offsets()
+    if int(off[-1]) < ACC16_MIN_NEURONS:
+        return np.int32
+    bound = np.zeros(int(off[-1]), np.int64)
+    for pr in net.projections:
+        lo, hi = int(off[pr.post]), int(off[pr.post + 1])
+        if pr.conv is not None and pr.targets.size == 0:
+            w = np.abs(np.asarray(pr.conv.weight, np.int64)).reshape(pr.conv.weight.shape[0], -1)
+            bound[lo:hi] += int(w.sum(axis=1).max(initial=0))
+        else:
+            _abs_fan_in(np.asarray(pr.targets), np.asarray(pr.weights), lo, bound)
+    return np.int16 if int(bound.max(initial=0)) <= np.iinfo(np.int16).max else np.int32
+
+
 def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     """Concatenation that does not copy a single array (100M targets are 400 MB)."""
     if len(arrays) == 1:
@@ -183,7 +220,7 @@ def prepare(net: ChipNetwork, placement: Placement, routes: Routes | None = None
         core_of=routes.core_of_neuron, dest_indptr=routes.dest_indptr, dest_core=routes.dest_core,
         dest_pair=routes.dest_pair, hops_ew=routes.hops_ew, hops_ns=routes.hops_ns, out_pop=int(net.output),
     )
-    return Prepared(net=net, routes=routes, arrays=arrays)
+    return Prepared(net=net, routes=routes, arrays=arrays, acc_dtype=accumulator_dtype(net))
 
 
 def _check_input(net: ChipNetwork, input_spikes, steps: int | None,
@@ -264,7 +301,7 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
     fixed = net.fixed_point
     call = lambda: engine.run_batch(  # noqa: E731
         fixed, not binary, x, *a.values(), *out.values(),
-        np.zeros(0, np.int32 if fixed else np.float64), np.zeros(0, np.int64 if fixed else np.float64),
+        np.zeros(0, prep.acc_dtype), np.zeros(0, np.int64 if fixed else np.float64),
     )
     interruptible(call, threads)
     if per_population:
@@ -485,15 +522,30 @@ def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
     """Per-population totals, int64 [batch, n_pops]: the engine's events and updates, and the spikes,
     packets and hops of each population (fixed per neuron, so spike count x the neuron's routes; the input
     population's spikes are the host's, ``input_count`` [batch, n_in])."""
-    dests = np.diff(routes.dest_indptr).astype(np.int64)
-    hops = routes.hops_ew.astype(np.int64) + routes.hops_ns.astype(np.int64)
-    counts = spike_count.astype(np.int64)
-    counts[:, split[0]] = input_count
+    off = np.array([s.start for s in split] + [split[-1].stop], np.int64)
+    spikes, packets, hops = _route_totals(spike_count, np.ascontiguousarray(input_count), off,
+                                          routes.dest_indptr, routes.hops_ew, routes.hops_ns)
     return {
         "synops": pop_counters[:, :, engine.PC_SYNOPS], "macs": pop_counters[:, :, engine.PC_MACS],
         "neuron_updates_active": pop_counters[:, :, engine.PC_ACTIVE],
         "neuron_updates_idle": pop_counters[:, :, engine.PC_IDLE],
-        "spikes": np.stack([counts[:, s].sum(axis=1) for s in split], axis=1),
-        "packets": np.stack([(counts[:, s] * dests[s]).sum(axis=1) for s in split], axis=1),
-        "hops": np.stack([(counts[:, s] * hops[s]).sum(axis=1) for s in split], axis=1),
+        "spikes": spikes, "packets": packets, "hops": hops,
     }
+
+
+@nb.njit(cache=True)
+def _route_totals(spike_count, input_count, off, dest_indptr, hops_ew, hops_ns):
+    """(spikes, packets, hops) int64 [batch, n_pops] of :func:`_population_counters` in one pass: each
+    neuron's count (the input population's from ``input_count``) times 1, its destinations and its hops."""
+    batch, n_pops = spike_count.shape[0], off.size - 1
+    spikes = np.zeros((batch, n_pops), np.int64)
+    packets = np.zeros((batch, n_pops), np.int64)
+    hops = np.zeros((batch, n_pops), np.int64)
+    for b in range(batch):
+        for p in range(n_pops):
+            for g in range(off[p], off[p + 1]):
+                c = np.int64(input_count[b, g - off[0]]) if p == 0 else np.int64(spike_count[b, g])
+                spikes[b, p] += c
+                packets[b, p] += c * (dest_indptr[g + 1] - dest_indptr[g])
+                hops[b, p] += c * (np.int64(hops_ew[g]) + np.int64(hops_ns[g]))
+    return spikes, packets, hops

@@ -251,21 +251,23 @@ class OnChip:
     raster: dict  # population -> [steps, neurons] spikes of input sample 0 (the raster plot)
 
 
-def on_chip(net, placement, profile, spikes: np.ndarray) -> OnChip:
+def on_chip(net, placement, profile, spikes: np.ndarray, routes=None) -> OnChip:
     """Simulate uint8 input ``spikes`` [T, samples, inputs] on the placed network for T + the pipeline's
-    steps, price it on ``profile`` and give the report's chip figures (per inference = per sample)."""
+    steps, price it on ``profile`` and give the report's chip figures (per inference = per sample).
+    ``routes``: the placement's, where already routed (chipsim.cache); routed here otherwise, once."""
     from chipsim.cost import cost
     from chipsim.network import pipeline_steps
-    from chipsim.simulate import simulate
+    from chipsim.simulate import prepare, simulate
     from harness.commands.map import map_report
 
     steps = int(spikes.shape[0])
     # the chip's synaptic delays put the output pipeline_steps behind the input: run that much longer
     # (silence after the input), so the output sees all T input steps, as the float model does
     pipeline = pipeline_steps(net)
-    activity = simulate(net, placement, spikes, steps=steps + pipeline)
+    prepared = prepare(net, placement, routes)
+    activity = simulate(prepared, None, spikes, steps=steps + pipeline)
     priced = cost(activity, placement, profile, net)
-    raster = simulate(net, placement, spikes[:, :1], steps=steps + pipeline, record_raster=True).raster
+    raster = simulate(prepared, None, spikes[:, :1], steps=steps + pipeline, record_raster=True).raster
 
     samples = activity.batch
     populations = [p.name for p in net.populations]
@@ -323,7 +325,7 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
     (harness.user_model: a user's NIR model); ``extra`` is merged into the report (its ``accuracy`` too).
     """
     import hwprofiles
-    from chipsim.cache import compiled_and_placed
+    from chipsim.cache import compiled_placed_and_routed
     from compress import methods
     from harness import report as reports
 
@@ -337,10 +339,11 @@ def run(spec: RunSpec, out: Path, *, cache: Path = DEFAULT_CACHE, progress: bool
         folder, metrics = compress_with(budget)
     compressed_s = time.perf_counter() - began
 
-    net, placement, _ = compiled_and_placed(folder / "model.nir", profile, strategy=spec.strategy)
+    net, placement, routes, _ = compiled_placed_and_routed(folder / "model.nir", profile,
+                                                           strategy=spec.strategy)
     steps = int(metrics["train"]["steps"])
     spikes, labels = chip_inputs(spec, steps)
-    chip = on_chip(net, placement, profile, spikes)
+    chip = on_chip(net, placement, profile, spikes, routes)
     counts = chip.activity.output_spikes.sum(axis=0)  # [samples, classes]
     samples = chip.activity.batch
     report = {

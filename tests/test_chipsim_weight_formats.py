@@ -138,3 +138,19 @@ def test_axon_types_recover_a_shared_partition_under_noise(seed):
     assert len(set(zip(true.tolist(), kind.tolist(), strict=True))) == 4
     rmse = np.sqrt(np.mean((table[post, kind[axon]] * scale - vals) ** 2))
     assert rmse < 0.06
+
+
+def test_the_rescaled_integers_note_pairs_each_weight_with_its_own_neurons_gain():
+    """Effective weights w x r: 1 x 1, 500 x 2 = 1000 (pre 0) and 100 x 1 (pre 1). Loihi's exponent for
+    1000 drops the 1 (it rounds to 0), which once shifted the kept targets under the graph's values: the
+    note then said 'up to 500' (500 x neuron 0's gain 1)."""
+    w = np.array([[1.0, 100.0], [500.0, 0.0]])
+    nodes = {"input": nir.Input(np.array([2])), "fc": nir.Affine(w, np.zeros(2)),
+             "if": nir.IF(r=np.array([1.0, 2.0]), v_threshold=np.full(2, 10.0)),
+             "output": nir.Output(np.array([2]))}
+    graph = nir.NIRGraph(nodes, [("input", "fc"), ("fc", "if"), ("if", "output")], type_check=False)
+    net = compile_graph(graph, hwprofiles.load("loihi"), dt_s=1.0)
+    [note] = [n for n in net.notes if "integer weights" in n]
+    assert "(up to 1000)" in note
+    proj = net.projections[0]  # pre 0 keeps only its synapse onto neuron 1, pre 1 its one onto neuron 0
+    assert proj.indptr.tolist() == [0, 1, 2] and proj.targets.tolist() == [1, 0]
