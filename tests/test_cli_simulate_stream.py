@@ -98,19 +98,26 @@ def test_an_interrupted_simulate_says_nothing_was_written_and_offers_no_resume(t
 
 
 def test_ctrl_c_reaches_the_caller_while_the_engine_still_runs():
+    import signal
     import threading
     import time
 
     from chipsim.simulate import interruptible
 
+    # Python's own SIGINT handler, as a harness process has (Brian2, imported by an earlier test in this
+    # worker, installs one that cannot chain to it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     release = threading.Event()
     timer = threading.Timer(0.2, lambda: __import__("_thread").interrupt_main())
     timer.start()
     began = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        interruptible(lambda: release.wait(30))  # stands in for a long kernel that releases the GIL
-    assert time.perf_counter() - began < 5
-    release.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            interruptible(lambda: release.wait(30))  # stands in for a long kernel that releases the GIL
+        assert time.perf_counter() - began < 5
+    finally:
+        release.set()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_the_engine_releases_the_gil_so_the_waiting_thread_sees_ctrl_c():
