@@ -7,7 +7,6 @@ The grid is the issue's 2 profiles x 2 methods x 2 seeds with tiny budgets (1 de
 
 import json
 import os
-import re
 import signal
 import threading
 import time
@@ -61,13 +60,10 @@ def test_dask_sweep_gives_the_one_machine_sweep_json(one_machine, on_dask):
 
 
 def test_dask_cells_match_the_one_machine_reports_but_for_timings(one_machine, on_dask):
+    from test_sweep_tasks import comparable as comparable_report
+
     def comparable(path):
-        # the notes name the compressed model's file where each run compiled it (a worker: its task folder)
-        report = json.loads(re.sub(r'[^"\s]*/compressed/', "CACHE/compressed/", path.read_text()))
-        report.pop("timing_s")
-        for key in ("wall_time_s", "cached_in"):
-            report["compression"].pop(key)
-        return report
+        return comparable_report(json.loads(path.read_text()))
 
     for cell in sorted((one_machine / "cells").iterdir()):
         twin = on_dask / "out" / "cells" / cell.name / "report.json"
