@@ -7,8 +7,9 @@ the previous step's for ``pre >= p``, as ``chipsim.network`` fixes), and each wa
 fan-out, or, for a kept conv kernel, its receptive field, adding weights into ``p``'s input. Then the
 neurons of ``p`` update bit-exactly by their model (the equations in ``chipsim.network``'s docstring) and
 the ones that fired become ``p``'s spike list for this step. The update runs one branch-free loop per model
-over each run of same-core neurons (so LLVM vectorises it and the active/idle counts are written once per
-run); the fired list is compacted from a 0/1 flag array afterwards. Delivery and packet counting ask for
+over the whole population (so LLVM vectorises it), writing each neuron's fired and active bits into a flag
+array; the active/idle counts per core are summed from it over each run of same-core neurons, and the
+fired list is compacted from it. Delivery and packet counting ask for
 the CSR rows and routes of the spikes ahead (``chipsim.prefetch``), which at 10^6 neurons would otherwise
 wait on memory once per spike; prefetching changes no value.
 
@@ -42,6 +43,8 @@ from chipsim.routing import conv_tap_out
 LOIHI_CUBA, TRUENORTH_LIF, XYLO_SHIFT, SPECK_IAF, FLOAT_LIF = 0, 1, 2, 3, 4
 MODEL_CODES = {"loihi_cuba": 0, "truenorth_lif": 1, "xylo_shift": 2, "speck_iaf": 3, "float_lif": 4}
 RESET_ZERO, RESET_SUBTRACT = 0, 1
+# bits of a neuron's update flags (the fixed-point update loops write them, one byte a neuron)
+FLAG_FIRED, FLAG_ACTIVE = 1, 2
 
 # counter rows of the [steps, 9, cores] block each sample fills
 K_SYNOPS, K_ACTIVE, K_IDLE, K_SPIKES, K_PACKETS_OUT, K_PACKETS_IN, K_HOPS_EW, K_HOPS_NS, K_MACS = range(9)
@@ -268,8 +271,8 @@ I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
 @nb.njit(cache=True)
 def _update_loihi(prm, acc, u, v, ref, bias, fired):
-    """loihi_cuba over one run of neurons (slices of the state arrays); sets ``fired`` [n] to 0/1 and
-    returns how many updates were active. The current decays by ``decay_u + 1`` (Lava's ``du`` plus its
+    """loihi_cuba over a range of neurons (slices of the state arrays); sets ``fired`` [n] to the neuron's
+    flags (``FLAG_FIRED`` | ``FLAG_ACTIVE``: 0, 2 or 3) and returns how many updates were active. The current decays by ``decay_u + 1`` (Lava's ``du`` plus its
     ``ds_offset``), the voltage by ``decay_v``; u wraps into [u_lo, u_hi], v saturates. Where u, v and the
     decay factors all lie in int32 (every shipped profile: 24-bit state, 12-bit decay), the two decay
     products are taken as 32 x 32 -> 64-bit multiplies, which AVX2 has (``vpmuldq``; a full 64-bit one
@@ -300,8 +303,9 @@ def _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow):
             un = _wrap(_shift0(np.int64(np.int32(uo)) * ku, dbits, mask) + (x << shift), u_lo, u_hi)
             vc = _sat(_shift0(np.int64(np.int32(vo)) * kv, dbits, mask) + un + bi, v_lo, v_hi)
             vn, rn, f = _settle(vc, vo, r, thr, thr, subtract, v_lo, v_hi, refr)
-            u[i], v[i], ref[i], fired[i] = un, vn, rn, f
-            n_active += ((x | uo | vo | bi) != 0) | f
+            active = ((x | uo | vo | bi) != 0) | f
+            u[i], v[i], ref[i], fired[i] = un, vn, rn, f + 2 * active
+            n_active += active
         return n_active
     for i in range(acc.size):
         x = np.int64(acc[i])
@@ -309,14 +313,15 @@ def _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow):
         un = _wrap(_shift0(uo * keep_u, dbits, mask) + (x << shift), u_lo, u_hi)
         vc = _sat(_shift0(vo * keep_v, dbits, mask) + un + bi, v_lo, v_hi)
         vn, rn, f = _settle(vc, vo, r, thr, thr, subtract, v_lo, v_hi, refr)
-        u[i], v[i], ref[i], fired[i] = un, vn, rn, f
-        n_active += ((x | uo | vo | bi) != 0) | f
+        active = ((x | uo | vo | bi) != 0) | f
+        u[i], v[i], ref[i], fired[i] = un, vn, rn, f + 2 * active
+        n_active += active
     return n_active
 
 
 @nb.njit(cache=True)
 def _update_xylo(prm, acc, u, v, ref, bias, fired):
-    """xylo_shift over one run of neurons, as :func:`_update_loihi`."""
+    """xylo_shift over a range of neurons, as :func:`_update_loihi`."""
     du, dv = prm[P_DECAY_U], prm[P_DECAY_V]
     thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
     u_lo, u_hi, v_lo, v_hi = prm[P_U_LO], prm[P_U_HI], prm[P_V_LO], prm[P_V_HI]
@@ -327,14 +332,15 @@ def _update_xylo(prm, acc, u, v, ref, bias, fired):
         un = _sat(uo - (uo >> du) + x, u_lo, u_hi)
         vc = _sat(vo - (vo >> dv) + un + bi, v_lo, v_hi)
         vn, rn, f = _settle(vc, vo, r, thr - 1, thr, subtract, v_lo, v_hi, refr)
-        u[i], v[i], ref[i], fired[i] = un, vn, rn, f
-        n_active += ((x | uo | vo | bi) != 0) | f
+        active = ((x | uo | vo | bi) != 0) | f
+        u[i], v[i], ref[i], fired[i] = un, vn, rn, f + 2 * active
+        n_active += active
     return n_active
 
 
 @nb.njit(cache=True)
 def _update_linear(prm, acc, v, ref, bias, fired):
-    """truenorth_lif (leak ``decay_v`` per step) or speck_iaf (no leak) over one run of neurons, as
+    """truenorth_lif (leak ``decay_v`` per step) or speck_iaf (no leak) over a range of neurons, as
     :func:`_update_loihi`; no current state (u stays 0)."""
     leak = prm[P_DECAY_V] if prm[P_MODEL] == TRUENORTH_LIF else np.int64(0)
     thr, refr, subtract = prm[P_THRESHOLD], prm[P_REFRACTORY], prm[P_RESET] == RESET_SUBTRACT
@@ -345,8 +351,9 @@ def _update_linear(prm, acc, v, ref, bias, fired):
         vo, bi, r = np.int64(v[i]), np.int64(bias[i]), ref[i]
         vc = _sat(vo + x + bi - leak, v_lo, v_hi)
         vn, rn, f = _settle(vc, vo, r, thr - 1, thr, subtract, v_lo, v_hi, refr)
-        v[i], ref[i], fired[i] = vn, rn, f
-        n_active += ((x | vo | bi) != 0) | f
+        active = ((x | vo | bi) != 0) | f
+        v[i], ref[i], fired[i] = vn, rn, f + 2 * active
+        n_active += active
     return n_active
 
 
@@ -354,32 +361,50 @@ def _update_linear(prm, acc, v, ref, bias, fired):
 def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct, pc):
     """Bit-exact update of the population whose same-core runs are ``runs[r0..r1]`` (neurons
     runs[r]..runs[r+1] sit on core run_core[r]); returns how many fired (listed in fired_list, which
-    ``flag`` [n_total] helps build). ``pc``: the population's counter row (active/idle added)."""
+    ``flag`` [n_total] helps build). ``pc``: the population's counter row (active/idle added).
+
+    The whole population updates in one loop (a conv layer placed in tiles has runs of a few neurons: 750
+    runs a step in the 20k-neuron conv net, where a call per run cost 6x the update itself); each neuron's
+    flags say whether it fired and whether its update was active, and the active ones are then counted per
+    run (:func:`_tally_active`)."""
     model = prm[P_MODEL]
+    lo, hi = runs[r0], runs[r1]
+    if model == LOIHI_CUBA:
+        n_active = _update_loihi(prm, acc[lo:hi], u[lo:hi], v[lo:hi], ref[lo:hi], bias[lo:hi], flag[lo:hi])
+    elif model == XYLO_SHIFT:
+        n_active = _update_xylo(prm, acc[lo:hi], u[lo:hi], v[lo:hi], ref[lo:hi], bias[lo:hi], flag[lo:hi])
+    else:
+        n_active = _update_linear(prm, acc[lo:hi], v[lo:hi], ref[lo:hi], bias[lo:hi], flag[lo:hi])
+    pc[PC_ACTIVE] += n_active
+    pc[PC_IDLE] += (hi - lo) - n_active
+    if r1 - r0 == 1:  # one core: the loop's own count
+        ct[K_ACTIVE, run_core[r0]] += n_active
+        ct[K_IDLE, run_core[r0]] += (hi - lo) - n_active
+    else:
+        _tally_active(flag, runs, run_core, r0, r1, ct)
+    return _compact(flag[lo:hi], lo, fired_list)
+
+
+@nb.njit(cache=True, inline="always")
+def _tally_active(flag, runs, run_core, r0, r1, ct):
+    """Add each run's active and idle updates (``FLAG_ACTIVE`` bits of ``flag``) to its core's counters."""
     for r in range(r0, r1):
         a, b = runs[r], runs[r + 1]
-        if model == LOIHI_CUBA:
-            n_active = _update_loihi(prm, acc[a:b], u[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
-        elif model == XYLO_SHIFT:
-            n_active = _update_xylo(prm, acc[a:b], u[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
-        else:
-            n_active = _update_linear(prm, acc[a:b], v[a:b], ref[a:b], bias[a:b], flag[a:b])
+        n_active = 0
+        for g in range(a, b):
+            n_active += flag[g] >> 1
         c = run_core[r]
         ct[K_ACTIVE, c] += n_active
         ct[K_IDLE, c] += (b - a) - n_active
-        pc[PC_ACTIVE] += n_active
-        pc[PC_IDLE] += (b - a) - n_active
-    lo = runs[r0]
-    return _compact(flag[lo:runs[r1]], lo, fired_list)
 
 
 @nb.njit(cache=True)
 def _compact(flag, lo, fired_list):
-    """Write lo + i for every set flag[i] into fired_list; returns how many."""
+    """Write lo + i for every flag[i] with ``FLAG_FIRED`` set into fired_list; returns how many."""
     n = 0
     for i in range(flag.size):
         fired_list[n] = lo + i  # kept only where the flag is set
-        n += flag[i]
+        n += flag[i] & FLAG_FIRED
     return n
 
 
