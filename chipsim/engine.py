@@ -272,11 +272,12 @@ I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 @nb.njit(cache=True)
 def _update_loihi(prm, acc, u, v, ref, bias, fired):
     """loihi_cuba over a range of neurons (slices of the state arrays); sets ``fired`` [n] to the neuron's
-    flags (``FLAG_FIRED`` | ``FLAG_ACTIVE``: 0, 2 or 3) and returns how many updates were active. The current decays by ``decay_u + 1`` (Lava's ``du`` plus its
-    ``ds_offset``), the voltage by ``decay_v``; u wraps into [u_lo, u_hi], v saturates. Where u, v and the
-    decay factors all lie in int32 (every shipped profile: 24-bit state, 12-bit decay), the two decay
-    products are taken as 32 x 32 -> 64-bit multiplies, which AVX2 has (``vpmuldq``; a full 64-bit one
-    it has not): the same products, 1.2x on the update at 10^6 neurons (docs/benchmarks.md)."""
+    flags (``FLAG_FIRED`` | ``FLAG_ACTIVE``: 0, 2 or 3) and returns how many updates were active. The
+    current decays by ``decay_u + 1`` (Lava's ``du`` plus its ``ds_offset``), the voltage by ``decay_v``;
+    u wraps into [u_lo, u_hi], v saturates. Where u, v and the decay factors all lie in int32 (every
+    shipped profile: 24-bit state, 12-bit decay), the two decay products are taken as 32 x 32 -> 64-bit
+    multiplies, which AVX2 has (``vpmuldq``; a full 64-bit one it has not): the same products, 1.2x on
+    the update at 10^6 neurons (docs/benchmarks.md)."""
     dbits = prm[P_DECAY_BITS]
     mask = (np.int64(1) << dbits) - 1
     keep_u, keep_v = mask - prm[P_DECAY_U], (mask + 1) - prm[P_DECAY_V]

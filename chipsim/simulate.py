@@ -303,7 +303,10 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         fixed, not binary, x, *a.values(), *out.values(),
         np.zeros(0, prep.acc_dtype), np.zeros(0, np.int64 if fixed else np.float64),
     )
-    interruptible(call, threads)
+    # no more threads than samples: each extra one is an OpenMP team member started for nothing (2-7 ms a
+    # call here, for a one-sample command)
+    threads = nb.get_num_threads() if threads is None else int(threads)
+    interruptible(call, min(threads, max(batch, 1)))
     if per_population:
         out["population"] = _per_population(prep, out, x)
     return out

@@ -38,3 +38,30 @@ def test_preload_is_a_no_op_once_scipy_linalg_is_imported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True"]
+
+
+HIDDEN = """
+import sys
+import chipsim
+import numba
+import numba.misc.coverage_support as support
+print("coverage" in sys.modules, support.coverage_available)
+import coverage  # anyone else's import, after Numba's, still works
+print(hasattr(coverage, "Coverage"))
+"""
+
+SEEN = """
+import coverage
+import chipsim
+import numba.misc.coverage_support as support
+print(support.coverage_available)
+"""
+
+
+def test_numba_imports_no_coverage_unless_a_measurement_imported_it_first():
+    out = subprocess.run([sys.executable, "-c", HIDDEN], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "True"]
+    out = subprocess.run([sys.executable, "-c", SEEN], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"]  # coverage imported before chipsim: Numba reports to it

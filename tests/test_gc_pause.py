@@ -25,3 +25,18 @@ def test_a_collector_that_was_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_keep_freezes_what_the_block_left_alive_and_only_on_success():
+    before = gc.get_freeze_count()
+    try:
+        with pytest.raises(ValueError), paused(keep=True):
+            kept = [object() for _ in range(1000)]
+            raise ValueError
+        assert gc.get_freeze_count() == before  # an error: nothing frozen
+        with paused(keep=True):
+            kept = [[] for _ in range(1000)]
+        assert gc.get_freeze_count() >= before + len(kept)
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -181,7 +181,7 @@ def _compiled_placed_and_routed(args, profile, lap):
 
 def run(args: argparse.Namespace) -> int:
     watch = Stopwatch()
-    with paused():  # start-up: long-lived objects only (harness.gc_pause)
+    with paused(keep=True):  # start-up: long-lived objects only, kept out of later collections (gc_pause)
         spikes, labels, profile, net, placement, prepared = _start(args, watch)
     from chipsim.activity import neurobench_totals, population_counters
     from chipsim.cost import cost
@@ -268,43 +268,39 @@ class _progress:
 
 
 def print_cost(report: dict, violations) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The run's summary, counters and energy on stdout, as plain text (:mod:`harness.text_table`)."""
+    from harness.text_table import text_table
 
-    console = Console(highlight=False)  # no repr highlighting: its regexes cost 0.03 s to compile
     c = report["cost"]
     if not report["fits"]:
-        console.print(f"[yellow]warning[/yellow]: does not fit {report['profile']} ({len(violations)} "
-                      "violations, see harness map); simulated on as many cores as it needs")
-    console.print(f"{report['profile']}: {report['samples']} sample(s) x {report['steps']} steps on "
-                  f"{report['cores_used']} cores")
+        print(f"warning: does not fit {report['profile']} ({len(violations)} violations, see harness map); "
+              "simulated on as many cores as it needs")
+    print(f"{report['profile']}: {report['samples']} sample(s) x {report['steps']} steps on "
+          f"{report['cores_used']} cores")
     if "accuracy" in report:
         a = report["accuracy"]
         early = " (stopped early at the confidence interval)" if a["stopped_early"] else ""
-        console.print(f"accuracy {a['value']:.4f}, 95% CI [{a['ci95'][0]:.4f}, {a['ci95'][1]:.4f}] over "
-                      f"{a['samples']} samples{early}")
-    print_counters(console, report["counters"])
+        print(f"accuracy {a['value']:.4f}, 95% CI [{a['ci95'][0]:.4f}, {a['ci95'][1]:.4f}] over "
+              f"{a['samples']} samples{early}")
+    print_counters(report["counters"])
 
     def j(value):
         return "unknown" if value is None else f"{value:.4g}"
 
-    table = Table("energy per inference", "J")
-    for name, value in c["energy_j"].items():
-        table.add_row(name, j(value))
-    table.add_row("[bold]dynamic[/bold] (all but static)", f"{j(c['dynamic_j'])} (known parts "
-                  f"{c['dynamic_known_j']:.4g})")
-    table.add_row("[bold]static[/bold]", j(c["static_j"]))
-    table.add_row("[bold]total[/bold] (dynamic + static)", f"{j(c['total_j'])} (known parts "
-                  f"{c['total_known_j']:.4g})")
-    console.print(table)
+    rows = [[name, j(value)] for name, value in c["energy_j"].items()]
+    rows += [["dynamic (all but static)", f"{j(c['dynamic_j'])} (known parts {c['dynamic_known_j']:.4g})"],
+             ["static", j(c["static_j"])],
+             ["total (dynamic + static)", f"{j(c['total_j'])} (known parts {c['total_known_j']:.4g})"]]
+    print()
+    print(text_table(["energy per inference", "J"], rows))
     model = c["static_model"]
-    console.print(f"static: {model['power_w_per_chip']} W x {model['chips_powered']} chip(s) powered x "
-                  f"{model['latency_s']:.4g} s ({model['source']})")
+    print(f"static: {model['power_w_per_chip']} W x {model['chips_powered']} chip(s) powered x "
+          f"{model['latency_s']:.4g} s ({model['source']})")
     throughput = "-" if c["throughput_per_s"] is None else f"{c['throughput_per_s']:.4g}/s"
-    console.print(f"latency {c['latency_s']:.4g} s per inference (barrier {c['barrier_s']:.3g} s/step), "
-                  f"throughput {throughput}")
+    print(f"latency {c['latency_s']:.4g} s per inference (barrier {c['barrier_s']:.3g} s/step), "
+          f"throughput {throughput}")
     for note in c["notes"]:
-        console.print(f"  note: {note}")
+        print(f"  note: {note}")
 
 
 COUNTER_COLUMNS = (("spikes", "spikes"), ("synops", "synaptic events"),
@@ -312,15 +308,14 @@ COUNTER_COLUMNS = (("spikes", "spikes"), ("synops", "synaptic events"),
                    ("packets", "packets"), ("hops", "hops"))
 
 
-def print_counters(console, counters: dict) -> None:
+def print_counters(counters: dict) -> None:
     """Per-population counters per inference, then NeuroBench's figures for the whole network."""
-    from rich.table import Table
+    from harness.text_table import text_table
 
-    table = Table("population", "neurons", *(label for _, label in COUNTER_COLUMNS), "activation sparsity",
-                  title="counters per inference")
-    for r in counters["per_population"]:
-        table.add_row(r["population"], str(r["neurons"]), *(f"{r[k]:.4g}" for k, _ in COUNTER_COLUMNS),
-                      f"{r['neurobench']['activation_sparsity']:.4f}")
-    console.print(table)
+    rows = [[r["population"], str(r["neurons"]), *(f"{r[k]:.4g}" for k, _ in COUNTER_COLUMNS),
+             f"{r['neurobench']['activation_sparsity']:.4f}"] for r in counters["per_population"]]
+    print()
+    headers = ["population", "neurons", *(label for _, label in COUNTER_COLUMNS), "activation sparsity"]
+    print(text_table(headers, rows, title="counters per inference"))
     nb = counters["neurobench"]
-    console.print("NeuroBench: " + ", ".join(f"{k} {v:.6g}" for k, v in nb.items()))
+    print("NeuroBench: " + ", ".join(f"{k} {v:.6g}" for k, v in nb.items()))
