@@ -54,7 +54,7 @@ def place(net: ChipNetwork, profile: ChipProfile, strategy: str = "auto") -> Pla
     if strategy not in STRATEGIES:
         raise PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     ins = in_synapses(net)
-    cost = _neuron_memory_cost(net, profile)
+    cost = _neuron_memory_cost(net, profile, ins)
     if strategy != "auto":
         return _place_with(net, ins, cost, profile, strategy)
     greedy = _place_with(net, ins, cost, profile, "greedy")
@@ -73,7 +73,8 @@ def place_given(net: ChipNetwork, profile: ChipProfile, core_of_neuron: tuple[np
     core_of = np.full(int(off[-1]), -1, np.int64)
     for pop in range(1, len(net.populations)):
         core_of[off[pop] : off[pop + 1]] = np.asarray(core_of_neuron[pop], np.int64)
-    return _placement(net, in_synapses(net), _neuron_memory_cost(net, profile), core_of, profile, "given")
+    ins = in_synapses(net)
+    return _placement(net, ins, _neuron_memory_cost(net, profile, ins), core_of, profile, "given")
 
 
 def _place_with(net, ins, cost, profile: ChipProfile, strategy: str) -> Placement:
@@ -112,9 +113,12 @@ class _Cost:
     per_neuron_bits: np.ndarray  # float64 [n_total]: synapse memory a neuron brings wherever it lands
     conv_channel_bits: dict  # projection index -> bits per output channel present on a core
     channel_size: dict  # projection index -> post neurons per output channel (H*W)
+    # (distinct-weight count, fan-in) per neuron where the distinct weights are counted per neuron: they do
+    # not depend on the placement, so 'auto' counts them once for both of its placements; else None
+    neuron_weights: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _neuron_memory_cost(net: ChipNetwork, profile: ChipProfile) -> _Cost:
+def _neuron_memory_cost(net: ChipNetwork, profile: ChipProfile, ins: InSynapses) -> _Cost:
     off = net.offsets()
     per_neuron = np.zeros(int(off[-1]))
     channel_bits, channel_size = {}, {}
@@ -129,7 +133,12 @@ def _neuron_memory_cost(net: ChipNetwork, profile: ChipProfile) -> _Cost:
             per_neuron[lo : lo + n_post] += n_pre * bits
         else:
             per_neuron[lo : lo + n_post] += np.bincount(p.targets, minlength=n_post) * bits
-    return _Cost(per_neuron, channel_bits, channel_size)
+    neuron_weights = None
+    if (profile.core.unique_weights_scope or "neuron") == "neuron":
+        off = net.offsets()
+        pop_of = np.repeat(np.arange(len(net.populations)), np.diff(off))
+        neuron_weights = _unique_weights(net, ins, np.zeros(int(off[-1]), np.int64), pop_of, profile)
+    return _Cost(per_neuron, channel_bits, channel_size, neuron_weights)
 
 
 # ---------------------------------------------------------------- greedy partition into cores
@@ -274,7 +283,7 @@ def _fit_report(
     axons = _axon_counts(net, core_of, n_cores)
     usage["fan_in_axons"] = axons.fan_in_axons
     usage["fan_out_axons"] = axons.fan_out_axons
-    unique_need, fan_in = _unique_weights(net, ins, core_of, pop_of, profile)
+    unique_need, fan_in = cost.neuron_weights or _unique_weights(net, ins, core_of, pop_of, profile)
     fan_out = axons.fan_out
     usage["fan_in_per_neuron"] = _max_per_core(fan_in, core_of, n_cores)
     usage["fan_out_per_neuron"] = _max_per_core(fan_out, core_of, n_cores)
