@@ -9,6 +9,7 @@ file that cannot be written is a one-line :class:`WriteError` (exit 2), not a tr
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -37,8 +38,11 @@ def _create_temporary(folder: Path, prefix: str, suffix: str) -> tuple[int, str]
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` (same folder, same disk)."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp"):
+    """A new temporary file beside ``path`` for the ``with`` block to write (its path is yielded); renamed
+    onto ``path`` when the block ends without an error, removed when it raises (the error goes on as it
+    was). Not creating or renaming it is a :class:`WriteError`."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,14 +51,25 @@ def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = 
         raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(fd)
     try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except OSError as error:  # a full disk, a target that became a folder: the place, not the program
-        Path(tmp).unlink(missing_ok=True)
-        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+        yield Path(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    try:
+        os.replace(tmp, path)
+    except OSError as error:  # a target that became a folder
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` (same folder, same disk)."""
+    path = Path(path)
+    with atomic_path(path, suffix) as tmp:
+        try:
+            write(tmp)
+        except OSError as error:  # a full disk: the place, not the program
+            raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
     return path
 
 

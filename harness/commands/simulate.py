@@ -13,7 +13,7 @@ network that does not fit is still simulated (on as many cores as it needs) with
 A test set runs in chunks of samples on ``--workers`` threads (default: every core), with a progress bar
 (samples/s, ETA) on stderr (``chipsim.simulate.simulate_stream``). Memory does not grow with the samples:
 an uncompressed input (``np.savez``) is read a chunk of samples at a time, and the per-sample spike counts
-go to scratch files beside OUT as chunks finish and are copied into it at the end
+are written into OUT (a temporary file beside it until the run ends) as chunks finish
 (:mod:`harness.npz_stream`); only the output spikes [steps, samples, outputs] are kept. ``--samples N``
 simulates the first N samples only. Where the input .npz also holds ``labels`` [batch] (the class of each
 sample; the predicted class is the output neuron with the most spikes), the accuracy is reported with its
@@ -40,7 +40,7 @@ from harness import nir_input
 from harness import options as opts
 from harness.commands.map import NO_CACHE, PLACEMENT, STRATEGY
 from harness.gc_pause import paused
-from harness.npz_stream import CountSpool, StoredArray, write_npz
+from harness.npz_stream import CountArchive, StoredArray
 from harness.paths import describe_file
 from harness.stopwatch import Stopwatch
 from hwprofiles.errors import UserError
@@ -194,29 +194,35 @@ def run(args: argparse.Namespace) -> int:
             lo, hi = wilson_interval(int((counts.argmax(axis=1) == labels[:n]).sum()), n)
             return n >= MIN_CI_SAMPLES and (hi - lo) / 2 <= args.ci
     off = net.offsets()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    spool = CountSpool(Path(args.out).parent, [p.size for p in net.populations])
-    try:
-        def keep_counts(lo, hi, counts):  # per-sample spike counts go to disk as each chunk finishes
-            spool.add([counts[:, off[i]:off[i + 1]] for i in range(len(net.populations))])
+    from compress.files import WriteError, atomic_path, write_json_atomic
 
-        with _progress(not args.no_progress) as progress:
-            activity = simulate_stream(prepared, None, spikes, steps=args.steps, workers=args.workers,
-                                       progress=progress, stop=stop, per_sample_counts=False,
-                                       on_counts=keep_counts)
-        watch.lap("simulate")
-        priced = cost(activity, placement, profile, net)
-        watch.lap("cost")
-        out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
-        arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
-        spooled = {f"spike_counts_{i}": (file, shape, np.int32)
-                   for i, (file, shape) in spool.members().items()}
+    def written(step):  # a full disk while OUT is written: one line naming OUT, as write_atomic says it
+        try:
+            return step()
+        except OSError as error:
+            raise WriteError(f"cannot write {args.out}: {error.strerror or error}") from None
 
-        from compress.files import write_atomic, write_json_atomic
+    samples = spikes.shape[1] if spikes.ndim == 3 else 1
+    names = [f"spike_counts_{i}" for i in range(len(net.populations))]
+    with atomic_path(args.out) as tmp:  # OUT appears whole when the run ends, or not at all
+        archive = written(lambda: CountArchive(tmp, names, [p.size for p in net.populations], samples))
+        try:
+            def keep_counts(lo, hi, counts):  # per-sample spike counts go into OUT as each chunk finishes
+                parts = [counts[:, off[i]:off[i + 1]] for i in range(len(net.populations))]
+                written(lambda: archive.add(parts))
 
-        write_atomic(args.out, lambda tmp: write_npz(tmp, arrays, spooled))
-    finally:
-        spool.close()
+            with _progress(not args.no_progress) as progress:
+                activity = simulate_stream(prepared, None, spikes, steps=args.steps, workers=args.workers,
+                                           progress=progress, stop=stop, per_sample_counts=False,
+                                           on_counts=keep_counts)
+            watch.lap("simulate")
+            priced = cost(activity, placement, profile, net)
+            watch.lap("cost")
+            out_spikes = activity.output_spikes[:, 0] if spikes.ndim == 2 else activity.output_spikes
+            arrays = {"spikes": out_spikes, "population_names": np.array([p.name for p in net.populations])}
+            written(lambda: archive.finish(arrays))
+        finally:
+            archive.close()
     watch.lap("write_out")
     rows = population_counters(activity, net)
     report = {"profile": profile.name, "fits": placement.fit.fits, "cores_used": int(activity.n_cores),
