@@ -3,11 +3,13 @@
 ``make install`` runs ``python -m chipsim.warm`` once: for each profile it compiles, places and simulates a
 tiny dense network and, where the profile runs conv layers, a tiny conv one, with binary and analog input,
 which compiles every kernel signature the profile's number format needs (weight dtype, fixed point or
-float, kept kernel or CSR) into ``NUMBA_CACHE_DIR``. Later processes load those from the cache.
+float, kept kernel or CSR, and for fixed point the int16 input sums of networks of 2^16 neurons and more)
+into ``NUMBA_CACHE_DIR``. Later processes load those from the cache.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 
@@ -58,7 +60,7 @@ def warm(names=None, log=print) -> None:
     from chipsim.compile import compile_graph
     from chipsim.cost import cost
     from chipsim.place import place
-    from chipsim.simulate import simulate, simulate_stream
+    from chipsim.simulate import prepare, simulate, simulate_stream
 
     _expansion_kernels()
     for name in names or hwprofiles.available():
@@ -71,7 +73,10 @@ def warm(names=None, log=print) -> None:
             x = (np.random.default_rng(1).random((3, 2, n_in)) < 0.5).astype(np.uint8)
             cost(simulate(net, placement, x), placement, profile, net)
             simulate_stream(net, placement, x, workers=1)
-            if not net.fixed_point:
+            if net.fixed_point:  # the int16 input sums a large network gets (simulate.accumulator_dtype)
+                wide = prepare(net, placement)
+                simulate_stream(dataclasses.replace(wide, acc_dtype=np.int16), None, x, workers=1)
+            else:
                 simulate(net, placement, x * 0.5)
         log(f"warmed {name} in {time.perf_counter() - began:.1f} s")
 
