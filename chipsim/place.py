@@ -365,13 +365,10 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a[first].astype(np.int64), b[first]
 
 
-def _count_pairs(group: np.ndarray, item: np.ndarray, n_groups: int, distinct_of: np.ndarray | None = None):
-    """Per group (a core id >= 0): how many distinct ``item`` (or (distinct_of, item) pairs) it has."""
+def _count_pairs(group: np.ndarray, item: np.ndarray, n_groups: int):
+    """Per group (a core id >= 0): how many distinct ``item`` it has."""
     keep = group >= 0
-    group, item = group[keep], item[keep]
-    if distinct_of is not None:
-        item = _pair_key(distinct_of[keep], item)
-    g, _ = _distinct_pairs(group, item)
+    g, _ = _distinct_pairs(group[keep], item[keep])
     return np.bincount(g, minlength=n_groups)
 
 
