@@ -133,7 +133,10 @@ class CountArchive:
                                  "crc": crc})
             offset = data + self.max_rows * width * self.dtype.itemsize
         self.end = offset
-        self.file = open(self.path, "wb")  # noqa: SIM115 -- closed by finish() or close()
+        # An empty file (atomic_path's) is opened without O_TRUNC: ext4 starts writing out at close() a file
+        # rewritten through truncation (its auto_da_alloc), which took 0.15 s for 335 MB here
+        fresh = self.path.exists() and self.path.stat().st_size == 0
+        self.file = open(self.path, "r+b" if fresh else "w+b")  # noqa: SIM115 -- closed by finish() or close()
 
     def add(self, parts: list[np.ndarray]) -> None:
         """One chunk: ``parts[i]`` is [rows, widths[i]], the next rows of member i."""
