@@ -28,7 +28,7 @@ from pathlib import Path
 from compress.files import to_jsonable, write_atomic, write_json_atomic, write_text_atomic
 from harness import plots
 from harness.run import REPORT_SCHEMA, REPORT_VERSION, RunSpec
-from harness.sweep_tasks import TMP_SUFFIX, Bundle, CellResult, snapshot
+from harness.sweep_tasks import CACHE_MARK, TMP_SUFFIX, Bundle, CellResult, reroot, reroot_files, snapshot
 from hwprofiles.errors import UserError
 
 LOCK_NAME = ".sweep.lock"
@@ -162,13 +162,14 @@ def record(out: Path, spec: RunSpec, result: CellResult, cache: Path, *, private
         write_json_atomic(folder / "error.json", result.error_record())
         (folder / "report.json").unlink(missing_ok=True)
         return summarize(spec, {"error": result.error})
-    for name, data in sorted(result.files.items()):
-        write_atomic(folder / name, lambda tmp, data=data: tmp.write_bytes(data))
-    report = dict(result.report)
+    files, report = result.files, dict(result.report)
     if private_cache:  # the worker's cache was a temporary folder: the files are now in ours
+        files, report = reroot_files(files, CACHE_MARK, str(cache)), reroot(report, CACHE_MARK, str(cache))
         compression = dict(report["compression"])
         compression["cached_in"] = str(cache / compression["cached_in"])
         report["compression"] = compression
+    for name, data in sorted(files.items()):
+        write_atomic(folder / name, lambda tmp, data=data: tmp.write_bytes(data))
     write_json_atomic(folder / "report.json", report)
     (folder / "error.json").unlink(missing_ok=True)
     return summarize(spec, report)

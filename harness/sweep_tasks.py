@@ -32,6 +32,31 @@ from harness.run import RunSpec
 
 Bundle = dict[str, bytes]  # cache-relative path -> file content
 TMP_SUFFIX = ".tmp"  # compress.files.write_atomic's temporary files: never part of a result
+CACHE_MARK = "<cache>"
+"""Stands for the cache folder in a private-cache cell's report and text files (its notes name the model
+file the cell compiled, which was in the worker's temporary folder); :func:`reroot` puts the client's
+cache in its place."""
+TEXT_FILES = (".md", ".json")
+
+
+def reroot(obj, old: str, new: str):
+    """``obj`` (JSON-like data, or a text file's bytes) with every ``old`` in its strings replaced by
+    ``new``."""
+    if isinstance(obj, str):
+        return obj.replace(old, new)
+    if isinstance(obj, bytes):
+        return obj.replace(old.encode(), new.encode())
+    if isinstance(obj, dict):
+        return {k: reroot(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(reroot(v, old, new) for v in obj)
+    return obj
+
+
+def reroot_files(files: Bundle, old: str, new: str) -> Bundle:
+    """The text files of ``files`` rerooted (:func:`reroot`); the others (plots) as they are."""
+    return {name: reroot(data, old, new) if name.endswith(TEXT_FILES) else data
+            for name, data in files.items()}
 
 
 @dataclass(frozen=True)
@@ -165,8 +190,9 @@ def compress_task(spec: RunSpec, cache: str | None, dense: Bundle) -> Bundle:
 
 def cell_task(spec: RunSpec, cache: str | None, compressed: Bundle) -> CellResult:
     """Run one cell (map, simulate, price) in a temporary folder; return its report and files, or its
-    error. ``report["compression"]["cached_in"]`` is made relative to the cache when the cache is private
-    (the client roots it in its own)."""
+    error. When the cache is private, ``report["compression"]["cached_in"]`` is made relative to it and every
+    other mention of it (the notes' model path, in the report and report.md) becomes :data:`CACHE_MARK`:
+    the client roots both in its own cache (``harness.sweep.record``)."""
     from harness.run import run
 
     with _workspace(cache, compressed) as (root, _), tempfile.TemporaryDirectory(prefix="chipfit-") as out:
@@ -179,4 +205,5 @@ def cell_task(spec: RunSpec, cache: str | None, compressed: Bundle) -> CellResul
         if cache is None:
             cached_in = Path(report["compression"]["cached_in"])
             report["compression"]["cached_in"] = str(cached_in.relative_to(root))
+            report, files = reroot(report, str(root), CACHE_MARK), reroot_files(files, str(root), CACHE_MARK)
         return CellResult(report=report, files=files)

@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from harness.run import RunSpec
-from harness.sweep_tasks import TaskError, cell_task, compress_task, dense_task, failure
+from harness.sweep_tasks import (
+    CACHE_MARK,
+    CellResult,
+    TaskError,
+    cell_task,
+    compress_task,
+    dense_task,
+    failure,
+)
 
 SPEC = RunSpec(profile="loihi", method="spikefit", seed=1, epochs=1, dense_epochs=1, steps=4, samples=8)
 
@@ -47,6 +55,29 @@ def test_a_cell_is_the_same_in_a_disturbed_process_with_its_models_shipped_as_fi
     assert comparable(shipped.report) == comparable(reference.report)
     assert shipped.report["compression"]["cached_in"].startswith("compressed/spikefit-")
     assert set(shipped.files) == {"report.md", "energy.png", "utilization.png", "raster.png"}
+    # nothing names the worker's temporary folder: the notes' model path stands on the cache mark
+    text = json.dumps(shipped.report) + shipped.files["report.md"].decode()
+    assert "chipfit-task-" not in text and f"{CACHE_MARK}/compressed/spikefit-" in text
+
+
+def test_recording_a_private_cache_cell_roots_its_paths_in_the_clients_cache(tmp_path):
+    from harness.sweep import record
+
+    report = {"compression": {"cached_in": "compressed/m"},
+              "notes": [f"{CACHE_MARK}/compressed/m/model.nir: read as nir"],
+              "fit": {"fits": True, "cores_used": 1, "violations": []},
+              "accuracy": {"float": 1.0, "exported": 1.0, "on_chip": 1.0}, "energy": {"total_j": 1.0},
+              "latency": {"per_inference_s": 1.0}, "spikes": {"per_inference": 1.0}, "model": {"nonzero": 1}}
+    md = f"- {CACHE_MARK}/compressed/m/model.nir\n".encode()
+    result = CellResult(report=report, files={"report.md": md, "x.png": CACHE_MARK.encode()})
+    record(tmp_path / "out", SPEC, result, tmp_path / "cache", private_cache=True)
+    folder = next((tmp_path / "out").rglob("report.json")).parent
+    cache = str(tmp_path / "cache")
+    written = json.loads((folder / "report.json").read_text())
+    assert written["notes"] == [f"{cache}/compressed/m/model.nir: read as nir"]
+    assert written["compression"]["cached_in"] == f"{cache}/compressed/m"
+    assert (folder / "report.md").read_text() == f"- {cache}/compressed/m/model.nir\n"
+    assert (folder / "x.png").read_bytes() == CACHE_MARK.encode()  # a plot's bytes are left alone
 
 
 def test_a_task_error_keeps_its_message_and_kind_across_pickling():
