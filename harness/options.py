@@ -125,12 +125,16 @@ class Architecture:
         return ""
 
     def __call__(self, text: str, flag: str = "") -> str:
-        from compress.architectures import PRESETS
-
-        if text in PRESETS or (text.endswith(".json") and Path(text).is_file()):
+        if text in PRESET_NAMES or (text.endswith(".json") and Path(text).is_file()):
             return text
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a JSON file of "
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESET_NAMES)} or a JSON file of "
                                          f"ModelConfig fields, got {text!r}")
+
+
+PRESET_NAMES = ("mlp", "cnn", "vgg11", "resnet", "rlif")
+"""The names of :data:`compress.architectures.PRESETS`, here so that checking ``--model`` (and its default,
+which argparse checks on every command line) does not import torch, 1.4 s before a bad profile or option
+could be refused (tests/test_cli_errors.py keeps the two lists equal)."""
 
 
 @dataclass(frozen=True)

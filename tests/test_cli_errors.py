@@ -387,3 +387,21 @@ def test_simulate_refuses_zero_steps_given_as_a_flag(tmp_path, graph, spikes_npz
     line = refused(["simulate", "--nir", str(graph), "--profile", "loihi", "--input", str(spikes_npz),
                     "--out", str(tmp_path / "o.npz"), "--steps", "0"], capsys)
     assert "--steps" in line
+
+
+def test_model_names_checked_at_parse_time_are_the_presets():
+    from compress.architectures import PRESETS
+    from harness.options import PRESET_NAMES
+
+    assert PRESET_NAMES == tuple(PRESETS)
+
+
+def test_a_bad_profile_is_refused_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom harness.cli import main\n"
+            "rc = main(['run', '--profile', 'nope', '--method', 'spikefit', '--out', sys.argv[1]])\n"
+            "print(rc, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, "/nonexistent/out"], capture_output=True, text=True)
+    assert done.stdout.split() == ["2", "False"], done.stderr

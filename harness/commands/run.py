@@ -91,9 +91,15 @@ USER_MODEL_OPTIONS = (
 
 def run(args: argparse.Namespace) -> int:
     import hwprofiles
-    from harness import report
     from harness.paths import output_folder
     from harness.run import run as run_cell
+
+    # harness.report imports the plots and through them torch (1.4 s): only once the command line is known
+    # good, so a bad --method or --option is refused at once
+    def report():
+        from harness import report as module
+
+        return module
 
     profile = hwprofiles.load(args.profile)  # fail fast on a bad profile, before any training
     out = output_folder(args.out or f"runs/{profile.name}-{args.method}-s{args.seed}", "--out")
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 bits=args.bits, unique=args.unique, sparsity=args.sparsity,
                 options=opts.method_options([args.method], args.option), strategy=args.strategy)
-            report.print_table(result)
+            report().print_table(result)
             print(f"wrote {out / 'report.json'}, {out / 'report.md'} and plots")
             return 0
         spec = spec_from(args, args.profile, args.method, args.seed)
@@ -115,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         spec = spec_from(args, args.profile, args.method, args.seed)
         result = run_cell(spec, out, cache=Path(args.cache_dir))
-    report.print_table(result)
+    report().print_table(result)
     broken = [k for k, v in result["compression"]["budget_met"].items() if not v]
     if broken:
         from rich.console import Console
