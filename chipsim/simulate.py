@@ -539,16 +539,37 @@ def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
 @nb.njit(cache=True)
 def _route_totals(spike_count, input_count, off, dest_indptr, hops_ew, hops_ns):
     """(spikes, packets, hops) int64 [batch, n_pops] of :func:`_population_counters` in one pass: each
-    neuron's count (the input population's from ``input_count``) times 1, its destinations and its hops."""
-    batch, n_pops = spike_count.shape[0], off.size - 1
+    neuron's count (the input population's from ``input_count``) times 1, its destinations and its hops.
+    Each (sample, population) sums in locals over per-neuron destination and hop counts taken once, so the
+    loop has no branch and no store (it runs beside the engine on every chunk: 8 -> 1.5 ms for 32 samples
+    of the 82k-neuron conv net)."""
+    batch, n_pops, n_total = spike_count.shape[0], off.size - 1, off[off.size - 1]
+    n_dest = np.empty(n_total, np.int64)
+    n_hops = np.empty(n_total, np.int64)
+    for g in range(n_total):
+        n_dest[g] = dest_indptr[g + 1] - dest_indptr[g]
+        n_hops[g] = np.int64(hops_ew[g]) + np.int64(hops_ns[g])
     spikes = np.zeros((batch, n_pops), np.int64)
     packets = np.zeros((batch, n_pops), np.int64)
     hops = np.zeros((batch, n_pops), np.int64)
     for b in range(batch):
         for p in range(n_pops):
-            for g in range(off[p], off[p + 1]):
-                c = np.int64(input_count[b, g - off[0]]) if p == 0 else np.int64(spike_count[b, g])
-                spikes[b, p] += c
-                packets[b, p] += c * (dest_indptr[g + 1] - dest_indptr[g])
-                hops[b, p] += c * (np.int64(hops_ew[g]) + np.int64(hops_ns[g]))
+            if p == 0:
+                s, k, h = _weighted_sums(input_count[b], n_dest[off[0]:off[1]], n_hops[off[0]:off[1]])
+            else:
+                lo, hi = off[p], off[p + 1]
+                s, k, h = _weighted_sums(spike_count[b, lo:hi], n_dest[lo:hi], n_hops[lo:hi])
+            spikes[b, p], packets[b, p], hops[b, p] = s, k, h
     return spikes, packets, hops
+
+
+@nb.njit(cache=True, inline="always")
+def _weighted_sums(counts, n_dest, n_hops):
+    """(sum of counts, of counts x destinations, of counts x hops), int64."""
+    s = k = h = np.int64(0)
+    for i in range(counts.size):
+        c = np.int64(counts[i])
+        s += c
+        k += c * n_dest[i]
+        h += c * n_hops[i]
+    return s, k, h
