@@ -405,3 +405,21 @@ def test_a_bad_profile_is_refused_without_importing_torch():
             "print(rc, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code, "/nonexistent/out"], capture_output=True, text=True)
     assert done.stdout.split() == ["2", "False"], done.stderr
+
+
+def test_method_names_read_from_source_are_the_methods_found_by_import():
+    from compress import methods
+
+    assert methods.names() == set(methods.available())
+
+
+def test_an_unknown_method_is_refused_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom harness.cli import main\n"
+            "rc = main(['run', '--profile', 'loihi', '--method', 'spikefitt', '--out', sys.argv[1]])\n"
+            "print(rc, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert "unknown method 'spikefitt'; known: criticality," in done.stderr
