@@ -54,11 +54,15 @@ def require(name: str) -> type:
     """The class of the method called ``name``; an unknown name is a one-line error listing the known ones."""
     known = names()
     if name not in known:  # refused before any method module (and torch) is imported
-        raise UnknownMethodError(f"unknown method '{name}'; known: {', '.join(sorted(known))}")
+        raise _unknown(name, known)
     methods = available()
     if name not in methods:
-        raise UnknownMethodError(f"unknown method '{name}'; known: {', '.join(sorted(methods))}")
+        raise _unknown(name, methods)
     return methods[name]
+
+
+def _unknown(name: str, known) -> UnknownMethodError:
+    return UnknownMethodError(f"unknown method '{name}'; known: {', '.join(sorted(known))}")
 
 
 def get(name: str, **options) -> object:
