@@ -16,10 +16,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m chipsim.warm
+	$(BIN)/python -m chipsim.aot
 	touch $(STAMP)
 
+# Numba's cache for every profile, then the same kernels compiled ahead of time (chipsim/_aot: a one-sample
+# command then imports no Numba); run it again after changing chipsim's kernels.
 warm: install
 	$(BIN)/python -m chipsim.warm
+	$(BIN)/python -m chipsim.aot
 
 run: install
 	$(BIN)/harness run --profile loihi.yaml --method spikefit --out runs/default
@@ -49,7 +53,7 @@ mutation: install
 	nice -n 10 $(BIN)/python tests/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 clean:
-	rm -rf $(VENV) .cache runs
+	rm -rf $(VENV) .cache runs chipsim/_aot
 
 # Lava's bit-accurate Loihi model, the reference of tests/test_lava_fixtures.py. lava-nc 0.10.0 needs
 # Python < 3.11: a side venv (ignored), never made by `make test`; the fixtures it writes are committed.

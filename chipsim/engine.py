@@ -33,11 +33,13 @@ depend on the number of threads.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
-from chipsim.prefetch import prefetch
+from chipsim.kernels import kernel, lazy
 from chipsim.routing import conv_tap_out
+
+prange = lazy("numba", "prange")
+prefetch = lazy("chipsim.prefetch", "prefetch")  # Numba's intrinsic: its module imports Numba
 
 # neuron models and reset modes (codes of hwprofiles.profile.NEURON_KINDS / RESET_MODES)
 LOIHI_CUBA, TRUENORTH_LIF, XYLO_SHIFT, SPECK_IAF, FLOAT_LIF = 0, 1, 2, 3, 4
@@ -62,19 +64,19 @@ P_MULTI = 12  # float only: 1 = multi-spike (floor(v / threshold) spikes a step,
 F_A, F_B, F_C, F_V_LEAK, F_THRESHOLD, F_V_RESET, F_W_IN, F_SUB = range(8)
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _sat(x, lo, hi):
     """Clip to [lo, hi] without a branch (min/max select)."""
     return min(max(x, lo), hi)
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _shift0(x, d, mask):
     """x >>0 d without a branch: a negative x gets 2^d - 1 (``mask``) added before the floor shift."""
     return (x + ((x >> 63) & mask)) >> d
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _settle(vc, vo, r, thr_gt, thr, subtract, v_lo, v_hi, refr):
     """Threshold, reset and refractory of a neuron with voltage ``vo``, refractory count ``r`` and candidate
     voltage ``vc``: (new v, new refractory count, fired). Fires when vc > thr_gt, outside refractory."""
@@ -99,7 +101,7 @@ PREFETCH_ROW_TARGETS = 128
 sequential stream, which the hardware prefetcher follows on its own)."""
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _prefetch_row(i, ip, sc, indptr_all, targets_all, weights_all, w_line, sc_ptr_all, sc_core, sc_count):
     """Ask for the cache lines of pre neuron ``i``'s CSR row (its first ``PREFETCH_ROW_TARGETS`` targets and
     their weights) and of its per-core event counts, so they arrive while the current row is added."""
@@ -114,7 +116,7 @@ def _prefetch_row(i, ip, sc, indptr_all, targets_all, weights_all, w_line, sc_pt
     prefetch(sc_count, c)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, targets_all, weights_all,
              proj_conv, conv_meta_all, conv_w_all, proj_sc_off, sc_ptr_all, sc_core, sc_count, acc,
              values, synops_row):
@@ -179,7 +181,7 @@ def _deliver(p, spk, cnt_row, pop_off, proj, proj_pre, proj_ip_off, indptr_all, 
     return n_events
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _deliver_conv(spikes, pre_base, post_base, m, conv_w_all, acc, values):
     """A kept kernel's receptive fields: every spiking input neuron ``spikes`` (global ids, pre population
     starting at ``pre_base``) adds its taps' weights into the post population at ``post_base``. ``m``: the
@@ -225,7 +227,7 @@ def _deliver_conv(spikes, pre_base, post_base, m, conv_w_all, acc, values):
                         acc[o + co * plane] += conv_w_all[w_tap + co]
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns, ct, pair_row, traced):
     """Count the packets (one per destination core), hops and spikes of the ``n`` neurons in ``fired`` into
     this step's counters ``ct`` [9, cores] and (traced samples) ``pair_row`` [n_pairs]."""
@@ -259,7 +261,7 @@ def _emit(fired, n, core_of, dest_indptr, dest_core, dest_pair, hops_ew, hops_ns
             ns[c] += hops_ns[g]
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _wrap(x, lo, hi):
     """Wrap once into [lo, hi] (span hi - lo + 1) without a branch, as Lava's bit-accurate Loihi wraps u."""
     span = hi - lo + 1
@@ -269,7 +271,7 @@ def _wrap(x, lo, hi):
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _update_loihi(prm, acc, u, v, ref, bias, fired):
     """loihi_cuba over a range of neurons (slices of the state arrays); sets ``fired`` [n] to the neuron's
     flags (``FLAG_FIRED`` | ``FLAG_ACTIVE``: 0, 2 or 3) and returns how many updates were active. The
@@ -286,7 +288,7 @@ def _update_loihi(prm, acc, u, v, ref, bias, fired):
     return _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow):
     """The loop of :func:`_update_loihi`; ``narrow``: every u, v and decay factor fits int32 (then the
     products read their operands' low 32 bits, exactly)."""
@@ -320,7 +322,7 @@ def _loihi_loop(prm, acc, u, v, ref, bias, fired, narrow):
     return n_active
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _update_xylo(prm, acc, u, v, ref, bias, fired):
     """xylo_shift over a range of neurons, as :func:`_update_loihi`."""
     du, dv = prm[P_DECAY_U], prm[P_DECAY_V]
@@ -339,7 +341,7 @@ def _update_xylo(prm, acc, u, v, ref, bias, fired):
     return n_active
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _update_linear(prm, acc, v, ref, bias, fired):
     """truenorth_lif (leak ``decay_v`` per step) or speck_iaf (no leak) over a range of neurons, as
     :func:`_update_loihi`; no current state (u stays 0)."""
@@ -358,7 +360,7 @@ def _update_linear(prm, acc, v, ref, bias, fired):
     return n_active
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired_list, ct, pc):
     """Bit-exact update of the population whose same-core runs are ``runs[r0..r1]`` (neurons
     runs[r]..runs[r+1] sit on core run_core[r]); returns how many fired (listed in fired_list, which
@@ -386,7 +388,7 @@ def _update_fixed(prm, runs, run_core, r0, r1, acc, u, v, ref, bias, flag, fired
     return _compact(flag[lo:hi], lo, fired_list)
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _tally_active(flag, runs, run_core, r0, r1, ct):
     """Add each run's active and idle updates (``FLAG_ACTIVE`` bits of ``flag``) to its core's counters."""
     for r in range(r0, r1):
@@ -399,7 +401,7 @@ def _tally_active(flag, runs, run_core, r0, r1, ct):
         ct[K_IDLE, c] += (b - a) - n_active
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _compact(flag, lo, fired_list):
     """Write lo + i for every flag[i] with ``FLAG_FIRED`` set into fired_list; returns how many."""
     n = 0
@@ -409,7 +411,7 @@ def _compact(flag, lo, fired_list):
     return n
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _core_runs(pop_off, core_of):
     """Split every population into runs of consecutive neurons on one core: (runs, run_core, pop_runs);
     population p's runs are r in pop_runs[p]..pop_runs[p+1], neurons runs[r]..runs[r+1] on run_core[r]."""
@@ -431,7 +433,7 @@ def _core_runs(pop_off, core_of):
     return runs, run_core, pop_runs
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, core_of, ct, pc, mult):
     """float_lif update (forward Euler or zero-order hold, folded into the coefficients A, B, C, SUB).
 
@@ -487,7 +489,7 @@ def _update_float(lo, hi, prm, fprm, coef, acc, u, v, ref, bias, fired_list, cor
     return n_fired
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _lag(delay, pre, post):
     """Steps between a spike of ``pre`` and its delivery to ``post``: the projection's delay, or (0) the
     same step forward and the next step for a recurrent (``pre >= post``) projection."""
@@ -496,7 +498,7 @@ def _lag(delay, pre, post):
     return np.int64(1) if pre >= post else np.int64(0)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
                 proj_shift, proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all,
                 conv_w_all,
@@ -599,7 +601,8 @@ def _run_sample(fixed, analog, inp, pop_off, pop_int, pop_float, bias, coef, pro
                     out_spikes[t, g - out_lo] = m
 
 
-@nb.njit(cache=True, parallel=True, nogil=True)  # nogil: simulate.interruptible waits in slices
+# nogil: simulate.interruptible waits in slices; serial_ahead_of_time: one-thread calls (chipsim.kernels)
+@kernel(cache=True, parallel=True, nogil=True, serial_ahead_of_time=True)
 def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, proj_pre, proj_delay,
               proj_shift, proj_ip_off, indptr_all, targets_all, weights_all, proj_conv, conv_meta_all,
               conv_w_all,
@@ -619,7 +622,7 @@ def run_batch(fixed, analog, inputs, pop_off, pop_int, pop_float, bias, coef, pr
     n_total = pop_off[pop_off.size - 1]
     n_traced = pair_packets.shape[0]
     has_pairs = pair_packets.shape[2] > 0
-    for b in nb.prange(batch):
+    for b in prange(batch):
         acc = np.zeros(n_total, acc_proto.dtype)
         u = np.zeros(n_total, state_proto.dtype)
         v = np.zeros(n_total, state_proto.dtype)

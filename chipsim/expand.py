@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
+
+from chipsim.kernels import kernel, lazy, max_threads
+
+prange = lazy("numba", "prange")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def keep_nonzero(indptr: np.ndarray, targets: np.ndarray, values: np.ndarray, no
     return out_p, out_t[:nonzero], out_v[:nonzero]
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _keep_nonzero(indptr, targets, values, out_p, out_t, out_v):
     k = 0
     out_p[0] = 0
@@ -94,7 +97,7 @@ small network does not pay for starting Numba's thread pool (about a second in a
 
 def _blocks(work: int, rows: int) -> int:
     """Parallel blocks of rows for a job of ``work`` entries: 0 (run serially) below PARALLEL_MIN_ENTRIES."""
-    return 0 if work < PARALLEL_MIN_ENTRIES or rows < 2 else min(rows, 8 * nb.config.NUMBA_NUM_THREADS)
+    return 0 if work < PARALLEL_MIN_ENTRIES or rows < 2 else min(rows, 8 * max_threads())
 
 
 def dense(weight: np.ndarray) -> Csr:
@@ -114,7 +117,7 @@ def dense(weight: np.ndarray) -> Csr:
     return Csr(indptr, targets, weights, wt.shape[1])
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _dense_rows(wt, lo, hi, rowinfo, targets, weights, fill):
     """Rows lo..hi-1: counts (``fill`` false: synapses per row into ``rowinfo``) or writes (``rowinfo`` is
     indptr)."""
@@ -137,10 +140,10 @@ def _dense_parallel(wt, rowinfo, targets, weights, fill, blocks):
         _dense_blocks(wt, rowinfo, targets, weights, fill, blocks)
 
 
-@nb.njit(cache=True, parallel=True)
+@kernel(cache=True, parallel=True)
 def _dense_blocks(wt, rowinfo, targets, weights, fill, blocks):
     n = wt.shape[0]
-    for b in nb.prange(blocks):
+    for b in prange(blocks):
         _dense_rows(wt, b * n // blocks, (b + 1) * n // blocks, rowinfo, targets, weights, fill)
 
 
@@ -178,7 +181,7 @@ def _conv_parallel(args, c_in, rowinfo, targets, weights, fill, blocks):
         _conv_blocks(*args, c_in, rowinfo, targets, weights, fill, blocks)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _conv_rows(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, c_lo, c_hi, rowinfo, targets, weights,
                fill):
     """Input channels c_lo..c_hi-1: counts (``fill`` false: synapses per input into ``rowinfo``) or writes
@@ -206,10 +209,10 @@ def _conv_rows(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, c_lo, c_hi,
                     rowinfo[i] = k
 
 
-@nb.njit(cache=True, parallel=True)
+@kernel(cache=True, parallel=True)
 def _conv_blocks(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, c_in, rowinfo, targets, weights, fill,
                  blocks):
-    for b in nb.prange(blocks):
+    for b in prange(blocks):
         _conv_rows(wt, c_out, ho, wo, y0, ky, oy, x0, kx, ox, depthwise, b * c_in // blocks,
                    (b + 1) * c_in // blocks, rowinfo, targets, weights, fill)
 
@@ -226,7 +229,7 @@ def product(a: Csr, b: Csr) -> Csr:
     return Csr(indptr, targets, weights, b.n_out)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _product_rows(ap, at, aw, bp, bt, bw, n_out, rowinfo, targets, weights, fill):
     acc = np.zeros(n_out)
     seen = np.zeros(n_out, np.bool_)

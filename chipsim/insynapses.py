@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from chipsim.kernels import kernel
 from chipsim.network import ChipNetwork
 from chipsim.routing import conv_meta
 
@@ -112,7 +112,7 @@ def rank_dtype(n_ranks: int):
     return np.int16 if n_ranks < 2**15 else np.int32
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _transpose(indptr, targets, w_rank, pre_off, post_off, fill, pre, rank):
     """Counting-sort one CSR projection into the by-post arrays (``fill``: next free slot per neuron)."""
     for i in range(indptr.size - 1):
@@ -124,7 +124,7 @@ def _transpose(indptr, targets, w_rank, pre_off, post_off, fill, pre, rank):
             fill[g] = k + 1
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def visit(g, j, pop, stamp, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off, cv_rank, pop_cv_ptr, pop_cv,
           pre_mark, rank_mark, use_pre, use_rank):
     """Stamp neuron g's (local index j in population ``pop``) presynaptic ids and weight ranks not yet

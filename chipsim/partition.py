@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from chipsim import constraints as cst
 from chipsim.insynapses import InSynapses, kept_conv, visit
 from chipsim.insynapses import args as ins_args
+from chipsim.kernels import kernel
 from chipsim.network import ChipNetwork
 from chipsim.routing import _conv_core_counts, _csr_core_counts, _union_cores, conv_meta
 from hwprofiles.profile import ChipProfile
@@ -184,7 +184,7 @@ def _tile_fan_in(tile, n_tiles, pop, pop_off, ins: InSynapses, use_rank: bool):
     return _tile_fan_in_kernel(order, tile, n_tiles, pop, pop_off, *ins_args(ins), ins.n_ranks, use_rank)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _tile_fan_in_kernel(order, tile, n_tiles, pop, pop_off, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off,
                         cv_rank, pop_cv_ptr, pop_cv, n_ranks, use_rank):
     """Distinct presynaptic neurons (and weight ranks) per tile, stamped by tile id."""

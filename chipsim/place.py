@@ -24,13 +24,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from chipsim import constraints as cst
 from chipsim.fit import FitReport, Placement, Violation
 from chipsim.insynapses import InSynapses, in_synapses, kept_conv, visit
 from chipsim.insynapses import args as ins_args
+from chipsim.kernels import kernel
 from chipsim.network import ChipNetwork
 from chipsim.partition import partition_bins
 from chipsim.routing import _conv_core_counts, _csr_core_counts, _union_cores, conv_meta, route
@@ -164,7 +164,7 @@ def _bins_greedy(net: ChipNetwork, ins: InSynapses, cost: _Cost, profile: ChipPr
     )
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _greedy_kernel(pop_off, lim_neurons, lim_bits, lim_axons, lim_values, per_neuron_bits, conv_ptr,
                    conv_bits, conv_size, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off, cv_rank, pop_cv_ptr,
                    pop_cv, n_ranks):
@@ -398,7 +398,7 @@ def _unique_weights(net, ins: InSynapses, core_of, pop_of, profile: ChipProfile)
     return np.where(group >= 0, counts[key], 0), fan_in
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _distinct_ranks(order, group, pop_of, pop_off, ptr, pre, rank, cv_meta, cv_pre_off, cv_w_off, cv_rank,
                     pop_cv_ptr, pop_cv, n_ranks, n_groups):
     """Distinct weight ranks per group over the in-synapses of the neurons in ``order`` (grouped), stamped
@@ -514,7 +514,7 @@ def _axon_counts(net: ChipNetwork, core_of: np.ndarray, n_cores: int) -> _Axons:
     return _Axons(fan_in_axons[:n_cores], fan_out_axons[:n_cores], dest[:n_cores], fan_out)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _add_segment_sums(ptr, values, out):
     """out[i] += values[ptr[i]:ptr[i+1]].sum() for every i."""
     for i in range(ptr.size - 1):
@@ -522,7 +522,7 @@ def _add_segment_sums(ptr, values, out):
             out[i] += values[k]
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _tally_axons(ptr, core, src_core, fan_in_axons, fan_out_axons):
     """Each (neuron, distinct destination core) pair is one axon into that core and, where the neuron is
     on chip, one axon out of its own core."""

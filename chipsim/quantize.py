@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
+
+from chipsim.kernels import kernel
 
 
 def weight_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -236,7 +237,7 @@ def quantize_synapses(w: np.ndarray, gain: np.ndarray, targets: np.ndarray, scal
     return w_int, (math.sqrt(sse / w.size) if w.size else 0.0), max_err, nonzero, distinct
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _quantize_synapses(w, gain, per_target, targets, scale, on_grid, two_e, shift, step, lo, hi, lsb, w_int,
                        seen, first):
     sse, max_err, nonzero, distinct = 0.0, 0.0, 0, 0
@@ -266,7 +267,7 @@ def effective_stats(w: np.ndarray, gain: np.ndarray, targets: np.ndarray) -> tup
     return _effective_stats(np.asarray(w, np.float64), gain, gain.size > 1, targets)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _effective_stats(w, gain, per_target, targets):
     lo, hi, integral = np.inf, -np.inf, True
     for i in range(w.size):

@@ -19,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numba as nb
 import numpy as np
 
+from chipsim.kernels import kernel
 from hwprofiles.errors import UserError
 
 INT32_MAX = 2**31 - 1
@@ -110,7 +110,7 @@ def check_network(net):
 
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _add_abs(total, targets, weights):
     """total[t] += |w| over the synapses (no temporary arrays: this runs over every synapse)."""
     for e in range(targets.size):

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from chipsim.fit import Placement
+from chipsim.kernels import kernel
 from chipsim.network import ChipNetwork, ConvKernel
 
 
@@ -62,7 +62,7 @@ def compact_cores(placement: Placement) -> tuple[np.ndarray, np.ndarray]:
     return cores, compact
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _csr_core_counts(indptr, targets, post_core, n_cores):
     """Per pre neuron, the distinct cores of its targets and how many synapses land on each."""
     n_pre = indptr.size - 1
@@ -93,7 +93,7 @@ def _csr_core_counts(indptr, targets, post_core, n_cores):
     return out_ptr, core, count
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def conv_tap_out(coord, pad, tap, stride, n_out):
     """Output coordinate that input ``coord`` reaches through kernel tap ``tap`` along one axis of a
     convolution (``out * stride - pad + tap == coord``), or -1 where no output position does."""
@@ -103,7 +103,7 @@ def conv_tap_out(coord, pad, tap, stride, n_out):
     return t // stride
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _tap_table(n_in, pad, taps, stride, n_out):
     """int64 [n_in, taps]: :func:`conv_tap_out` of every input coordinate and tap along one axis."""
     table = np.empty((n_in, taps), np.int64)
@@ -113,7 +113,7 @@ def _tap_table(n_in, pad, taps, stride, n_out):
     return table
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _nonzero_out_channels(w):
     """(ptr, co): the output channels with a nonzero weight at each (in channel, ky, kx), ascending: the
     channels of tap ``(ci * kh + ky) * kw + kx`` are ``co[ptr[tap]:ptr[tap + 1]]``."""
@@ -132,7 +132,7 @@ def _nonzero_out_channels(w):
     return ptr, co[:n]
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _conv_core_counts(w, meta, post_core, n_cores):
     """As :func:`_csr_core_counts` for a kept kernel (``meta`` as ``engine.conv_meta``), without expanding.
     Targets are visited in the order of the kernel's taps, then output channels (zero weights skipped)."""
@@ -245,7 +245,7 @@ def _union_cores(outgoing: list[tuple[np.ndarray, np.ndarray]], n_cores: int):
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), core.astype(np.int32)
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _pair_ids_table(dest_indptr, dest_core, core_of, cx, cy, n_cores):
     """Number the (source, destination) core pairs in first-seen order (a dense n_cores^2 table) and sum
     each neuron's hops. Returns dest_pair, hops_ew, hops_ns per neuron, pair sources, pair destinations."""

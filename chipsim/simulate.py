@@ -13,12 +13,12 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from chipsim import engine
 from chipsim.activity import Activity
 from chipsim.fit import Placement
+from chipsim.kernels import kernel, max_threads, num_threads
 from chipsim.network import ChipNetwork
 from chipsim.routing import Routes, conv_meta, route
 from hwprofiles.errors import UserError
@@ -132,7 +132,7 @@ gave 1.16x at 10^5 neurons and 1.12-1.2x at 10^6, same process (docs/benchmarks.
 1.00x. Smaller networks keep int32 sums: one kernel signature for the common case (``chipsim.warm``)."""
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _abs_fan_in(targets, weights, post_base, bound):
     """Add every synapse's |weight| to its post neuron's ``bound`` (global index ``post_base + target``)."""
     for s in range(targets.size):
@@ -299,14 +299,18 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         pair_packets=np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32),
     )
     fixed = net.fixed_point
-    call = lambda: engine.run_batch(  # noqa: E731
-        fixed, not binary, x, *a.values(), *out.values(),
-        np.zeros(0, prep.acc_dtype), np.zeros(0, np.int64 if fixed else np.float64),
-    )
+    args = (fixed, not binary, x, *a.values(), *out.values(), np.zeros(0, prep.acc_dtype),
+            np.zeros(0, np.int64 if fixed else np.float64))
     # no more threads than samples: each extra one is an OpenMP team member started for nothing (2-7 ms a
     # call here, for a one-sample command)
-    threads = nb.get_num_threads() if threads is None else int(threads)
-    interruptible(call, min(threads, max(batch, 1)))
+    threads = min(num_threads() if threads is None else int(threads), max(batch, 1))
+    # one sample: the ahead-of-time build where it has these types (one thread, no Numba import; it holds
+    # the GIL, so Ctrl-C lands when the sample is done), else Numba's parallel kernel (it releases the GIL)
+    compiled = engine.run_batch.compiled(*args) if batch == 1 else None
+    if compiled is not None:
+        interruptible(lambda: compiled(*args), numba_threads=False)
+    else:
+        interruptible(lambda: engine.run_batch.jit(*args), threads)
     if per_population:
         out["population"] = _per_population(prep, out, x)
     return out
@@ -323,21 +327,25 @@ INTERRUPT_POLL_S = 0.1
 """How often the waiting thread looks for Ctrl-C while the engine runs."""
 
 
-def interruptible(call, threads: int | None = None):
+def interruptible(call, threads: int | None = None, numba_threads: bool = True):
     """Run ``call()`` (a Numba kernel that releases the GIL) in a daemon thread and wait for it in slices,
     so Ctrl-C (KeyboardInterrupt) reaches the caller at once instead of after the whole loop; the
     abandoned kernel ends with the process. ``threads``: Numba threads for the kernel (Numba's setting is
-    per calling thread; default: the caller's). Exceptions of ``call`` are raised here."""
+    per calling thread; default: the caller's); ``numba_threads=False``: ``call`` is not Numba's (an
+    ahead-of-time function: one thread), so none is set and Numba is not imported. Exceptions of ``call``
+    are raised here."""
     import threading
 
-    import numba
+    if numba_threads:
+        import numba
 
-    threads = numba.get_num_threads() if threads is None else int(threads)
+        threads = numba.get_num_threads() if threads is None else int(threads)
     box: dict = {}
 
     def target():
         try:
-            numba.set_num_threads(threads)
+            if numba_threads:
+                numba.set_num_threads(threads)
             box["result"] = call()
         except BaseException as error:  # handed to the waiting thread
             box["error"] = error
@@ -434,8 +442,6 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
     spike counts (int32 [hi - lo, every neuron]) as it finishes, in order, on a helper thread, to be written
     out instead of kept.
     """
-    import numba
-
     prep = net if isinstance(net, Prepared) else prepare(net, placement)
     chunked = getattr(input_spikes, "ndim", np.ndim(input_spikes)) == 3
     if chunked:
@@ -448,9 +454,10 @@ def simulate_stream(net: ChipNetwork | Prepared, placement: Placement | None, in
         x, binary = _check_input(prep.net, input_spikes, steps)
         batch, n_steps, _ = x.shape
     n_cores = prep.routes.cores.size
-    workers = numba.config.NUMBA_NUM_THREADS if workers is None else int(workers)
-    if not 1 <= workers <= numba.config.NUMBA_NUM_THREADS:
-        raise SimulationInputError(f"workers must be 1..{numba.config.NUMBA_NUM_THREADS} (this machine's "
+    most = max_threads()
+    workers = most if workers is None else int(workers)
+    if not 1 <= workers <= most:
+        raise SimulationInputError(f"workers must be 1..{most} (this machine's "
                                    f"cores), got {workers}")
     per_sample = 4 * max(n_steps, 1) * engine.N_COUNTERS * max(n_cores, 1)
     if chunk_size is None:
@@ -536,7 +543,7 @@ def _population_counters(pop_counters, spike_count, input_count, routes: Routes,
     }
 
 
-@nb.njit(cache=True)
+@kernel(cache=True)
 def _route_totals(spike_count, input_count, off, dest_indptr, hops_ew, hops_ns):
     """(spikes, packets, hops) int64 [batch, n_pops] of :func:`_population_counters` in one pass: each
     neuron's count (the input population's from ``input_count``) times 1, its destinations and its hops.
@@ -563,7 +570,7 @@ def _route_totals(spike_count, input_count, off, dest_indptr, hops_ew, hops_ns):
     return spikes, packets, hops
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _weighted_sums(counts, n_dest, n_hops):
     """(sum of counts, of counts x destinations, of counts x hops), int64."""
     s = k = h = np.int64(0)

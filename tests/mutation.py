@@ -5,13 +5,15 @@ Each module runs on its own: a scratch copy of the working tree in ``.cache/muta
 scratch copies keep mutmut's cache, so a second run only tests mutants it has no result for; delete the
 folder to start over.
 
-Numba: mutmut leaves decorated functions alone, and nearly all of ``chipsim/engine.py`` is ``@nb.njit``.
-For that module (and ``chipsim/place.py``'s kernels) the scratch copy drops the ``@nb.njit`` decorators
-of the mutated file only, so its kernels run as the plain Python they are written in (``nb.prange`` is
-``range`` then) and mutmut can mutate them; compiled, a mutant would be ignored (the trampoline is Python)
-or run from Numba's cache. Every other module stays compiled (from the seeded cache): with Numba off
-everywhere (``NUMBA_DISABLE_JIT=1``, the first way this was run) the compile, expansion, partition and
-routing kernels that every engine or place test goes through ran as Python too, for every mutant.
+Numba: mutmut leaves decorated functions alone, and nearly all of ``chipsim/engine.py`` is ``@kernel``
+(``chipsim.kernels``). For that module (and ``chipsim/place.py``'s kernels) the scratch copy drops the
+``@kernel`` decorators of the mutated file only, so its kernels run as the plain Python they are written in
+(``prange`` is ``range`` then) and mutmut can mutate them; compiled, a mutant would be ignored (the
+trampoline is Python) or run from Numba's cache. Every other module stays compiled (from the seeded
+cache): with Numba off everywhere (``NUMBA_DISABLE_JIT=1``, the first way this was run) the compile,
+expansion, partition and routing kernels that every engine or place test goes through ran as Python too,
+for every mutant. The scratch copy has no ahead-of-time build (``chipsim/_aot`` is not tracked): its
+kernels are Numba's JIT.
 ``CHIPSIM_PLAIN_PREFETCH=1`` makes ``chipsim.prefetch.prefetch`` a Python no-op for the engine's
 Python kernels (an intrinsic cannot be called from Python).
 
@@ -84,8 +86,8 @@ DO_NOT_MUTATE = {
 }
 PACKAGES = ["chipsim", "compress", "harness", "hwprofiles"]
 MUTMUT = [sys.executable, str(Path(__file__).resolve()), "--mutmut"]  # mutmut_with_one_session
-NJIT = re.compile(r"^\s*@nb\.njit\b.*$\n", re.MULTILINE)
-# modules whose kernels are @nb.njit: mutated with their decorators dropped (see above)
+NJIT = re.compile(r"^\s*@kernel\(.*$\n", re.MULTILINE)
+# modules whose kernels are @kernel (chipsim.kernels): mutated with their decorators dropped (see above)
 JITTED = {"chipsim/engine.py", "chipsim/place.py"}
 
 

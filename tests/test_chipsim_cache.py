@@ -85,7 +85,12 @@ def test_a_cached_harness_map_imports_neither_numba_nir_torch_nor_sklearn(tmp_pa
     env = os.environ | {"CHIPFIT_CACHE_DIR": str(tmp_path / "cache")}
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert first.stdout.strip().splitlines()[-1] == "['nir', 'numba', 'scipy']"  # the first places
+    from chipsim import aot
+
+    # the first places: on the ahead-of-time kernels where their build is valid here (make install), else
+    # on Numba's (which imports scipy's BLAS module)
+    placed = "['nir']" if aot.available() else "['nir', 'numba', 'scipy']"
+    assert first.stdout.strip().splitlines()[-1] == placed
     assert second.stdout.strip().splitlines()[-1] == "[]"
 
 

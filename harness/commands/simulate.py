@@ -141,6 +141,7 @@ def _start(args: argparse.Namespace, watch: Stopwatch):
     simulation, each stage timed on ``watch``."""
     import chipsim.activity  # noqa: F401 -- imported here to be timed as "import" (used by run)
     import chipsim.cost  # noqa: F401
+    from chipsim import aot
     from chipsim.numba_start import set_up
     from chipsim.simulate import prepare
     from hwprofiles import load
@@ -156,7 +157,8 @@ def _start(args: argparse.Namespace, watch: Stopwatch):
         labels = None if labels is None else labels[: args.samples]
     profile = load(args.profile)
     watch.lap("read_input")
-    set_up()  # Numba's one-time set-up, which the first kernel would otherwise pay inside its stage
+    if not aot.available():  # without the ahead-of-time build, every kernel needs Numba
+        set_up()  # Numba's one-time set-up, which the first kernel would otherwise pay inside its stage
     watch.lap("numba_set_up")
     net, placement, routes = _compiled_placed_and_routed(args, profile, watch.lap)
     for note in net.notes:  # the convention the import assumed, and its warnings (chipsim.cache)
