@@ -41,6 +41,19 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from bench_sanafe import RESULTS, ROOT, conv_net  # noqa: E402
 
 
+def cpu_model() -> str:
+    """This machine's CPU model name and core count (Linux ``/proc/cpuinfo``; else ``platform``)."""
+    import platform
+
+    try:
+        lines = pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        family = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("cpu family"))
+        return f"{names[0]}, family {family}, {len(names)} cores"
+    except (OSError, IndexError, StopIteration):
+        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--side", type=int, default=34)
@@ -64,6 +77,7 @@ def main() -> None:
     imports_s = time.perf_counter() - start
 
     import hwprofiles
+    from chipsim import aot
     from chipsim.compile import compile_graph
     from chipsim.cost import cost
     from chipsim.place import place
@@ -128,6 +142,7 @@ def main() -> None:
         "spike_counts_identical": identical,
         "chipsim_cores_reported": report["cores_used"],
         "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
+        "cpu": cpu_model(), "ahead_of_time_kernels": aot.available(),
         "run": "PYTHONPATH=. nice -n 10 python benchmarks/bench_sanafe_speed.py "
                f"--steps {args.steps} --rate {args.rate}" + (f" --repeats {args.repeats}" if args.repeats > 1
                                                              else ""),

@@ -304,9 +304,10 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
     # no more threads than samples: each extra one is an OpenMP team member started for nothing (2-7 ms a
     # call here, for a one-sample command)
     threads = min(num_threads() if threads is None else int(threads), max(batch, 1))
-    # one sample: the ahead-of-time build where it has these types (one thread, no Numba import; it holds
-    # the GIL, so Ctrl-C lands when the sample is done), else Numba's parallel kernel (it releases the GIL)
-    compiled = engine.run_batch.compiled(*args) if batch == 1 else None
+    # one short sample: the ahead-of-time build where it has these types (one thread, no Numba import; it
+    # holds the GIL, so Ctrl-C lands when the call returns), else Numba's kernel (it releases the GIL)
+    short = batch == 1 and n_steps * n_total <= AHEAD_OF_TIME_MAX_UPDATES
+    compiled = engine.run_batch.compiled(*args) if short else None
     if compiled is not None:
         interruptible(lambda: compiled(*args), numba_threads=False)
     else:
@@ -322,6 +323,12 @@ def _per_population(prep: Prepared, out: dict, x: np.ndarray) -> dict[str, np.nd
     return _population_counters(out["pop_counters"], out["spike_count"], (x != 0).sum(axis=1), prep.routes,
                                 split)
 
+
+AHEAD_OF_TIME_MAX_UPDATES = 1 << 26
+"""Neuron updates (steps x neurons) up to which a one-sample call runs the ahead-of-time engine
+(``chipsim.kernels``): about 0.3 s on the Zen 5 VM and 1 s on the slower one (the 20k-neuron conv net's 1000
+steps are 2.3e7), so Ctrl-C, which lands when that call returns, still stops it within about a second or
+so; a longer run takes Numba's engine, whose start-up (~0.4-0.8 s) is then small beside the run."""
 
 INTERRUPT_POLL_S = 0.1
 """How often the waiting thread looks for Ctrl-C while the engine runs."""

@@ -190,3 +190,28 @@ def test_harness_simulate_of_one_sample_runs_without_numba_where_the_build_is_va
     cost_b = json.loads((tmp_path / "jit" / "cost.json").read_text().replace(str(tmp_path / "jit"), "T"))
     cost_a.pop("timings_s"), cost_b.pop("timings_s")
     assert cost_a == cost_b
+
+
+def test_only_a_short_one_sample_run_asks_for_the_ahead_of_time_engine(monkeypatch):
+    """It holds the GIL (Ctrl-C waits for it), so a batch, or one sample of more than
+    AHEAD_OF_TIME_MAX_UPDATES neuron updates, takes Numba's engine, which releases it."""
+    import hwprofiles
+    from chipsim import engine, simulate
+    from chipsim.compile import compile_graph
+    from chipsim.place import place
+    from chipsim.warm import _graphs
+
+    profile = hwprofiles.load("loihi")
+    net = compile_graph(_graphs(profile)[0], profile)
+    placement = place(net, profile)
+    asked = []
+    monkeypatch.setattr(engine.run_batch, "compiled", lambda *args: asked.append(args[2].shape))
+    x = (np.random.default_rng(0).random((7, 1, 6)) < 0.5).astype(np.uint8)
+    one = simulate.simulate(net, placement, x)
+    assert asked == [(1, 7, 6)]  # [batch, steps, inputs]: one short sample asks
+    simulate.simulate(net, placement, np.repeat(x, 3, axis=1))
+    monkeypatch.setattr(simulate, "AHEAD_OF_TIME_MAX_UPDATES", 7 * net.n_neurons - 1)
+    again = simulate.simulate(net, placement, x)
+    assert asked == [(1, 7, 6)]  # neither the batch nor the longer sample asked
+    for a, b in zip(one.spike_counts, again.spike_counts, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -21,9 +21,10 @@ sample; the predicted class is the output neuron with the most spikes), the accu
 samples).
 
 ``--json`` also gives ``timings_s``: this run's wall seconds per stage (imports, reading the input,
-Numba's set-up, reading the graph, compile, place, routing, or the cache lookup in their stead, flattening
-for the engine, the simulation, pricing, writing OUT, printing), so a user can see where a slow command
-spends its time.
+Numba's set-up (only where chipsim's ahead-of-time kernels are not built for this machine, ``chipsim.aot``;
+a kernel they lack sets Numba up in its own stage), reading the graph, compile, place, routing, or the
+cache lookup in their stead, flattening for the engine, the simulation, pricing, writing OUT, printing),
+so a user can see where a slow command spends its time.
 """
 
 from __future__ import annotations
