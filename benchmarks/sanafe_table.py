@@ -79,8 +79,8 @@ def speed_table(runs: list[dict]) -> str:
             "placement alone (`chipsim.place`) | SANA-FE build + sim | SANA-FE sim | speed-up (sim only) | "
             "spikes identical | load | in-process stages: start-up / compile / place / simulate / cost | "
             "the command's stages: start-up and exit / imports / Numba set-up / input, graph, compile, "
-            "place, route / simulate / cost, write, print |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            "place, route / simulate / cost, write, print | CPU | ahead-of-time kernels |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for r in runs:
         rows.append(
@@ -89,7 +89,8 @@ def speed_table(runs: list[dict]) -> str:
             f" | {r['place_s']:.2f} s | {r['sanafe_build_s'] + r['sanafe_sim_s']:.1f} s | "
             f"{r['sanafe_sim_s']:.1f} s | {r['speedup_sim_only']:.1f}x | {r['spike_counts_identical']} | "
             f"{r['load_average_before']:.1f} -> {r['load_average_after']:.1f} | {stages(r)} | "
-            f"{command_stages(r)} |")
+            f"{command_stages(r)} | {r.get('cpu', '-')} | "
+            f"{ {True: 'yes', False: 'no'}.get(r.get('ahead_of_time_kernels'), '-')} |")
     return "\n".join([head, *rows])
 
 
