@@ -7,6 +7,10 @@ extension module in ``chipsim/_aot/``, with a manifest: which exported function 
 argument types, and the fingerprint it was built for (:func:`fingerprint`). The folder is replaced as a
 whole, so a half-written build is never read.
 
+Every exported function releases the GIL while it runs, as ``nogil=True`` does for the JIT (pycc has no
+such option: the build sets Numba's ``release_gil`` flag for its compile), so the engine can run on
+several Python threads at once and Ctrl-C reaches a command while it runs.
+
 At run time :func:`lookup` reads the manifest once and, when its fingerprint is this process's, loads the
 module on the first hit (about 6 ms) and returns the exported function; otherwise it answers None and the
 kernel takes Numba's JIT (``chipsim.kernels``). A source edit, another Python, NumPy or Numba, or another CPU
@@ -160,6 +164,19 @@ def warm_jit(names=None) -> None:
         forget()
 
 
+def _release_gil_flags():
+    from numba.core.compiler import Flags
+
+    class ReleaseGil(Flags):
+        """Numba's compile flags with ``release_gil`` set (what ``nogil=True`` sets for the JIT)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    return ReleaseGil
+
+
 def build(folder: Path = FOLDER, only: set[str] | None = None) -> int:
     """Compile every signature Numba holds for a kernel (:func:`signatures`; ``only``: these kernel names)
     into ``folder`` (replaced whole); returns how many were exported."""
@@ -168,6 +185,7 @@ def build(folder: Path = FOLDER, only: set[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pycc's pending-deprecation notice
         from numba.pycc import CC
+        from numba.pycc import compiler as pycc_compiler
     chosen = [s for s in signatures() if only is None or s[0].name in only]
     if not chosen:
         raise RuntimeError("Numba holds no kernel signature to compile (nothing has run)")
@@ -185,7 +203,12 @@ def build(folder: Path = FOLDER, only: set[str] | None = None) -> int:
                 export = f"k{len(exports)}"
                 cc.export(export, signature)(k.py_func)
                 exports.append([k.name, list(keys), export])
-            cc.compile()
+            plain = pycc_compiler.Flags
+            pycc_compiler.Flags = _release_gil_flags()  # pycc has no nogil option
+            try:
+                cc.compile()
+            finally:
+                pycc_compiler.Flags = plain
         built = [p for p in work.iterdir() if p.name.startswith(MODULE)]
         if len(built) != 1:
             raise RuntimeError(f"pycc wrote {[p.name for p in built]}")

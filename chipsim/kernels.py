@@ -21,9 +21,9 @@ matches: the hash of chipsim's sources, the Python, NumPy and Numba versions, an
 (``chipsim.aot.fingerprint``); anything else, or ``CHIPSIM_NO_AOT=1``, or ``NUMBA_DISABLE_JIT=1``, is
 Numba's JIT as before.
 
-A compiled function holds the GIL and runs on one thread. So a ``parallel`` kernel takes the ahead-of-time
-path only where its caller asks (:meth:`Kernel.compiled`): ``chipsim.simulate`` does for a one-sample call,
-the case where start-up is most of a command's time.
+A compiled function runs on one thread, with the GIL released (``chipsim.aot``). So a ``parallel`` kernel
+takes the ahead-of-time path only where its caller asks (:meth:`Kernel.compiled`): ``chipsim.simulate``
+does, and runs the engine's samples in blocks on as many Python threads as it has workers.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ class Kernel:
         return self.jit(*args)
 
     def compiled(self, *args):
-        """The ahead-of-time function for exactly these argument types (it runs on one thread and holds the
-        GIL), or None."""
+        """The ahead-of-time function for exactly these argument types (one thread, GIL released), or
+        None."""
         if not self.ahead_of_time:
             return None
         from chipsim import aot

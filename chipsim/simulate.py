@@ -299,19 +299,18 @@ def _run(prep: Prepared, x: np.ndarray, binary: bool, traced: int, record_raster
         pair_packets=np.zeros((max(traced, 1), n_steps, n_pairs if traced else 0), np.int32),
     )
     fixed = net.fixed_point
-    args = (fixed, not binary, x, *a.values(), *out.values(), np.zeros(0, prep.acc_dtype),
-            np.zeros(0, np.int64 if fixed else np.float64))
+    protos = (np.zeros(0, prep.acc_dtype), np.zeros(0, np.int64 if fixed else np.float64))
+    args = (fixed, not binary, x, *a.values(), *out.values(), *protos)
     # no more threads than samples: each extra one is an OpenMP team member started for nothing (2-7 ms a
     # call here, for a one-sample command)
     threads = min(num_threads() if threads is None else int(threads), max(batch, 1))
-    # one short sample: the ahead-of-time build where it has these types (one thread, no Numba import; it
-    # holds the GIL, so Ctrl-C lands when the call returns), else Numba's kernel (it releases the GIL)
-    short = batch == 1 and n_steps * n_total <= AHEAD_OF_TIME_MAX_UPDATES
-    compiled = engine.run_batch.compiled(*args) if short else None
-    if compiled is not None:
-        interruptible(lambda: compiled(*args), numba_threads=False)
-    else:
+    compiled = engine.run_batch.compiled(*args)
+    if compiled is None:  # Numba's parallel engine
         interruptible(lambda: engine.run_batch.jit(*args), threads)
+    else:  # the ahead-of-time one (no Numba import): one call per thread, each on its block of samples
+        blocks = [(fixed, not binary, x[lo:hi], *a.values(), *_sample_block(out, lo, hi, traced), *protos)
+                  for lo, hi in _blocks(batch, threads)]
+        interruptible(lambda: _on_threads(compiled, blocks), numba_threads=False)
     if per_population:
         out["population"] = _per_population(prep, out, x)
     return out
@@ -324,11 +323,48 @@ def _per_population(prep: Prepared, out: dict, x: np.ndarray) -> dict[str, np.nd
                                 split)
 
 
-AHEAD_OF_TIME_MAX_UPDATES = 1 << 26
-"""Neuron updates (steps x neurons) up to which a one-sample call runs the ahead-of-time engine
-(``chipsim.kernels``): about 0.3 s on the Zen 5 VM and 1 s on the slower one (the 20k-neuron conv net's 1000
-steps are 2.3e7), so Ctrl-C, which lands when that call returns, still stops it within about a second or
-so; a longer run takes Numba's engine, whose start-up (~0.4-0.8 s) is then small beside the run."""
+def _blocks(batch: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous (lo, hi) blocks of ``batch`` samples, sizes differing by at most one (as
+    Numba's static ``prange`` schedule splits them)."""
+    edges = [batch * i // parts for i in range(parts + 1)]
+    return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
+
+
+def _sample_block(out: dict, lo: int, hi: int, traced: int) -> list[np.ndarray]:
+    """The output arrays of samples lo..hi (views: the engine writes into ``out``). Only samples below
+    ``traced`` fill ``pair_packets``; a block past them gets an empty one (the engine then traces none)."""
+    views = [out[k][lo:hi] for k in ("counters", "pop_counters", "spike_count", "out_spikes", "raster",
+                                     "state_rec")]
+    pairs = out["pair_packets"]
+    views.append(pairs[lo:min(hi, traced)] if lo < traced else
+                 np.zeros((1, pairs.shape[1], 0), pairs.dtype))
+    return views
+
+
+def _on_threads(call, blocks: list[tuple]) -> None:
+    """``call(*block)`` for every block, each on a thread of its own (``call`` releases the GIL)."""
+    import threading
+
+    if len(blocks) == 1:
+        call(*blocks[0])
+        return
+    errors: list[BaseException] = []
+
+    def run(block):
+        try:
+            call(*block)
+        except BaseException as error:  # handed to the caller
+            errors.append(error)
+
+    workers = [threading.Thread(target=run, args=(b,), name="chipsim-engine-block", daemon=True)
+               for b in blocks]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+
 
 INTERRUPT_POLL_S = 0.1
 """How often the waiting thread looks for Ctrl-C while the engine runs."""

@@ -60,7 +60,7 @@ def warm(names=None, log=print) -> None:
     from chipsim.compile import compile_graph
     from chipsim.cost import cost
     from chipsim.place import place
-    from chipsim.simulate import prepare, simulate, simulate_stream
+    from chipsim.simulate import _abs_fan_in, prepare, simulate, simulate_stream
 
     _expansion_kernels()
     for name in names or hwprofiles.available():
@@ -74,6 +74,10 @@ def warm(names=None, log=print) -> None:
             cost(simulate(net, placement, x), placement, profile, net)
             simulate_stream(net, placement, x, workers=1)
             if net.fixed_point:  # the int16 input sums a large network gets (simulate.accumulator_dtype)
+                for pr in net.projections:  # and the check that picks them
+                    if pr.targets.size:
+                        _abs_fan_in(np.asarray(pr.targets), np.asarray(pr.weights), 0,
+                                    np.zeros(net.n_neurons, np.int64))
                 wide = prepare(net, placement)
                 simulate_stream(dataclasses.replace(wide, acc_dtype=np.int16), None, x, workers=1)
             else:

@@ -124,6 +124,27 @@ def test_an_ahead_of_time_build_serves_exactly_its_signature_and_agrees_with_the
     assert aot.lookup(name, other, folder) is None  # another weight dtype: the JIT's
 
 
+def test_an_ahead_of_time_function_releases_the_gil(tmp_path):
+    """The main thread keeps running while a compiled kernel runs on another (pycc's flags with
+    ``release_gil``, chipsim.aot): the engine's blocks run on threads at once, and Ctrl-C gets in."""
+    import threading
+
+    folder = _small_build(tmp_path)
+    name, keys, _ = json.loads((folder / aot.MANIFEST).read_text())["exports"][0]
+    compiled = aot.lookup(name, tuple(keys), folder)
+    n = 1 << 25
+    args = (np.zeros(3, np.int64), np.zeros(n, np.int32), np.ones(n, np.int8))
+    assert kernels.type_keys(args) == tuple(keys)
+    worker = threading.Thread(target=compiled, args=args)
+    beside = 0
+    worker.start()
+    while worker.is_alive():
+        beside += 1
+    worker.join()
+    assert args[0][0] == n
+    assert beside > 1000  # holding the GIL, the loop above could not run while the call did
+
+
 def test_a_stale_or_disabled_build_is_not_used(tmp_path, monkeypatch):
     folder = _small_build(tmp_path)
     manifest = json.loads((folder / aot.MANIFEST).read_text())
@@ -158,60 +179,65 @@ import sys, numpy as np, nir
 sys.path.insert(0, "benchmarks")
 from bench_sanafe import conv_net
 from harness.cli import main
+folder, samples, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 g = conv_net(10, 3, 4, 2, bias=False)
-nir.write(sys.argv[1] + "/g.nir", g)
-x = (np.random.default_rng(0).random((20, 200)) < 0.2).astype(np.uint8)
-np.savez(sys.argv[1] + "/x.npz", spikes=x)
+nir.write(folder + "/g.nir", g)
+x = (np.random.default_rng(0).random((20, samples, 200)) < 0.2).astype(np.uint8)
+np.savez(folder + "/x.npz", spikes=x[:, 0] if samples == 1 else x)
 try:
-    main(["simulate", "--nir", sys.argv[1] + "/g.nir", "--profile", "loihi", "--input",
-          sys.argv[1] + "/x.npz", "--dt", "1", "--no-cache", "--no-progress", "--out",
-          sys.argv[1] + "/out.npz", "--json", sys.argv[1] + "/cost.json"])
+    main(["simulate", "--nir", folder + "/g.nir", "--profile", "loihi", "--input", folder + "/x.npz",
+          "--dt", "1", "--no-cache", "--no-progress", "--out", folder + "/out.npz", "--json",
+          folder + "/cost.json", "--workers", workers])
 except SystemExit as stop:
     assert not stop.code, stop.code
 print("numba" in sys.modules)
 """
 
 
-def test_harness_simulate_of_one_sample_runs_without_numba_where_the_build_is_valid(tmp_path):
-    """The shipped build (``make install``): a one-sample loihi run needs no Numba, and its output and cost
-    are the JIT's exactly."""
+@pytest.mark.parametrize("samples, workers", [(1, 1), (5, 2)])
+def test_harness_simulate_runs_without_numba_where_the_build_is_valid(tmp_path, samples, workers):
+    """The shipped build (``make install``): a loihi run needs no Numba, one sample or a batch on two
+    threads, and its output and cost are the JIT's exactly."""
     if aot._manifest(aot.FOLDER) is None:
         pytest.skip("no valid ahead-of-time build here: `make warm` builds it")
-    (tmp_path / "aot").mkdir()
-    (tmp_path / "jit").mkdir()
-    with_build = _run(SIMULATE.replace("sys.argv[1]", repr(str(tmp_path / "aot"))))
-    without = _run(SIMULATE.replace("sys.argv[1]", repr(str(tmp_path / "jit"))), CHIPSIM_NO_AOT="1")
-    assert (with_build.splitlines()[-1], without.splitlines()[-1]) == ("False", "True")  # Numba imported?
+    imported = {}
+    for mode, env in (("aot", {}), ("jit", {"CHIPSIM_NO_AOT": "1"})):
+        (tmp_path / mode).mkdir()
+        code = SIMULATE.replace("sys.argv[1], int(sys.argv[2]), sys.argv[3]",
+                                f"{str(tmp_path / mode)!r}, {samples}, {str(workers)!r}")
+        imported[mode] = _run(code, **env).splitlines()[-1]
+    assert imported == {"aot": "False", "jit": "True"}  # Numba imported?
     with np.load(tmp_path / "aot" / "out.npz") as a, np.load(tmp_path / "jit" / "out.npz") as b:
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        assert a["spike_counts_1"].shape[0] == samples and a["spike_counts_1"].sum() > 0
     cost_a = json.loads((tmp_path / "aot" / "cost.json").read_text().replace(str(tmp_path / "aot"), "T"))
     cost_b = json.loads((tmp_path / "jit" / "cost.json").read_text().replace(str(tmp_path / "jit"), "T"))
     cost_a.pop("timings_s"), cost_b.pop("timings_s")
     assert cost_a == cost_b
 
 
-def test_only_a_short_one_sample_run_asks_for_the_ahead_of_time_engine(monkeypatch):
-    """It holds the GIL (Ctrl-C waits for it), so a batch, or one sample of more than
-    AHEAD_OF_TIME_MAX_UPDATES neuron updates, takes Numba's engine, which releases it."""
-    import hwprofiles
-    from chipsim import engine, simulate
-    from chipsim.compile import compile_graph
-    from chipsim.place import place
-    from chipsim.warm import _graphs
+@pytest.mark.parametrize("batch, parts", [(1, 1), (5, 2), (2, 2), (7, 3), (3, 1)])
+def test_engine_blocks_cover_every_sample_once(batch, parts):
+    from chipsim.simulate import _blocks
 
-    profile = hwprofiles.load("loihi")
-    net = compile_graph(_graphs(profile)[0], profile)
-    placement = place(net, profile)
-    asked = []
-    monkeypatch.setattr(engine.run_batch, "compiled", lambda *args: asked.append(args[2].shape))
-    x = (np.random.default_rng(0).random((7, 1, 6)) < 0.5).astype(np.uint8)
-    one = simulate.simulate(net, placement, x)
-    assert asked == [(1, 7, 6)]  # [batch, steps, inputs]: one short sample asks
-    simulate.simulate(net, placement, np.repeat(x, 3, axis=1))
-    monkeypatch.setattr(simulate, "AHEAD_OF_TIME_MAX_UPDATES", 7 * net.n_neurons - 1)
-    again = simulate.simulate(net, placement, x)
-    assert asked == [(1, 7, 6)]  # neither the batch nor the longer sample asked
-    for a, b in zip(one.spike_counts, again.spike_counts, strict=True):
-        np.testing.assert_array_equal(a, b)
+    blocks = _blocks(batch, parts)
+    assert [i for lo, hi in blocks for i in range(lo, hi)] == list(range(batch))
+    sizes = [hi - lo for lo, hi in blocks]
+    assert len(blocks) == min(batch, parts) and max(sizes) - min(sizes) <= 1
+
+
+def test_a_sample_block_traces_only_the_traced_samples_of_it():
+    from chipsim.simulate import _sample_block
+
+    out = {k: np.zeros((6, 4), np.int32) for k in ("counters", "pop_counters", "spike_count", "out_spikes",
+                                                  "raster", "state_rec")}
+    out["pair_packets"] = np.zeros((3, 4, 5), np.int32)  # samples 0..2 traced
+    first, second = _sample_block(out, 0, 2, 3), _sample_block(out, 2, 6, 3)
+    assert first[-1].shape == (2, 4, 5) and second[-1].shape == (1, 4, 5)
+    second[-1][0] += 1
+    assert out["pair_packets"][2].sum() == 20 and out["pair_packets"][:2].sum() == 0
+    assert _sample_block(out, 3, 6, 3)[-1].shape == (1, 4, 0)  # past the traced ones: none
+    second[2][1] = 7  # the views write into the whole batch's arrays
+    assert out["spike_count"][3].tolist() == [7, 7, 7, 7]

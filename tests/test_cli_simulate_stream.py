@@ -121,8 +121,7 @@ def test_ctrl_c_reaches_the_caller_while_the_engine_still_runs():
 
 
 def test_the_engine_releases_the_gil_so_the_waiting_thread_sees_ctrl_c():
-    """Numba's engine releases the GIL. The ahead-of-time one (chipsim.kernels) holds it, and so serves only
-    one-sample calls: Ctrl-C then lands when that sample is done."""
+    """Numba's engine releases the GIL (the ahead-of-time one too: tests/test_chipsim_kernels.py)."""
     from chipsim import engine
 
     assert engine.run_batch.jit.targetoptions.get("nogil") is True
