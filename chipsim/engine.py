@@ -27,8 +27,9 @@ delivered (on the post neuron's core, in the step they are added), from the per-
 ``chipsim.routing``; spikes, packets and hops where the spike is emitted. A neuron update is active when the
 neuron had nonzero net input, nonzero state (u or v, before the update), nonzero bias, or fired (SANA-FE's
 rule, with "input arrived" read as nonzero net input); idle otherwise. Batches run in parallel over
-samples (``prange``); every sample owns its state and its slice of every output, so the result does not
-depend on the number of threads.
+samples (``prange``; the ahead-of-time build of ``chipsim.kernels`` is a one-thread function, which
+``chipsim.simulate`` runs on one block of samples per Python thread); every sample owns its state and its
+slice of every output, so the result does not depend on the number of threads.
 """
 
 from __future__ import annotations

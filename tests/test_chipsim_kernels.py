@@ -83,8 +83,17 @@ def test_materialize_puts_dispatchers_where_kernel_bodies_name_them():
     assert isinstance(engine.conv_tap_out, CPUDispatcher)  # another module's kernel, named by _deliver_conv
     assert not isinstance(engine.prange, kernels.Lazy) and not isinstance(engine.prefetch, kernels.Lazy)
     assert isinstance(engine.run_batch, kernels.Kernel)  # only Python calls it: compiled and jit stay
-    assert isinstance(routing._csr_core_counts, kernels.Kernel) or \
-        isinstance(routing._csr_core_counts, CPUDispatcher)
+    assert isinstance(routing._csr_core_counts, kernels.Kernel)  # Python's alone (place, partition, route)
+    assert isinstance(routing._csr_core_counts.jit, CPUDispatcher)
+
+
+@pytest.fixture
+def may_serve(monkeypatch):
+    """The build may serve in this test even under ``CHIPSIM_NO_AOT=1`` (a whole run on the JIT)."""
+    monkeypatch.delenv("CHIPSIM_NO_AOT", raising=False)
+    aot.forget()
+    yield
+    aot.forget()
 
 
 def _small_build(tmp_path: Path) -> Path:
@@ -102,7 +111,7 @@ def _small_build(tmp_path: Path) -> Path:
     return folder
 
 
-def test_an_ahead_of_time_build_serves_exactly_its_signature_and_agrees_with_the_jit(tmp_path):
+def test_an_ahead_of_time_build_serves_exactly_its_signature_and_agrees_with_the_jit(tmp_path, may_serve):
     folder = _small_build(tmp_path)
     manifest = json.loads((folder / aot.MANIFEST).read_text())
     name, keys, _ = next(e for e in manifest["exports"] if e[0] == "chipsim.representable._add_abs")
@@ -124,7 +133,7 @@ def test_an_ahead_of_time_build_serves_exactly_its_signature_and_agrees_with_the
     assert aot.lookup(name, other, folder) is None  # another weight dtype: the JIT's
 
 
-def test_an_ahead_of_time_function_releases_the_gil(tmp_path):
+def test_an_ahead_of_time_function_releases_the_gil(tmp_path, may_serve):
     """The main thread keeps running while a compiled kernel runs on another (pycc's flags with
     ``release_gil``, chipsim.aot): the engine's blocks run on threads at once, and Ctrl-C gets in."""
     import threading
@@ -145,7 +154,7 @@ def test_an_ahead_of_time_function_releases_the_gil(tmp_path):
     assert beside > 1000  # holding the GIL, the loop above could not run while the call did
 
 
-def test_a_stale_or_disabled_build_is_not_used(tmp_path, monkeypatch):
+def test_a_stale_or_disabled_build_is_not_used(tmp_path, monkeypatch, may_serve):
     folder = _small_build(tmp_path)
     manifest = json.loads((folder / aot.MANIFEST).read_text())
     name, keys, _ = manifest["exports"][0]
@@ -198,8 +207,8 @@ print("numba" in sys.modules)
 def test_harness_simulate_runs_without_numba_where_the_build_is_valid(tmp_path, samples, workers):
     """The shipped build (``make install``): a loihi run needs no Numba, one sample or a batch on two
     threads, and its output and cost are the JIT's exactly."""
-    if aot._manifest(aot.FOLDER) is None:
-        pytest.skip("no valid ahead-of-time build here: `make warm` builds it")
+    if not aot.available():
+        pytest.skip("no valid ahead-of-time build here (`make warm` builds it), or CHIPSIM_NO_AOT=1")
     imported = {}
     for mode, env in (("aot", {}), ("jit", {"CHIPSIM_NO_AOT": "1"})):
         (tmp_path / mode).mkdir()
