@@ -111,14 +111,21 @@ def _small_build(tmp_path: Path) -> Path:
     return folder
 
 
+def _export_for(folder: Path, args) -> tuple[str, tuple]:
+    """(kernel name, type keys) of the export for ``args`` (earlier tests in this process may have given
+    Numba other signatures of the kernel too, and the build has them all)."""
+    keys = kernels.type_keys(args)
+    exports = json.loads((folder / aot.MANIFEST).read_text())["exports"]
+    name = next(e[0] for e in exports if e[0] == "chipsim.representable._add_abs" and tuple(e[1]) == keys)
+    return name, keys
+
+
 def test_an_ahead_of_time_build_serves_exactly_its_signature_and_agrees_with_the_jit(tmp_path, may_serve):
     folder = _small_build(tmp_path)
-    manifest = json.loads((folder / aot.MANIFEST).read_text())
-    name, keys, _ = next(e for e in manifest["exports"] if e[0] == "chipsim.representable._add_abs")
     targets, weights = np.array([0, 2, 2, 1], np.int32), np.array([3, -4, 5, -128], np.int8)
     args_jit = (np.zeros(3, np.int64), targets, weights)
-    assert kernels.type_keys(args_jit) == tuple(keys)
-    compiled = aot.lookup(name, tuple(keys), folder)
+    name, keys = _export_for(folder, args_jit)
+    compiled = aot.lookup(name, keys, folder)
     assert compiled is not None and "numba" not in type(compiled).__module__
     from chipsim import representable
 
@@ -139,11 +146,9 @@ def test_an_ahead_of_time_function_releases_the_gil(tmp_path, may_serve):
     import threading
 
     folder = _small_build(tmp_path)
-    name, keys, _ = json.loads((folder / aot.MANIFEST).read_text())["exports"][0]
-    compiled = aot.lookup(name, tuple(keys), folder)
     n = 1 << 25
     args = (np.zeros(3, np.int64), np.zeros(n, np.int32), np.ones(n, np.int8))
-    assert kernels.type_keys(args) == tuple(keys)
+    compiled = aot.lookup(*_export_for(folder, args), folder)
     worker = threading.Thread(target=compiled, args=args)
     beside = 0
     worker.start()
