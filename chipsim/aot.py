@@ -96,17 +96,12 @@ def _manifest(folder: Path) -> dict | None:
 def lookup(kernel: str, keys: tuple[str, ...], folder: Path | None = None):
     """The exported function for ``kernel`` with argument type keys ``keys`` (``chipsim.kernels.type_keys``),
     or None (no valid build, or not this signature)."""
-    folder = FOLDER if folder is None else folder
-    entry = _loaded.get(folder)
-    if entry is None:
-        manifest = _manifest(folder) if enabled() else None
-        table = {} if manifest is None else {(k, tuple(sig)): name for k, sig, name in manifest["exports"]}
-        entry = _loaded[folder] = {"table": table, "module": None, "manifest": manifest}
+    entry = _entry(folder)
     name = entry["table"].get((kernel, keys))
     if name is None:
         return None
     if entry["module"] is None:
-        path = folder / entry["manifest"]["file"]
+        path = entry["folder"] / entry["manifest"]["file"]
         spec = importlib.util.spec_from_file_location(MODULE, path,
                                                       loader=importlib.machinery.ExtensionFileLoader(MODULE,
                                                                                                      str(path)))
@@ -118,9 +113,19 @@ def lookup(kernel: str, keys: tuple[str, ...], folder: Path | None = None):
 
 def available(folder: Path | None = None) -> bool:
     """Whether a build valid for this process is there (and may serve)."""
+    return _entry(folder)["manifest"] is not None
+
+
+def _entry(folder: Path | None) -> dict:
+    """What this process has read of ``folder``'s build (once): its manifest where valid and enabled, the
+    table (kernel, type keys) -> exported name, and the module once loaded."""
     folder = FOLDER if folder is None else folder
-    lookup("", (), folder)
-    return _loaded[folder]["manifest"] is not None
+    entry = _loaded.get(folder)
+    if entry is None:
+        manifest = _manifest(folder) if enabled() else None
+        table = {} if manifest is None else {(k, tuple(sig)): name for k, sig, name in manifest["exports"]}
+        entry = _loaded[folder] = {"table": table, "module": None, "manifest": manifest, "folder": folder}
+    return entry
 
 
 def forget() -> None:

@@ -36,10 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from chipsim.kernels import kernel, lazy
+from chipsim.kernels import kernel, lazy, prange
 from chipsim.routing import conv_tap_out
 
-prange = lazy("numba", "prange")
 prefetch = lazy("chipsim.prefetch", "prefetch")  # Numba's intrinsic: its module imports Numba
 
 # neuron models and reset modes (codes of hwprofiles.profile.NEURON_KINDS / RESET_MODES)

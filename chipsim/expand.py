@@ -20,9 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chipsim.kernels import kernel, lazy, max_threads
-
-prange = lazy("numba", "prange")
+from chipsim.kernels import kernel, max_threads, prange
 
 
 @dataclass(frozen=True)

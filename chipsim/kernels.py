@@ -59,6 +59,10 @@ def lazy(module: str, name: str) -> Lazy:
     return Lazy(module, name)
 
 
+prange = lazy("numba", "prange")
+"""Numba's ``prange`` for kernel bodies (``from chipsim.kernels import prange``)."""
+
+
 class Kernel:
     """A kernel: its Python function, its Numba options, and once materialized its Numba dispatcher."""
 

@@ -333,12 +333,9 @@ def _blocks(batch: int, parts: int) -> list[tuple[int, int]]:
 def _sample_block(out: dict, lo: int, hi: int, traced: int) -> list[np.ndarray]:
     """The output arrays of samples lo..hi (views: the engine writes into ``out``). Only samples below
     ``traced`` fill ``pair_packets``; a block past them gets an empty one (the engine then traces none)."""
-    views = [out[k][lo:hi] for k in ("counters", "pop_counters", "spike_count", "out_spikes", "raster",
-                                     "state_rec")]
     pairs = out["pair_packets"]
-    views.append(pairs[lo:min(hi, traced)] if lo < traced else
-                 np.zeros((1, pairs.shape[1], 0), pairs.dtype))
-    return views
+    traced_here = pairs[lo:min(hi, traced)] if lo < traced else np.zeros((1, pairs.shape[1], 0), pairs.dtype)
+    return [traced_here if k == "pair_packets" else v[lo:hi] for k, v in out.items()]
 
 
 def _on_threads(call, blocks: list[tuple]) -> None:
